@@ -1,0 +1,1 @@
+"""The pure core: places, people, work orders, deadlines and severity. No I/O, no frameworks."""

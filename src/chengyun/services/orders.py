@@ -1,0 +1,440 @@
+"""Work-order use cases: create (idempotent), every lifecycle action, and the reads."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from chengyun.domain.access import (
+    CREATORS,
+    READERS,
+    Actor,
+    Role,
+    check_order_action,
+    require_role,
+    require_street,
+)
+from chengyun.domain.categories import Catalogue
+from chengyun.domain.dispatch import choose_assignee
+from chengyun.domain.errors import Conflict, InvalidInput, NotFound
+from chengyun.domain.events import OrderEvent, events_of
+from chengyun.domain.geo import Point
+from chengyun.domain.orders import (
+    Action,
+    Contact,
+    Location,
+    ReturnReason,
+    Satisfaction,
+    Source,
+    TimelineEntry,
+    Who,
+    WorkOrder,
+)
+from chengyun.domain.severity import Colour
+from chengyun.domain.sla import DEFAULT_POLICIES, DeadlinePolicy, PolicySet, Stage
+from chengyun.services.ports import (
+    Clock,
+    GazetteerFor,
+    OrderQuery,
+    Page,
+    Publish,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    """The command to register an order (受理)."""
+
+    source: str
+    category: str
+    description: str
+    street: str | None = None
+    point: Point | None = None
+    address: str | None = None
+    area: str | None = None
+    colour: Colour | None = None
+    complainant: Contact | None = None
+    attachments: Sequence[str] = field(default_factory=tuple)
+    external_id: str | None = None
+    auto_dispatch: bool = True
+
+    def fingerprint(self) -> str:
+        """Identifies the request behind an Idempotency-Key: the same key with another body is refused."""
+        payload = json.dumps(asdict(self), sort_keys=True, default=str, ensure_ascii=False)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Created:
+    order: WorkOrder
+    replayed: bool  # True when an Idempotency-Key matched an earlier request
+
+
+Change = Callable[[WorkOrder, datetime, DeadlinePolicy, UnitOfWork], object]
+
+
+class OrderService:
+    POLICY_TTL_S = 10.0
+
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, publish: Publish, gazetteer_for: GazetteerFor
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._publish = publish
+        self._gazetteer_for = gazetteer_for
+        self._cache: dict[str, tuple[float, PolicySet, Catalogue]] = {}
+
+    # --- configuration --------------------------------------------------------------------------
+
+    def rules(self, uow: UnitOfWork, street: str) -> tuple[PolicySet, Catalogue]:
+        """The street's deadline policies and category catalogue, cached for a few seconds."""
+        hit = self._cache.get(street)
+        if hit and time.monotonic() - hit[0] < self.POLICY_TTL_S:
+            return hit[1], hit[2]
+        policies = uow.config.policies(street) or DEFAULT_POLICIES
+        catalogue = Catalogue(uow.config.categories(street))
+        self._cache[street] = (time.monotonic(), policies, catalogue)
+        return policies, catalogue
+
+    def forget_rules(self) -> None:
+        self._cache.clear()
+
+    # --- create -----------------------------------------------------------------------------------
+
+    def create(self, actor: Actor, cmd: NewOrder, idempotency_key: str | None = None) -> Created:
+        require_role(actor, CREATORS, "创建工单")
+        street = self._street_for(actor, cmd.street)
+        client = actor.token_id or actor.staff_id or actor.role.value
+        if idempotency_key is not None:
+            if not 1 <= len(idempotency_key) <= 200:
+                raise InvalidInput("Idempotency-Key 长度应为 1 到 200 个字符")
+            replay = self._replay(client, idempotency_key, cmd)
+            if replay is not None:
+                return Created(replay, replayed=True)
+        try:
+            order = self._create(actor, street, cmd, client, idempotency_key)
+        except Conflict:
+            # Another request with the same key won the race: answer with its order.
+            if idempotency_key is None:
+                raise
+            replay = self._replay(client, idempotency_key, cmd)
+            if replay is None:
+                raise
+            return Created(replay, replayed=True)
+        return Created(order, replayed=False)
+
+    def _replay(self, client: str, key: str, cmd: NewOrder) -> WorkOrder | None:
+        with self._uow() as uow:
+            record = uow.orders.find_idempotent(client, key)
+            if record is None:
+                return None
+            if record.request_hash != cmd.fingerprint():
+                raise Conflict("该 Idempotency-Key 已用于另一份不同的工单", key=key, order_id=record.order_id)
+            return uow.orders.get(record.order_id)
+
+    def _create(self, actor: Actor, street: str, cmd: NewOrder, client: str, key: str | None) -> WorkOrder:
+        try:
+            source = Source(cmd.source)
+        except ValueError:
+            raise InvalidInput(f"未知的工单来源 {cmd.source!r}", source=cmd.source) from None
+        location = self._locate(street, cmd)
+        with self._uow() as uow:
+            policies, catalogue = self.rules(uow, street)
+            if cmd.category not in catalogue:
+                raise InvalidInput(f"类别 {cmd.category} 不在本街道的类别目录中", category=cmd.category)
+            colour = cmd.colour or catalogue.get(cmd.category).colour
+            policy = policies.for_order(cmd.category, colour)
+            now = self._clock.now()
+            order = WorkOrder.receive(
+                street=street,
+                source=source,
+                category=cmd.category,
+                description=cmd.description,
+                location=location,
+                colour=colour,
+                policy=policy,
+                now=now,
+                by=actor.who,
+                complainant=cmd.complainant,
+                attachments=cmd.attachments,
+                external_id=cmd.external_id,
+            )
+            if cmd.auto_dispatch and location.area is not None:
+                self._auto_dispatch(uow, order, now)
+            uow.orders.add(order, policy)
+            if key is not None:
+                assert order.id is not None
+                uow.orders.remember_idempotent(client, key, cmd.fingerprint(), order.id, now)
+            events = events_of(order)
+            uow.commit()
+        self._publish(events)
+        return order
+
+    def _locate(self, street: str, cmd: NewOrder) -> Location:
+        gazetteer = self._gazetteer_for(street)
+        address = (cmd.address or "").strip() or None
+        if cmd.area is not None and not gazetteer.area_exists(cmd.area):
+            raise InvalidInput(f"居民区 {cmd.area} 不存在", area=cmd.area)
+        if cmd.point is not None:
+            found = gazetteer.locate_point(cmd.point)
+            if found is None:
+                raise InvalidInput("坐标不在本街道范围内（属地不符）", code="outside_street")
+            loc = found.location
+            area = cmd.area or loc.area
+            return Location(
+                cmd.point,
+                address,
+                area,
+                loc.grid if area == loc.area else None,
+                loc.building if area == loc.area else None,
+            )
+        if address is not None:
+            found = gazetteer.locate_address(address)
+            if found is not None:
+                loc = found.location
+                if cmd.area is None or cmd.area == loc.area:
+                    return Location(loc.point, address, loc.area, loc.grid, loc.building)
+        return Location(None, address, cmd.area)
+
+    def _auto_dispatch(self, uow: UnitOfWork, order: WorkOrder, now: datetime) -> None:
+        assert order.location.area is not None
+        pair = uow.people.pair_for_area(order.street, order.location.area)
+        if pair is None:
+            return
+        on_duty = {s.staff for s in uow.people.on_duty(order.street, now)}
+        names = {s.id: s.name for s in uow.people.staff(order.street) if s.id in (pair.a_staff, pair.b_staff)}
+        choice = choose_assignee(
+            pair, now.astimezone(SHANGHAI), lambda s: s in on_duty, lambda s: names.get(s, s)
+        )
+        order.dispatch(
+            now,
+            Who("system", "自动派单"),
+            Who(choice.staff_id, names.get(choice.staff_id, "")),
+            choice.reason,
+        )
+
+    def _street_for(self, actor: Actor, street: str | None) -> str:
+        if street is None:
+            if len(actor.streets) != 1:
+                raise InvalidInput("请指明街道（street / jurisdiction_id）")
+            (street,) = actor.streets
+        require_street(actor, street)
+        return street
+
+    # --- reads ------------------------------------------------------------------------------------
+
+    def get(self, actor: Actor, order_id: int) -> WorkOrder:
+        require_role(actor, READERS, "查看工单")
+        with self._uow() as uow:
+            order = uow.orders.get(order_id)
+        if not actor.sees_street(order.street):
+            raise NotFound(f"工单 {order_id} 不存在", order_id=order_id)
+        return order
+
+    def timeline(self, actor: Actor, order_id: int) -> list[TimelineEntry]:
+        self.get(actor, order_id)
+        with self._uow() as uow:
+            return uow.orders.timeline(order_id)
+
+    def search(self, actor: Actor, query: OrderQuery) -> Page:
+        require_role(actor, READERS, "查询工单")
+        if query.street is not None:
+            require_street(actor, query.street)
+        if not actor.is_district:
+            query = OrderQuery(**{**query.__dict__, "streets": actor.streets})
+        with self._uow() as uow:
+            return uow.orders.search(query)
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    def dispatch(self, actor: Actor, order_id: int, assignee: str | None, note: str = "") -> WorkOrder:
+        def change(order: WorkOrder, now: datetime, _: DeadlinePolicy, uow: UnitOfWork) -> None:
+            if assignee is None:
+                if order.location.area is None:
+                    raise InvalidInput("工单尚未确定所属居民区，请指定承办人")
+                pair = uow.people.pair_for_area(order.street, order.location.area)
+                if pair is None:
+                    raise InvalidInput("该居民区没有配置 AB 角，请指定承办人")
+                on_duty = {s.staff for s in uow.people.on_duty(order.street, now)}
+                names = {s.id: s.name for s in uow.people.staff(order.street)}
+                choice = choose_assignee(
+                    pair, now.astimezone(SHANGHAI), lambda s: s in on_duty, lambda s: names.get(s, s)
+                )
+                order.dispatch(
+                    now,
+                    actor.who,
+                    Who(choice.staff_id, names.get(choice.staff_id, "")),
+                    note or choice.reason,
+                )
+                return
+            person = uow.people.get_staff(assignee)
+            if person.street != order.street or not person.active:
+                raise InvalidInput(f"人员 {assignee} 不能承办本街道工单", assignee=assignee)
+            order.dispatch(now, actor.who, Who(person.id, person.name), note)
+
+        return self._act(actor, order_id, Action.DISPATCH, change)
+
+    def respond(
+        self, actor: Actor, order_id: int, note: str = "", position: Point | None = None
+    ) -> WorkOrder:
+        return self._act(
+            actor, order_id, Action.RESPOND, lambda o, now, p, _: o.respond(now, actor.who, p, note, position)
+        )
+
+    def arrive(self, actor: Actor, order_id: int, position: Point, note: str = "") -> WorkOrder:
+        return self._act(
+            actor, order_id, Action.ARRIVE, lambda o, now, p, _: o.arrive(now, actor.who, p, position, note)
+        )
+
+    def handle(self, actor: Actor, order_id: int, note: str, attachments: Sequence[str] = ()) -> WorkOrder:
+        return self._act(
+            actor,
+            order_id,
+            Action.HANDLE,
+            lambda o, now, p, _: o.handle(now, actor.who, note, p, attachments),
+        )
+
+    def plan(self, actor: Actor, order_id: int, plan: str, planned_for: datetime) -> WorkOrder:
+        return self._act(
+            actor,
+            order_id,
+            Action.PLAN,
+            lambda o, now, _p, _u: o.make_plan(now, actor.who, plan, planned_for),
+        )
+
+    def close_loop(
+        self, actor: Actor, order_id: int, note: str, satisfaction: Satisfaction | None = None
+    ) -> WorkOrder:
+        return self._act(
+            actor,
+            order_id,
+            Action.CLOSE_LOOP,
+            lambda o, now, _p, _u: o.close_loop(now, actor.who, note, satisfaction),
+        )
+
+    def close(self, actor: Actor, order_id: int, note: str = "") -> WorkOrder:
+        return self._act(actor, order_id, Action.CLOSE, lambda o, now, _p, _u: o.close(now, actor.who, note))
+
+    def return_order(self, actor: Actor, order_id: int, reason: ReturnReason, note: str) -> WorkOrder:
+        return self._act(
+            actor,
+            order_id,
+            Action.RETURN,
+            lambda o, now, _p, _u: o.return_to_dispatcher(now, actor.who, reason, note),
+        )
+
+    def request_extension(
+        self, actor: Actor, order_id: int, until: datetime, reason: str, stage: Stage | None = None
+    ) -> WorkOrder:
+        return self._act(
+            actor,
+            order_id,
+            Action.REQUEST_EXTENSION,
+            lambda o, now, _p, _u: o.request_extension(now, actor.who, until, reason, stage),
+        )
+
+    def decide_extension(self, actor: Actor, order_id: int, approve: bool, note: str = "") -> WorkOrder:
+        return self._act(
+            actor,
+            order_id,
+            Action.DECIDE_EXTENSION,
+            lambda o, now, p, _: o.decide_extension(now, actor.who, approve, note, p),
+        )
+
+    def suspend(self, actor: Actor, order_id: int, reason: str) -> WorkOrder:
+        return self._act(
+            actor, order_id, Action.SUSPEND, lambda o, now, _p, _u: o.suspend(now, actor.who, reason)
+        )
+
+    def resume(self, actor: Actor, order_id: int, note: str = "") -> WorkOrder:
+        return self._act(
+            actor, order_id, Action.RESUME, lambda o, now, _p, _u: o.resume(now, actor.who, note)
+        )
+
+    def reopen(self, actor: Actor, order_id: int, reason: str) -> WorkOrder:
+        return self._act(
+            actor, order_id, Action.REOPEN, lambda o, now, p, _: o.reopen(now, actor.who, reason, p)
+        )
+
+    def supervise(
+        self, actor: Actor, order_id: int, note: str, reply_minutes: float | None = None
+    ) -> WorkOrder:
+        return self._act(
+            actor,
+            order_id,
+            Action.SUPERVISE,
+            lambda o, now, p, _: o.supervise(
+                now, actor.who, note, reply_minutes or p.supervision_reply_minutes
+            ),
+        )
+
+    def reply_supervision(self, actor: Actor, order_id: int, no: int, reply: str) -> WorkOrder:
+        return self._act(
+            actor,
+            order_id,
+            Action.REPLY_SUPERVISION,
+            lambda o, now, _p, _u: o.reply_supervision(now, actor.who, no, reply),
+        )
+
+    def regrade(self, actor: Actor, order_id: int, colour: Colour, reason: str) -> WorkOrder:
+        return self._act(
+            actor, order_id, Action.REGRADE, lambda o, now, _p, _u: o.regrade(now, actor.who, colour, reason)
+        )
+
+    def note(self, actor: Actor, order_id: int, note: str, position: Point | None = None) -> WorkOrder:
+        return self._act(
+            actor, order_id, Action.NOTE, lambda o, now, _p, _u: o.add_note(now, actor.who, note, position)
+        )
+
+    def merge(self, actor: Actor, order_id: int, into: int, note: str = "") -> WorkOrder:
+        events: list[OrderEvent] = []
+        with self._uow() as uow:
+            first, second = sorted((order_id, into))  # lock in id order: no deadlock between two merges
+            locked = {i: uow.orders.get(i, for_update=True) for i in (first, second)}
+            duplicate, target = locked[order_id], locked[into]
+            if target.street != duplicate.street or not actor.sees_street(target.street):
+                raise NotFound(f"工单 {into} 不存在", order_id=into)
+            check_order_action(actor, Action.MERGE, duplicate, None)
+            policies, _ = self.rules(uow, duplicate.street)
+            duplicate.merge_into(self._clock.now(), actor.who, target, note)
+            for order in (duplicate, target):
+                uow.orders.save(order, policies.get(order.policy_code))
+                events += events_of(order)
+            uow.commit()
+        self._publish(events)
+        return duplicate
+
+    def _act(self, actor: Actor, order_id: int, action: Action, change: Change) -> WorkOrder:
+        with self._uow() as uow:
+            order = uow.orders.get(order_id, for_update=True)
+            if not actor.sees_street(order.street):
+                raise NotFound(f"工单 {order_id} 不存在", order_id=order_id)
+            a_of_area = self._a_of_area(uow, order) if actor.role is Role.AREA_MANAGER else None
+            check_order_action(actor, action, order, a_of_area)
+            policies, _ = self.rules(uow, order.street)
+            policy = policies.get(order.policy_code)
+            now = self._clock.now()
+            change(order, now, policy, uow)
+            uow.orders.save(order, policy)
+            events = events_of(order)
+            uow.commit()
+        self._publish(events)
+        return order
+
+    def _a_of_area(self, uow: UnitOfWork, order: WorkOrder) -> str | None:
+        if order.location.area is None:
+            return None
+        pair = uow.people.pair_for_area(order.street, order.location.area)
+        if pair is None:
+            return None
+        return pair.roles_on(self._clock.now().astimezone(SHANGHAI).date())[0]
