@@ -42,3 +42,9 @@ class ImportRejected(DomainError):
     """A data file had bad rows; `details["errors"]` lists each row and its reason; nothing was stored."""
 
     code = "import_rejected"
+
+
+class Unauthenticated(DomainError):
+    """No valid credentials: the caller must log in (401), unlike PermissionDenied (403)."""
+
+    code = "unauthorized"

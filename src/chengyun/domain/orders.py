@@ -386,8 +386,13 @@ class WorkOrder:
 
     # --- lifecycle --------------------------------------------------------------------------------
 
-    def dispatch(self, now: datetime, by: Who, assignee: Who, note: str = "") -> None:
+    def dispatch(
+        self, now: datetime, by: Who, assignee: Who, note: str = "", area: str | None = None
+    ) -> None:
+        """Assign the order; `area` (re)places an order the intake could not locate (or located wrongly)."""
         self._require(Action.DISPATCH)
+        if area is not None and area != self.location.area:
+            self.location = Location(self.location.point, self.location.address, area)
         if self.location.area is None:
             raise InvalidInput("工单尚未确定所属居民区，不能派遣")
         previous = self.assignee
@@ -399,7 +404,12 @@ class WorkOrder:
             by,
             kind,
             note or f"派遣给 {assignee.name}",
-            data={"assignee": assignee.id, "assignee_name": assignee.name, "previous": previous},
+            data={
+                "assignee": assignee.id,
+                "assignee_name": assignee.name,
+                "previous": previous,
+                "area": self.location.area,
+            },
         )
 
     def respond(

@@ -102,33 +102,6 @@ class Shift:
         return self.start <= at < self.end
 
 
-class Roster:
-    """Who is on shift when: a pure view over a list of shifts."""
-
-    def __init__(self, shifts: Iterable[Shift]) -> None:
-        self._shifts = sorted(shifts, key=lambda s: s.start)
-
-    @property
-    def shifts(self) -> Sequence[Shift]:
-        return self._shifts
-
-    def on_duty(self, at: datetime, post: Post | None = None, area: str | None = None) -> list[str]:
-        found: list[str] = []
-        for shift in self._shifts:
-            if shift.start > at:
-                break
-            if (
-                shift.covers(at)
-                and (post is None or shift.post == post)
-                and (area is None or shift.area in (None, area))
-            ) and shift.staff not in found:
-                found.append(shift.staff)
-        return found
-
-    def is_on_duty(self, staff_id: str, at: datetime) -> bool:
-        return any(s.staff == staff_id and s.covers(at) for s in self._shifts if s.start <= at)
-
-
 # --- import rows (CSV) -------------------------------------------------------------------------
 
 _PHONE = re.compile(r"^\+?[0-9][0-9\- ]{5,19}$")

@@ -5,21 +5,23 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from chengyun.domain.access import (
     CREATORS,
     READERS,
+    SUPERVISORS,
     Actor,
     Role,
     check_order_action,
     require_role,
     require_street,
 )
-from chengyun.domain.categories import Catalogue
+from chengyun.domain.calendar import SHANGHAI
+from chengyun.domain.categories import Catalogue, Category
 from chengyun.domain.dispatch import choose_assignee
 from chengyun.domain.errors import Conflict, InvalidInput, NotFound
 from chengyun.domain.events import OrderEvent, events_of
@@ -46,8 +48,6 @@ from chengyun.services.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,15 @@ class OrderService:
     POLICY_TTL_S = 10.0
 
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, publish: Publish, gazetteer_for: GazetteerFor
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        publish: Publish,
+        gazetteer_for: GazetteerFor,
+        default_categories: Sequence[Category] = (),
     ) -> None:
         self._uow = uow
+        self._default_categories = list(default_categories)
         self._clock = clock
         self._publish = publish
         self._gazetteer_for = gazetteer_for
@@ -102,9 +108,32 @@ class OrderService:
         if hit and time.monotonic() - hit[0] < self.POLICY_TTL_S:
             return hit[1], hit[2]
         policies = uow.config.policies(street) or DEFAULT_POLICIES
-        catalogue = Catalogue(uow.config.categories(street))
+        catalogue = Catalogue(uow.config.categories(street) or self._default_categories)
         self._cache[street] = (time.monotonic(), policies, catalogue)
         return policies, catalogue
+
+    def catalogue(self, street: str) -> Catalogue:
+        return self._cached_rules(street)[1]
+
+    def policies(self, street: str) -> PolicySet:
+        return self._cached_rules(street)[0]
+
+    def _cached_rules(self, street: str) -> tuple[PolicySet, Catalogue]:
+        hit = self._cache.get(street)
+        if hit and time.monotonic() - hit[0] < self.POLICY_TTL_S:
+            return hit[1], hit[2]
+        with self._uow() as uow:
+            return self.rules(uow, street)
+
+    def set_policies(self, actor: Actor, street: str, items: Sequence[Mapping[str, Any]]) -> PolicySet:
+        require_role(actor, SUPERVISORS, "修改时限规则")
+        require_street(actor, street)
+        policies = PolicySet.from_list(items)
+        with self._uow() as uow:
+            uow.config.set_policies(street, policies)
+            uow.commit()
+        self.forget_rules()
+        return policies
 
     def forget_rules(self) -> None:
         self._cache.clear()
@@ -208,20 +237,21 @@ class OrderService:
 
     def _auto_dispatch(self, uow: UnitOfWork, order: WorkOrder, now: datetime) -> None:
         assert order.location.area is not None
-        pair = uow.people.pair_for_area(order.street, order.location.area)
+        choice = self._choose(uow, order.street, order.location.area, now)
+        if choice is not None:
+            order.dispatch(now, Who("system", "自动派单"), choice[0], choice[1])
+
+    def _choose(self, uow: UnitOfWork, street: str, area: str, now: datetime) -> tuple[Who, str] | None:
+        """The area's A manager if on duty, else B, else A: the person and the reason."""
+        pair = uow.people.pair_for_area(street, area)
         if pair is None:
-            return
-        on_duty = {s.staff for s in uow.people.on_duty(order.street, now)}
-        names = {s.id: s.name for s in uow.people.staff(order.street) if s.id in (pair.a_staff, pair.b_staff)}
+            return None
+        on_duty = {s.staff for s in uow.people.on_duty(street, now)}
+        names = {s.id: s.name for s in uow.people.staff(street) if s.id in (pair.a_staff, pair.b_staff)}
         choice = choose_assignee(
             pair, now.astimezone(SHANGHAI), lambda s: s in on_duty, lambda s: names.get(s, s)
         )
-        order.dispatch(
-            now,
-            Who("system", "自动派单"),
-            Who(choice.staff_id, names.get(choice.staff_id, "")),
-            choice.reason,
-        )
+        return Who(choice.staff_id, names.get(choice.staff_id, choice.staff_id)), choice.reason
 
     def _street_for(self, actor: Actor, street: str | None) -> str:
         if street is None:
@@ -257,30 +287,25 @@ class OrderService:
 
     # --- lifecycle --------------------------------------------------------------------------------
 
-    def dispatch(self, actor: Actor, order_id: int, assignee: str | None, note: str = "") -> WorkOrder:
+    def dispatch(
+        self, actor: Actor, order_id: int, assignee: str | None, note: str = "", area: str | None = None
+    ) -> WorkOrder:
         def change(order: WorkOrder, now: datetime, _: DeadlinePolicy, uow: UnitOfWork) -> None:
-            if assignee is None:
-                if order.location.area is None:
-                    raise InvalidInput("工单尚未确定所属居民区，请指定承办人")
-                pair = uow.people.pair_for_area(order.street, order.location.area)
-                if pair is None:
-                    raise InvalidInput("该居民区没有配置 AB 角，请指定承办人")
-                on_duty = {s.staff for s in uow.people.on_duty(order.street, now)}
-                names = {s.id: s.name for s in uow.people.staff(order.street)}
-                choice = choose_assignee(
-                    pair, now.astimezone(SHANGHAI), lambda s: s in on_duty, lambda s: names.get(s, s)
-                )
-                order.dispatch(
-                    now,
-                    actor.who,
-                    Who(choice.staff_id, names.get(choice.staff_id, "")),
-                    note or choice.reason,
-                )
+            if area is not None and not self._gazetteer_for(order.street).area_exists(area):
+                raise InvalidInput(f"居民区 {area} 不存在", area=area)
+            if assignee is not None:
+                person = uow.people.get_staff(assignee)
+                if person.street != order.street or not person.active:
+                    raise InvalidInput(f"人员 {assignee} 不能承办本街道工单", assignee=assignee)
+                order.dispatch(now, actor.who, Who(person.id, person.name), note, area)
                 return
-            person = uow.people.get_staff(assignee)
-            if person.street != order.street or not person.active:
-                raise InvalidInput(f"人员 {assignee} 不能承办本街道工单", assignee=assignee)
-            order.dispatch(now, actor.who, Who(person.id, person.name), note)
+            target_area = area or order.location.area
+            if target_area is None:
+                raise InvalidInput("工单尚未确定所属居民区，请指定居民区或承办人")
+            choice = self._choose(uow, order.street, target_area, now)
+            if choice is None:
+                raise InvalidInput("该居民区没有配置 AB 角，请指定承办人")
+            order.dispatch(now, actor.who, choice[0], note or choice[1], area)
 
         return self._act(actor, order_id, Action.DISPATCH, change)
 

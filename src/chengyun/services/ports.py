@@ -85,10 +85,17 @@ class OrderRepository(Protocol):
 
     def timeline(self, order_id: int) -> list[TimelineEntry]: ...
 
-    def claim_due(self, now: datetime, limit: int) -> list[int]:
-        """Ids of orders whose next alert is due, locked for this transaction (others skip them)."""
+    def claim_due(self, now: datetime, limit: int) -> list[WorkOrder]:
+        """Orders whose next alert is due, locked for this transaction (others skip them)."""
 
     def next_alert_time(self) -> datetime | None: ...
+
+    def events_since(
+        self, after_id: int, streets: frozenset[str] | None, limit: int
+    ) -> list[tuple[int, OrderEvent]]:
+        """Timeline entries with a global id above `after_id`, oldest first, as events (the live feed)."""
+
+    def last_event_id(self) -> int: ...
 
     def find_idempotent(self, client: str, key: str) -> IdempotentRecord | None: ...
 

@@ -1,0 +1,62 @@
+"""Engines for the two supported databases: an embedded SQLite file and PostgreSQL (psycopg 3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def make_engine(url: str | URL, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
+    """An engine for `url`; SQLite and PostgreSQL are supported."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed, sqlite_busy_timeout_ms)
+    if backend in ("postgresql", "postgres"):
+        return _postgres_engine(parsed)
+    raise ValueError(f"unsupported database URL: {parsed.render_as_string(hide_password=True)}")
+
+
+def _postgres_engine(url: URL) -> Engine:
+    # psycopg 3 is the driver we install; a bare postgresql:// would pick psycopg2.
+    url = url.set(drivername="postgresql+psycopg")
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_recycle=1800,
+    )
+
+
+def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
+    database = url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own BEGIN is deferred and skips SELECTs; we emit BEGIN IMMEDIATE ourselves below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Taking the write lock up front makes a second writer wait (busy_timeout) at BEGIN, instead of
+        # failing with "database is locked" when a read transaction tries to upgrade to a write.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

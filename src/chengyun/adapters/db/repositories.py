@@ -1,0 +1,800 @@
+"""The repositories of the ports over SQLAlchemy Core, with explicit row ↔ domain conversion."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    CursorResult,
+    Executable,
+    Row,
+    Table,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from chengyun.adapters.db import tables as t
+from chengyun.domain.categories import Category, CategoryKind
+from chengyun.domain.errors import Conflict, NotFound
+from chengyun.domain.events import OrderEvent
+from chengyun.domain.geo import Point
+from chengyun.domain.orders import (
+    Contact,
+    Extension,
+    Location,
+    OrderState,
+    Satisfaction,
+    Source,
+    StageClock,
+    Supervision,
+    TimelineEntry,
+    WorkOrder,
+)
+from chengyun.domain.places import Place, PlaceKind
+from chengyun.domain.severity import Colour
+from chengyun.domain.sla import DeadlinePolicy, PolicySet, Stage
+from chengyun.domain.staff import ABPair, Department, DepartmentKind, Post, Shift, Staff
+from chengyun.services.ports import IdempotentRecord, OrderQuery, Page, TokenRecord
+
+# Held by a PostgreSQL transaction from its first timeline insert to its end (see _append).
+TIMELINE_LOCK_KEY = 0x63790001
+
+# serialization_failure, deadlock_detected, lock_not_available: the transaction lost a race, a retry may win.
+_RETRIABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+
+
+def is_retriable(exc: DBAPIError) -> bool:
+    if getattr(exc.orig, "sqlstate", None) in _RETRIABLE_SQLSTATES:
+        return True
+    if isinstance(exc, OperationalError):
+        message = str(exc.orig).lower()
+        return any(text in message for text in _SQLITE_BUSY)
+    return False
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Turn lost races (a locked SQLite file, a PostgreSQL deadlock or serialization failure) into
+    Conflict, which callers know to retry; other driver errors are bugs and pass unchanged."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if not is_retriable(exc):
+            raise
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        raise Conflict("数据库繁忙或并发冲突，请稍后重试", retriable=True, sqlstate=sqlstate) from exc
+
+
+class _Repository:
+    def __init__(self, connection: Connection) -> None:
+        self._conn = connection
+
+    @property
+    def _dialect(self) -> str:
+        return self._conn.dialect.name
+
+    def _run(
+        self, statement: Executable, params: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None
+    ) -> CursorResult[Any]:
+        with translate_errors():
+            return self._conn.execute(statement, params)
+
+    def _upsert(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert or update each row by primary key, as one executemany."""
+        if not rows:
+            return
+        keys = [c.name for c in table.primary_key.columns]
+        if self._dialect == "postgresql":
+            pg = postgresql.insert(table)
+            pg_set = {c.name: pg.excluded[c.name] for c in table.columns if c.name not in keys}
+            self._run(pg.on_conflict_do_update(index_elements=keys, set_=pg_set), rows)
+        elif self._dialect == "sqlite":
+            lite = sqlite.insert(table)
+            lite_set = {c.name: lite.excluded[c.name] for c in table.columns if c.name not in keys}
+            self._run(lite.on_conflict_do_update(index_elements=keys, set_=lite_set), rows)
+        else:
+            raise NotImplementedError(f"upsert is not implemented for {self._dialect}")
+
+
+# --- orders --------------------------------------------------------------------------------------
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat()
+
+
+def _iso_or_none(at: datetime | None) -> str | None:
+    return None if at is None else _iso(at)
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _parse_or_none(text: str | None) -> datetime | None:
+    return None if text is None else _parse(text)
+
+
+def _clocks_json(clocks: Mapping[Stage, StageClock]) -> list[dict[str, Any]]:
+    # A list rather than an object: JSONB does not keep key order, and the clocks' order is meaningful.
+    return [
+        {
+            "stage": c.stage.value,
+            "started_at": _iso(c.started_at),
+            "due_at": _iso(c.due_at),
+            "done_at": _iso_or_none(c.done_at),
+            "alerts_fired": c.alerts_fired,
+        }
+        for c in clocks.values()
+    ]
+
+
+def _clocks_from(items: Sequence[Mapping[str, Any]]) -> dict[Stage, StageClock]:
+    clocks: dict[Stage, StageClock] = {}
+    for item in items:
+        stage = Stage(item["stage"])
+        clocks[stage] = StageClock(
+            stage,
+            _parse(item["started_at"]),
+            _parse(item["due_at"]),
+            _parse_or_none(item["done_at"]),
+            int(item["alerts_fired"]),
+        )
+    return clocks
+
+
+def _extension_json(e: Extension) -> dict[str, Any]:
+    return {
+        "no": e.no,
+        "stage": e.stage.value,
+        "requested_by": e.requested_by,
+        "requested_at": _iso(e.requested_at),
+        "until": _iso(e.until),
+        "reason": e.reason,
+        "decision": e.decision,
+        "decided_by": e.decided_by,
+        "decided_at": _iso_or_none(e.decided_at),
+    }
+
+
+def _extension_from(item: Mapping[str, Any]) -> Extension:
+    return Extension(
+        no=int(item["no"]),
+        stage=Stage(item["stage"]),
+        requested_by=item["requested_by"],
+        requested_at=_parse(item["requested_at"]),
+        until=_parse(item["until"]),
+        reason=item["reason"],
+        decision=item["decision"],
+        decided_by=item["decided_by"],
+        decided_at=_parse_or_none(item["decided_at"]),
+    )
+
+
+def _supervision_json(s: Supervision) -> dict[str, Any]:
+    return {
+        "no": s.no,
+        "issued_by": s.issued_by,
+        "issued_at": _iso(s.issued_at),
+        "note": s.note,
+        "reply_due_at": _iso(s.reply_due_at),
+        "replied_at": _iso_or_none(s.replied_at),
+        "reply": s.reply,
+        "overdue_fired": s.overdue_fired,
+    }
+
+
+def _supervision_from(item: Mapping[str, Any]) -> Supervision:
+    return Supervision(
+        no=int(item["no"]),
+        issued_by=item["issued_by"],
+        issued_at=_parse(item["issued_at"]),
+        note=item["note"],
+        reply_due_at=_parse(item["reply_due_at"]),
+        replied_at=_parse_or_none(item["replied_at"]),
+        reply=item["reply"],
+        overdue_fired=bool(item["overdue_fired"]),
+    )
+
+
+def _order_values(order: WorkOrder, policy: DeadlinePolicy) -> dict[str, Any]:
+    location = order.location
+    return {
+        "street": order.street,
+        "source": order.source.value,
+        "category": order.category,
+        "description": order.description,
+        "lon": location.point.lon if location.point else None,
+        "lat": location.point.lat if location.point else None,
+        "address": location.address,
+        "area": location.area,
+        "grid": location.grid,
+        "building": location.building,
+        "colour": order.colour.value,
+        "state": order.state.value,
+        "assignee": order.assignee,
+        "external_id": order.external_id,
+        "policy_code": order.policy_code,
+        "round": order.round,
+        "plan": order.plan,
+        "planned_for": order.planned_for,
+        "satisfaction": order.satisfaction.value if order.satisfaction else None,
+        "escalation_level": order.escalation_level,
+        "suspended_from": order.suspended_from.value if order.suspended_from else None,
+        "suspended_at": order.suspended_at,
+        "merged_into": order.merged_into,
+        "received_at": order.received_at,
+        "updated_at": order.updated_at,
+        "last_seq": order.last_seq,
+        "complainants": [{"name": c.name, "phone": c.phone} for c in order.complainants],
+        "attachments": list(order.attachments),
+        "clocks": _clocks_json(order.clocks),
+        "extensions": [_extension_json(e) for e in order.extensions],
+        "supervisions": [_supervision_json(s) for s in order.supervisions],
+        "next_due_at": order.next_due_at(),
+        "next_alert_at": order.next_alert_at(policy),
+    }
+
+
+def _order_from(row: Row[Any]) -> WorkOrder:
+    point = Point(row.lon, row.lat) if row.lon is not None and row.lat is not None else None
+    return WorkOrder(
+        id=row.id,
+        street=row.street,
+        source=Source(row.source),
+        category=row.category,
+        description=row.description,
+        location=Location(point, row.address, row.area, row.grid, row.building),
+        colour=Colour(row.colour),
+        policy_code=row.policy_code,
+        received_at=row.received_at,
+        state=OrderState(row.state),
+        complainants=[Contact(c["name"], c["phone"]) for c in row.complainants],
+        attachments=list(row.attachments),
+        external_id=row.external_id,
+        assignee=row.assignee,
+        clocks=_clocks_from(row.clocks),
+        extensions=[_extension_from(e) for e in row.extensions],
+        supervisions=[_supervision_from(s) for s in row.supervisions],
+        suspended_from=OrderState(row.suspended_from) if row.suspended_from else None,
+        suspended_at=row.suspended_at,
+        merged_into=row.merged_into,
+        round=row.round,
+        plan=row.plan,
+        planned_for=row.planned_for,
+        satisfaction=Satisfaction(row.satisfaction) if row.satisfaction else None,
+        escalation_level=row.escalation_level,
+        updated_at=row.updated_at,
+        version=row.version,
+        last_seq=row.last_seq,
+    )
+
+
+def _entry_row(order_id: int, street: str, entry: TimelineEntry) -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "street": street,
+        "seq": entry.seq,
+        "at": entry.at,
+        "kind": entry.kind,
+        "actor": entry.actor,
+        "actor_name": entry.actor_name,
+        "state": entry.state.value,
+        "note": entry.note,
+        "lon": entry.position.lon if entry.position else None,
+        "lat": entry.position.lat if entry.position else None,
+        "data": dict(entry.data),
+    }
+
+
+def _entry_from(row: Row[Any]) -> TimelineEntry:
+    position = Point(row.lon, row.lat) if row.lon is not None and row.lat is not None else None
+    return TimelineEntry(
+        row.seq,
+        row.at,
+        row.kind,
+        row.actor,
+        row.actor_name,
+        OrderState(row.state),
+        row.note,
+        position,
+        row.data,
+    )
+
+
+class SqlOrderRepository(_Repository):
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        # last_seq as stored, per order id: which of an order's entries are already in the timeline.
+        self._stored_seq: dict[int, int] = {}
+
+    def add(self, order: WorkOrder, policy: DeadlinePolicy) -> None:
+        if order.id is not None:
+            raise ValueError(f"order {order.id} is already stored; use save()")
+        values = _order_values(order, policy) | {"version": 1}
+        result = self._run(insert(t.orders).values(values))
+        key = result.inserted_primary_key
+        assert key is not None
+        order.id = int(key[0])
+        order.version = 1
+        self._append(order, order.new_entries)
+        self._stored_seq[order.id] = order.last_seq
+
+    def get(self, order_id: int, *, for_update: bool = False) -> WorkOrder:
+        statement = select(t.orders).where(t.orders.c.id == order_id)
+        if for_update:
+            # PostgreSQL locks the row; SQLite renders nothing, as BEGIN IMMEDIATE already holds the file.
+            statement = statement.with_for_update()
+        row = self._run(statement).first()
+        if row is None:
+            raise NotFound(f"工单 {order_id} 不存在", order_id=order_id)
+        return self._loaded(row)
+
+    def save(self, order: WorkOrder, policy: DeadlinePolicy) -> None:
+        if order.id is None:
+            raise ValueError("a new order is stored with add(), not save()")
+        stored_seq = self._stored_seq.get(order.id)
+        if stored_seq is None:
+            stored_seq = self._run(
+                select(t.orders.c.last_seq).where(
+                    t.orders.c.id == order.id, t.orders.c.version == order.version
+                )
+            ).scalar()
+            if stored_seq is None:
+                raise self._conflict(order)
+        values = _order_values(order, policy) | {"version": order.version + 1}
+        result = self._run(
+            update(t.orders)
+            .where(t.orders.c.id == order.id, t.orders.c.version == order.version)
+            .values(values)
+        )
+        if result.rowcount != 1:
+            raise self._conflict(order)
+        order.version += 1
+        self._append(order, [e for e in order.new_entries if e.seq > stored_seq])
+        self._stored_seq[order.id] = order.last_seq
+
+    def search(self, query: OrderQuery) -> Page:
+        o = t.orders.c
+        conditions: list[ColumnElement[bool]] = []
+        if query.street is not None:
+            conditions.append(o.street == query.street)
+        if query.streets is not None:
+            conditions.append(o.street.in_(sorted(query.streets)))
+        if query.states:
+            conditions.append(o.state.in_([s.value for s in query.states]))
+        if query.area is not None:
+            conditions.append(o.area == query.area)
+        if query.category is not None:
+            conditions.append(o.category == query.category)
+        if query.colour is not None:
+            conditions.append(o.colour == query.colour.value)
+        if query.assignee is not None:
+            conditions.append(o.assignee == query.assignee)
+        if query.overdue_at is not None:
+            conditions.append(o.next_due_at < query.overdue_at)
+        if query.since is not None:
+            conditions.append(o.received_at >= query.since)
+        if query.until is not None:
+            conditions.append(o.received_at < query.until)
+        if query.text:
+            conditions.append(
+                or_(
+                    o.description.icontains(query.text, autoescape=True),
+                    o.address.icontains(query.text, autoescape=True),
+                )
+            )
+        if query.ids:
+            conditions.append(o.id.in_(list(query.ids)))
+        total = self._run(select(func.count()).select_from(t.orders).where(*conditions)).scalar_one()
+        rows = self._run(
+            select(t.orders)
+            .where(*conditions)
+            .order_by(o.received_at.desc(), o.id.desc())
+            .limit(max(0, query.limit))
+            .offset(max(0, query.offset))
+        )
+        return Page([self._loaded(row) for row in rows], int(total))
+
+    def timeline(self, order_id: int) -> builtins.list[TimelineEntry]:
+        rows = self._run(
+            select(t.timeline).where(t.timeline.c.order_id == order_id).order_by(t.timeline.c.seq)
+        )
+        return [_entry_from(row) for row in rows]
+
+    def claim_due(self, now: datetime, limit: int) -> builtins.list[WorkOrder]:
+        o = t.orders.c
+        rows = self._run(
+            select(t.orders)
+            .where(o.next_alert_at.is_not(None), o.next_alert_at <= now)
+            .order_by(o.next_alert_at, o.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [self._loaded(row) for row in rows]
+
+    def next_alert_time(self) -> datetime | None:
+        value: datetime | None = self._run(select(func.min(t.orders.c.next_alert_at))).scalar()
+        return value
+
+    def events_since(
+        self, after_id: int, streets: frozenset[str] | None, limit: int
+    ) -> builtins.list[tuple[int, OrderEvent]]:
+        tl, o = t.timeline.c, t.orders.c
+        statement = (
+            select(t.timeline, o.category, o.colour, o.area, o.assignee)
+            .join_from(t.timeline, t.orders, tl.order_id == o.id)
+            .where(tl.id > after_id)
+            .order_by(tl.id)
+            .limit(limit)
+        )
+        if streets is not None:
+            statement = statement.where(tl.street.in_(sorted(streets)))
+        # The order's category, colour, area and assignee are today's, not those at the entry's time.
+        return [
+            (
+                row.id,
+                OrderEvent(
+                    row.order_id,
+                    row.street,
+                    row.category,
+                    row.colour,
+                    row.state,
+                    row.area,
+                    row.assignee,
+                    _entry_from(row),
+                ),
+            )
+            for row in self._run(statement)
+        ]
+
+    def last_event_id(self) -> int:
+        return int(self._run(select(func.coalesce(func.max(t.timeline.c.id), 0))).scalar_one())
+
+    def find_idempotent(self, client: str, key: str) -> IdempotentRecord | None:
+        k = t.idempotency_keys.c
+        row = self._run(select(k.order_id, k.request_hash).where(k.client == client, k.key == key)).first()
+        return None if row is None else IdempotentRecord(row.order_id, row.request_hash)
+
+    def remember_idempotent(
+        self, client: str, key: str, request_hash: str, order_id: int, at: datetime
+    ) -> None:
+        values = {
+            "client": client,
+            "key": key,
+            "request_hash": request_hash,
+            "order_id": order_id,
+            "created_at": at,
+        }
+        try:
+            # A savepoint: a failed INSERT aborts a whole PostgreSQL transaction, but not this one.
+            with self._conn.begin_nested():
+                self._run(insert(t.idempotency_keys).values(values))
+        except IntegrityError as exc:
+            if self.find_idempotent(client, key) is None:
+                raise  # not the key: a dangling order id, say; a bug, not a race
+            raise Conflict("该 Idempotency-Key 已被使用", key=key) from exc
+
+    # --- helpers ---
+
+    def _loaded(self, row: Row[Any]) -> WorkOrder:
+        order = _order_from(row)
+        assert order.id is not None
+        self._stored_seq[order.id] = order.last_seq
+        return order
+
+    def _append(self, order: WorkOrder, entries: Sequence[TimelineEntry]) -> None:
+        assert order.id is not None
+        if not entries:
+            return
+        if self._dialect == "postgresql":
+            # Live feeds read "ids above the last one seen", so ids must become visible in id order.
+            # A sequence hands out ids at insert time, not at commit: without this lock a later id could
+            # commit first and a reader would skip the earlier one for good. SQLite needs no lock:
+            # BEGIN IMMEDIATE already serialises writers.
+            self._run(select(func.pg_advisory_xact_lock(TIMELINE_LOCK_KEY)))
+        self._run(insert(t.timeline), [_entry_row(order.id, order.street, e) for e in entries])
+
+    @staticmethod
+    def _conflict(order: WorkOrder) -> Conflict:
+        return Conflict(
+            f"工单 {order.id} 已被他人修改，请刷新后重试", order_id=order.id, version=order.version
+        )
+
+
+# --- places --------------------------------------------------------------------------------------
+
+
+def _place_from(row: Row[Any]) -> Place:
+    return Place(row.code, PlaceKind(row.kind), row.name, row.street, row.parent, row.geometry, row.props)
+
+
+class SqlPlaceRepository(_Repository):
+    def upsert(self, places: Iterable[Place]) -> int:
+        rows = [
+            {
+                "street": p.street,
+                "code": p.code,
+                "kind": p.kind.value,
+                "name": p.name,
+                "parent": p.parent,
+                "props": dict(p.props),
+                "geometry": dict(p.geometry),
+            }
+            for p in places
+        ]
+        self._upsert(t.places, rows)
+        return len(rows)
+
+    def get(self, street: str, code: str) -> Place:
+        c = t.places.c
+        row = self._run(select(t.places).where(c.street == street, c.code == code)).first()
+        if row is None:
+            raise NotFound(f"地点 {code} 不存在", street=street, code=code)
+        return _place_from(row)
+
+    def list(self, street: str, kind: PlaceKind | None = None, parent: str | None = None) -> list[Place]:
+        c = t.places.c
+        statement = select(t.places).where(c.street == street)
+        if kind is not None:
+            statement = statement.where(c.kind == kind.value)
+        if parent is not None:
+            statement = statement.where(c.parent == parent)
+        return [_place_from(row) for row in self._run(statement.order_by(c.code))]
+
+    def kinds(self, street: str) -> dict[str, PlaceKind]:
+        c = t.places.c
+        rows = self._run(select(c.code, c.kind).where(c.street == street))
+        return {row.code: PlaceKind(row.kind) for row in rows}
+
+
+# --- people --------------------------------------------------------------------------------------
+
+
+def _staff_from(row: Row[Any]) -> Staff:
+    return Staff(
+        row.id,
+        row.name,
+        row.phone,
+        row.department,
+        frozenset(Post(p) for p in row.posts),
+        row.street,
+        row.active,
+    )
+
+
+def _shift_from(row: Row[Any]) -> Shift:
+    return Shift(row.staff, Post(row.post), row.start_at, row.end_at, row.street, row.area)
+
+
+def _pair_from(row: Row[Any]) -> ABPair:
+    return ABPair(row.area, row.a_staff, row.b_staff, row.swap_every_days, row.anchor_date, row.street)
+
+
+class SqlPeopleRepository(_Repository):
+    def upsert_departments(self, departments: Iterable[Department]) -> int:
+        rows = [
+            {"street": d.street, "code": d.code, "name": d.name, "kind": d.kind.value} for d in departments
+        ]
+        self._upsert(t.departments, rows)
+        return len(rows)
+
+    def departments(self, street: str) -> list[Department]:
+        c = t.departments.c
+        rows = self._run(select(t.departments).where(c.street == street).order_by(c.code))
+        return [Department(r.code, r.name, DepartmentKind(r.kind), r.street) for r in rows]
+
+    def upsert_staff(self, staff: Iterable[Staff]) -> int:
+        rows = [
+            {
+                "id": s.id,
+                "street": s.street,
+                "name": s.name,
+                "phone": s.phone,
+                "department": s.department,
+                "posts": sorted(p.value for p in s.posts),
+                "active": s.active,
+            }
+            for s in staff
+        ]
+        self._upsert(t.staff, rows)
+        return len(rows)
+
+    def staff(self, street: str) -> list[Staff]:
+        c = t.staff.c
+        return [_staff_from(r) for r in self._run(select(t.staff).where(c.street == street).order_by(c.id))]
+
+    def get_staff(self, staff_id: str) -> Staff:
+        row = self._run(select(t.staff).where(t.staff.c.id == staff_id)).first()
+        if row is None:
+            raise NotFound(f"人员 {staff_id} 不存在", staff_id=staff_id)
+        return _staff_from(row)
+
+    def replace_pairs(self, street: str, pairs: Iterable[ABPair]) -> int:
+        pairs = list(pairs)
+        rows = [
+            {
+                "street": street,
+                "area": p.area,
+                "a_staff": p.a_staff,
+                "b_staff": p.b_staff,
+                "swap_every_days": p.swap_every_days,
+                "anchor_date": p.anchor_date,
+            }
+            for p in pairs
+        ]
+        strays = {p.street for p in pairs} - {street}
+        if strays:
+            raise ValueError(f"AB pairs of {sorted(strays)} given to replace the pairs of {street}")
+        self._run(delete(t.ab_pairs).where(t.ab_pairs.c.street == street))
+        if rows:
+            self._run(insert(t.ab_pairs), rows)
+        return len(rows)
+
+    def pairs(self, street: str) -> list[ABPair]:
+        c = t.ab_pairs.c
+        return [
+            _pair_from(r) for r in self._run(select(t.ab_pairs).where(c.street == street).order_by(c.area))
+        ]
+
+    def pair_for_area(self, street: str, area: str) -> ABPair | None:
+        c = t.ab_pairs.c
+        row = self._run(select(t.ab_pairs).where(c.street == street, c.area == area)).first()
+        return None if row is None else _pair_from(row)
+
+    def add_shifts(self, shifts: Iterable[Shift]) -> int:
+        rows = [
+            {
+                "street": s.street,
+                "staff": s.staff,
+                "post": s.post.value,
+                "start_at": s.start,
+                "end_at": s.end,
+                "area": s.area,
+            }
+            for s in shifts
+        ]
+        if rows:
+            self._run(insert(t.shifts), rows)
+        return len(rows)
+
+    def shifts(self, street: str, start: datetime, end: datetime) -> list[Shift]:
+        """Shifts that overlap [start, end)."""
+        c = t.shifts.c
+        rows = self._run(
+            select(t.shifts)
+            .where(c.street == street, c.end_at > start, c.start_at < end)
+            .order_by(c.start_at, c.id)
+        )
+        return [_shift_from(r) for r in rows]
+
+    def on_duty(self, street: str, at: datetime) -> list[Shift]:
+        c = t.shifts.c
+        rows = self._run(
+            select(t.shifts)
+            .where(c.street == street, c.end_at > at, c.start_at <= at)
+            .order_by(c.start_at, c.id)
+        )
+        return [_shift_from(r) for r in rows]
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+
+class SqlConfigRepository(_Repository):
+    def streets(self) -> list[tuple[str, str]]:
+        c = t.streets.c
+        return [(r.code, r.name) for r in self._run(select(c.code, c.name).order_by(c.code))]
+
+    def ensure_street(self, code: str, name: str, district: str) -> None:
+        self._upsert(t.streets, [{"code": code, "name": name, "district": district}])
+
+    def policies(self, street: str) -> PolicySet | None:
+        c = t.deadline_policies.c
+        bodies = [r.body for r in self._run(select(c.body).where(c.street == street).order_by(c.position))]
+        return PolicySet.from_list(bodies) if bodies else None
+
+    def set_policies(self, street: str, policies: PolicySet) -> None:
+        rows = [{"street": street, "position": i, "body": body} for i, body in enumerate(policies.to_list())]
+        self._run(delete(t.deadline_policies).where(t.deadline_policies.c.street == street))
+        self._run(insert(t.deadline_policies), rows)
+
+    def categories(self, street: str) -> list[Category]:
+        c = t.categories.c
+        rows = self._run(select(t.categories).where(c.street == street).order_by(c.position))
+        return [
+            Category(
+                r.code,
+                r.name,
+                CategoryKind(r.kind),
+                r.major,
+                r.department,
+                Colour(r.colour),
+                tuple(r.keywords),
+            )
+            for r in rows
+        ]
+
+    def set_categories(self, street: str, categories: Iterable[Category]) -> None:
+        rows = [
+            {
+                "street": street,
+                "code": category.code,
+                "position": i,
+                "name": category.name,
+                "kind": category.kind.value,
+                "major": category.major,
+                "department": category.department,
+                "colour": category.colour.value,
+                "keywords": list(category.keywords),
+            }
+            for i, category in enumerate(categories)
+        ]
+        self._run(delete(t.categories).where(t.categories.c.street == street))
+        if rows:
+            self._run(insert(t.categories), rows)
+
+
+# --- tokens --------------------------------------------------------------------------------------
+
+
+def _token_from(row: Row[Any]) -> TokenRecord:
+    return TokenRecord(
+        id=row.id,
+        role=row.role,
+        streets=frozenset(row.streets),
+        staff_id=row.staff_id,
+        name=row.name,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+class SqlTokenRepository(_Repository):
+    def add(self, record: TokenRecord, token_hash: str) -> None:
+        self._run(
+            insert(t.tokens).values(
+                id=record.id,
+                token_hash=token_hash,
+                role=record.role,
+                streets=sorted(record.streets),
+                staff_id=record.staff_id,
+                name=record.name,
+                created_at=record.created_at,
+                expires_at=record.expires_at,
+                revoked_at=record.revoked_at,
+            )
+        )
+
+    def by_hash(self, token_hash: str) -> TokenRecord | None:
+        row = self._run(select(t.tokens).where(t.tokens.c.token_hash == token_hash)).first()
+        return None if row is None else _token_from(row)
+
+    def revoke(self, token_id: str, at: datetime) -> bool:
+        c = t.tokens.c
+        # The first revocation is the one that counts; revoking again keeps its time.
+        result = self._run(
+            update(t.tokens)
+            .where(c.id == token_id)
+            .values(revoked_at=func.coalesce(c.revoked_at, literal(at, t.UtcDateTime())))
+        )
+        return result.rowcount > 0
+
+    def list(self) -> builtins.list[TokenRecord]:
+        c = t.tokens.c
+        return [_token_from(r) for r in self._run(select(t.tokens).order_by(c.created_at, c.id))]

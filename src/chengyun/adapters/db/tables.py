@@ -1,0 +1,271 @@
+"""The schema as SQLAlchemy Core tables; the migrations create exactly this."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
+
+# Stable constraint names, so later migrations (and SQLite batch mode) can refer to them.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC: naive UTC text on SQLite, timestamptz on PostgreSQL.
+
+    Naive datetimes are refused on the way in: a naive value cannot be placed on the timeline.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: store timezone-aware datetimes only")
+        value = value.astimezone(UTC)
+        # SQLite compares datetimes as text: one offset-free format keeps the comparisons right.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _json() -> TypeEngine[Any]:
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
+def _street() -> Column[str]:
+    return Column("street", String(64), nullable=False)
+
+
+streets = Table(
+    "streets",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("district", String(200), nullable=False, default=""),
+)
+
+places = Table(
+    "places",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    Column("code", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("parent", String(64)),
+    Column("props", _json(), nullable=False),
+    Column("geometry", _json(), nullable=False),
+    Index("ix_places_street_kind", "street", "kind"),
+    Index("ix_places_street_parent", "street", "parent"),
+)
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    Column("code", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+)
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    _street(),
+    Column("name", String(200), nullable=False),
+    Column("phone", String(32), nullable=False),
+    Column("department", String(64), nullable=False),
+    Column("posts", _json(), nullable=False),
+    Column("active", Boolean(), nullable=False),
+    Index("ix_staff_street", "street"),
+)
+
+ab_pairs = Table(
+    "ab_pairs",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    Column("area", String(64), primary_key=True),
+    Column("a_staff", String(64), nullable=False),
+    Column("b_staff", String(64), nullable=False),
+    Column("swap_every_days", Integer(), nullable=False),
+    Column("anchor_date", Date(), nullable=False),
+)
+
+shifts = Table(
+    "shifts",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    _street(),
+    Column("staff", String(64), nullable=False),
+    Column("post", String(32), nullable=False),
+    Column("start_at", UtcDateTime(), nullable=False),
+    Column("end_at", UtcDateTime(), nullable=False),
+    Column("area", String(64)),
+    # "Who is on duty at t": start_at <= t < end_at. Past shifts pile up, so lead with end_at: the
+    # range end_at > t is the small, recent part of the roster.
+    Index("ix_shifts_street_end_start", "street", "end_at", "start_at"),
+)
+
+categories = Table(
+    "categories",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    Column("code", String(64), primary_key=True),
+    # The catalogue's own order (as imported) is kept: lists and ties follow it.
+    Column("position", Integer(), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("major", String(200), nullable=False),
+    Column("department", String(64), nullable=False),
+    Column("colour", String(16), nullable=False),
+    Column("keywords", _json(), nullable=False),
+)
+
+deadline_policies = Table(
+    "deadline_policies",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    Column("position", Integer(), primary_key=True),
+    Column("body", _json(), nullable=False),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    _street(),
+    Column("source", String(32), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("description", Text(), nullable=False),
+    Column("lon", Float()),
+    Column("lat", Float()),
+    Column("address", String(500)),
+    Column("area", String(64)),
+    Column("grid", String(64)),
+    Column("building", String(64)),
+    Column("colour", String(16), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("assignee", String(64)),
+    Column("external_id", String(200)),
+    Column("policy_code", String(64), nullable=False),
+    Column("round", Integer(), nullable=False),
+    Column("plan", Text()),
+    Column("planned_for", UtcDateTime()),
+    Column("satisfaction", String(32)),
+    Column("escalation_level", Integer(), nullable=False),
+    Column("suspended_from", String(32)),
+    Column("suspended_at", UtcDateTime()),
+    Column("merged_into", Integer()),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime()),
+    Column("version", Integer(), nullable=False),
+    Column("last_seq", Integer(), nullable=False),
+    Column("complainants", _json(), nullable=False),
+    Column("attachments", _json(), nullable=False),
+    Column("clocks", _json(), nullable=False),
+    Column("extensions", _json(), nullable=False),
+    Column("supervisions", _json(), nullable=False),
+    # Derived on every write so the database can answer "what is overdue / due" without the domain.
+    Column("next_due_at", UtcDateTime()),
+    Column("next_alert_at", UtcDateTime()),
+    Index("ix_orders_street_received", "street", "received_at"),
+    Index("ix_orders_received", "received_at"),
+    Index("ix_orders_street_state", "street", "state"),
+    Index("ix_orders_street_area", "street", "area"),
+    Index("ix_orders_street_category", "street", "category"),
+    Index("ix_orders_street_colour", "street", "colour"),
+    Index("ix_orders_assignee_state", "assignee", "state"),
+    Index("ix_orders_street_external", "street", "external_id"),
+    Index("ix_orders_next_due_at", "next_due_at"),
+    # Only live orders have a next alert: the worker's index stays as small as the live workload.
+    Index(
+        "ix_orders_next_alert_at",
+        "next_alert_at",
+        postgresql_where=text("next_alert_at IS NOT NULL"),
+        sqlite_where=text("next_alert_at IS NOT NULL"),
+    ),
+    sqlite_autoincrement=True,
+)
+
+timeline = Table(
+    "timeline",
+    metadata,
+    # A global, increasing event id: live feeds resume from the last id they saw.
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("order_id", Integer(), ForeignKey("orders.id"), nullable=False),
+    _street(),
+    Column("seq", Integer(), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("actor_name", String(200), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("note", Text(), nullable=False),
+    Column("lon", Float()),
+    Column("lat", Float()),
+    Column("data", _json(), nullable=False),
+    UniqueConstraint("order_id", "seq", name="uq_timeline_order_seq"),
+    Index("ix_timeline_street_id", "street", "id"),
+    sqlite_autoincrement=True,
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("client", String(200), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(128), nullable=False),
+    Column("order_id", Integer(), ForeignKey("orders.id"), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("token_hash", String(128), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("streets", _json(), nullable=False),
+    Column("staff_id", String(64)),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime()),
+    Column("revoked_at", UtcDateTime()),
+)

@@ -1,0 +1,96 @@
+"""The unit of work: the five repositories on one connection and one transaction."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+
+from chengyun.adapters.db.repositories import (
+    SqlConfigRepository,
+    SqlOrderRepository,
+    SqlPeopleRepository,
+    SqlPlaceRepository,
+    SqlTokenRepository,
+    translate_errors,
+)
+from chengyun.services.ports import (
+    ConfigRepository,
+    OrderRepository,
+    PeopleRepository,
+    PlaceRepository,
+    TokenRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+
+
+class SqlUnitOfWork:
+    """One transaction: `with` begins it, commit() keeps it, leaving the block discards the rest.
+
+    After commit() the unit may be used again; the next statement starts a new transaction.
+    """
+
+    orders: OrderRepository
+    places: PlaceRepository
+    people: PeopleRepository
+    config: ConfigRepository
+    tokens: TokenRepository
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Connection | None = None
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            raise RuntimeError("the unit of work is not open: use it in a `with` block")
+        return self._connection
+
+    def __enter__(self) -> Self:
+        if self._connection is not None:
+            raise RuntimeError("the unit of work is already open")
+        connection = self._engine.connect()
+        try:
+            with translate_errors():
+                connection.begin()
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+        self.orders = SqlOrderRepository(connection)
+        self.places = SqlPlaceRepository(connection)
+        self.people = SqlPeopleRepository(connection)
+        self.config = SqlConfigRepository(connection)
+        self.tokens = SqlTokenRepository(connection)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            if connection.in_transaction():
+                connection.rollback()
+        finally:
+            connection.close()
+
+    def commit(self) -> None:
+        with translate_errors():
+            self.connection.commit()
+
+    def rollback(self) -> None:
+        with translate_errors():
+            self.connection.rollback()
+
+
+def unit_of_work_factory(engine: Engine) -> UnitOfWorkFactory:
+    """What the services take: a new unit of work on `engine` per call."""
+
+    def make() -> UnitOfWork:
+        return SqlUnitOfWork(engine)
+
+    return make

@@ -1,0 +1,81 @@
+"""The deadline worker loop: a background thread that fires due alerts, sleeping until the next one."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from chengyun.domain.errors import Conflict
+from chengyun.services.ports import Clock
+
+log = logging.getLogger(__name__)
+
+
+class DeadlineWorker:
+    """Calls `fire` until nothing is due, then sleeps until the next alert (at most `max_sleep_s`
+    of real time, so deadlines written by other processes are seen promptly). `wake()` cuts a sleep
+    short when this process writes a nearer deadline."""
+
+    def __init__(
+        self,
+        fire: Callable[[], int],
+        next_alert: Callable[[], datetime | None],
+        clock: Clock,
+        batch: int = 500,
+        max_sleep_s: float = 0.25,
+    ) -> None:
+        self._fire = fire
+        self._next_alert = next_alert
+        self._clock = clock
+        self._batch = batch
+        self._max_sleep_s = max_sleep_s
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.fired = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="deadline-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def run_once(self) -> int:
+        """Fire everything due now; returns how many orders were touched."""
+        total = 0
+        while True:
+            try:
+                n = self._fire()
+            except Conflict:
+                # Another worker or a user changed an order first; it will be picked up next round.
+                log.info("deadline batch conflicted; retrying")
+                continue
+            total += n
+            if n < self._batch:
+                return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.fired += self.run_once()
+                sleep = self._sleep_seconds()
+            except Exception:
+                log.exception("deadline worker round failed; retrying in 1 s")
+                sleep = 1.0
+            self._wake.wait(timeout=sleep)
+            self._wake.clear()
+
+    def _sleep_seconds(self) -> float:
+        at = self._next_alert()
+        if at is None:
+            return self._max_sleep_s
+        return max(0.0, min(self._max_sleep_s, self._clock.real_seconds_until(at)))

@@ -1,0 +1,1 @@
+"""The HTTP edge: FastAPI routers for /api/v1, the live feed and the pages."""

@@ -1,0 +1,56 @@
+"""The application factory: routers, error handlers, pages; starts the center's worker with the app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import text
+
+from chengyun import __version__
+from chengyun.api import errors
+from chengyun.api.deps import CenterDep
+from chengyun.api.routes import auth, config, directory, live, orders
+from chengyun.api.schemas import Health
+from chengyun.bootstrap import Center
+
+DESCRIPTION = """城运（chengyun）街道城市运行管理平台的开放接口。
+
+所有接口使用 `Authorization: Bearer <令牌>`；错误统一为 `{"error": {"code", "message", "details"}}`，
+`code` 供程序判断，`message` 为中文说明。"""
+
+
+def create_app(center: Center) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        center.start()
+        try:
+            yield
+        finally:
+            center.stop()
+
+    app = FastAPI(title="城运 chengyun", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.center = center
+    errors.install(app)
+    for module in (orders, directory, config, auth, live):
+        app.include_router(module.router)
+
+    @app.get("/api/v1/health", response_model=Health, tags=["系统"], summary="健康检查")
+    def health(c: CenterDep) -> Health:
+        with c.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return Health(status="ok", time=c.clock.now(), database=c.engine.dialect.name)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/screen")
+
+    @app.get("/screen", include_in_schema=False, response_class=HTMLResponse)
+    def screen() -> HTMLResponse:
+        page = resources.files("chengyun.web").joinpath("screen.html").read_text(encoding="utf-8")
+        return HTMLResponse(page)
+
+    return app

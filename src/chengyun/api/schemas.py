@@ -1,0 +1,387 @@
+"""API shapes (pydantic, at the edge only): what comes in and what goes out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
+
+from chengyun.domain.access import Actor, Role, sees_contact
+from chengyun.domain.geo import Point
+from chengyun.domain.orders import (
+    MAX_NOTE,
+    MAX_TEXT,
+    Contact,
+    ReturnReason,
+    Satisfaction,
+    Source,
+    TimelineEntry,
+    WorkOrder,
+)
+from chengyun.domain.severity import Colour
+from chengyun.domain.sla import Stage
+
+Note = Annotated[str, Field(max_length=MAX_NOTE)]
+RequiredNote = Annotated[str, Field(min_length=1, max_length=MAX_NOTE)]
+
+
+def _no_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("不能为空白")
+    return text
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Position(Strict):
+    """A WGS-84 position."""
+
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+
+    def to_point(self) -> Point:
+        return Point(self.lon, self.lat)
+
+    @classmethod
+    def of(cls, point: Point | None) -> Position | None:
+        return cls(lon=point.lon, lat=point.lat) if point else None
+
+
+class ContactIn(Strict):
+    name: str = Field("", max_length=50)
+    phone: str = Field(pattern=r"^\+?[0-9][0-9\- ]{4,19}$")
+
+
+class OrderCreate(Strict):
+    source: Source
+    category: str = Field(min_length=1, max_length=20, description="类别编码，见 /api/v1/categories")
+    description: Annotated[str, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(_no_blank)]
+    street: str | None = Field(None, max_length=40)
+    position: Position | None = None
+    address: str | None = Field(None, max_length=200)
+    area: str | None = Field(None, max_length=40)
+    colour: Colour | None = None
+    complainant: ContactIn | None = None
+    attachments: list[HttpUrl] = Field(default_factory=list, max_length=20)
+    external_id: str | None = Field(None, max_length=64, description="上游系统（如 12345）的工单号")
+    auto_dispatch: bool = True
+
+
+class ClockOut(BaseModel):
+    stage: Stage
+    label: str
+    started_at: datetime
+    due_at: datetime
+    done_at: datetime | None
+    on_time: bool | None
+    overdue: bool
+
+
+class ExtensionOut(BaseModel):
+    no: int
+    stage: Stage
+    requested_by: str
+    requested_at: datetime
+    until: datetime
+    reason: str
+    decision: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+
+
+class SupervisionOut(BaseModel):
+    no: int
+    issued_by: str
+    issued_at: datetime
+    note: str
+    reply_due_at: datetime
+    replied_at: datetime | None
+    reply: str | None
+
+
+class ContactOut(BaseModel):
+    name: str
+    phone: str
+    masked: bool
+
+
+class OrderOut(BaseModel):
+    id: int
+    street: str
+    source: Source
+    source_label: str
+    category: str
+    category_name: str | None
+    description: str
+    address: str | None
+    position: Position | None
+    area: str | None
+    grid: str | None
+    building: str | None
+    colour: Colour
+    colour_label: str
+    state: str
+    state_label: str
+    group: str
+    assignee: str | None
+    complainants: list[ContactOut]
+    attachments: list[str]
+    external_id: str | None
+    received_at: datetime
+    updated_at: datetime | None
+    policy: str
+    clocks: list[ClockOut]
+    overdue: bool
+    next_due_at: datetime | None
+    escalation_level: int
+    round: int
+    plan: str | None
+    planned_for: datetime | None
+    satisfaction: Satisfaction | None
+    merged_into: int | None
+    extensions: list[ExtensionOut]
+    supervisions: list[SupervisionOut]
+    version: int
+
+    @classmethod
+    def of(cls, order: WorkOrder, actor: Actor, now: datetime, category_name: str | None = None) -> OrderOut:
+        assert order.id is not None
+        visible = sees_contact(actor, order)
+        contacts = [c if visible else c.masked() for c in order.complainants]
+        return cls(
+            id=order.id,
+            street=order.street,
+            source=order.source,
+            source_label=order.source.label,
+            category=order.category,
+            category_name=category_name,
+            description=order.description,
+            address=order.location.address,
+            position=Position.of(order.location.point),
+            area=order.location.area,
+            grid=order.location.grid,
+            building=order.location.building,
+            colour=order.colour,
+            colour_label=order.colour.label,
+            state=order.state.value,
+            state_label=order.state.label,
+            group=order.state.group.value,
+            assignee=order.assignee,
+            complainants=[ContactOut(name=c.name, phone=c.phone, masked=not visible) for c in contacts],
+            attachments=order.attachments,
+            external_id=order.external_id,
+            received_at=order.received_at,
+            updated_at=order.updated_at,
+            policy=order.policy_code,
+            clocks=[
+                ClockOut(
+                    stage=c.stage,
+                    label=c.stage.label,
+                    started_at=c.started_at,
+                    due_at=c.due_at,
+                    done_at=c.done_at,
+                    on_time=c.on_time,
+                    overdue=c.overdue(now),
+                )
+                for c in order.clocks.values()
+            ],
+            overdue=order.is_overdue(now),
+            next_due_at=order.next_due_at(),
+            escalation_level=order.escalation_level,
+            round=order.round,
+            plan=order.plan,
+            planned_for=order.planned_for,
+            satisfaction=order.satisfaction,
+            merged_into=order.merged_into,
+            extensions=[ExtensionOut(**vars(e)) for e in order.extensions],
+            supervisions=[
+                SupervisionOut(
+                    no=s.no,
+                    issued_by=s.issued_by,
+                    issued_at=s.issued_at,
+                    note=s.note,
+                    reply_due_at=s.reply_due_at,
+                    replied_at=s.replied_at,
+                    reply=s.reply,
+                )
+                for s in order.supervisions
+            ],
+            version=order.version,
+        )
+
+
+class OrderPage(BaseModel):
+    items: list[OrderOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class TimelineOut(BaseModel):
+    seq: int
+    at: datetime
+    kind: str
+    actor: str
+    actor_name: str
+    state: str
+    state_label: str
+    note: str
+    position: Position | None
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: TimelineEntry) -> TimelineOut:
+        return cls(
+            seq=entry.seq,
+            at=entry.at,
+            kind=entry.kind,
+            actor=entry.actor,
+            actor_name=entry.actor_name,
+            state=entry.state.value,
+            state_label=entry.state.label,
+            note=entry.note,
+            position=Position.of(entry.position),
+            data=dict(entry.data),
+        )
+
+
+# --- action bodies --------------------------------------------------------------------------------
+
+
+class DispatchIn(Strict):
+    assignee: str | None = Field(None, max_length=40, description="承办人编号；不填则按 AB 角自动选择")
+    note: Note = ""
+
+
+class RespondIn(Strict):
+    note: Note = ""
+    position: Position | None = None
+
+
+class ArriveIn(Strict):
+    position: Position = Field(description="到场签到位置")
+    note: Note = ""
+
+
+class HandleIn(Strict):
+    note: RequiredNote
+    attachments: list[HttpUrl] = Field(default_factory=list, max_length=20)
+
+
+class PlanIn(Strict):
+    plan: RequiredNote
+    planned_for: AwareDatetime
+
+
+class CloseLoopIn(Strict):
+    note: RequiredNote
+    satisfaction: Satisfaction | None = None
+
+
+class NoteIn(Strict):
+    note: Note = ""
+
+
+class RequiredNoteIn(Strict):
+    note: RequiredNote
+    position: Position | None = None
+
+
+class ReturnIn(Strict):
+    reason: ReturnReason
+    note: RequiredNote
+
+
+class ExtensionIn(Strict):
+    until: AwareDatetime
+    reason: RequiredNote
+    stage: Stage | None = None
+
+
+class DecisionIn(Strict):
+    approve: bool
+    note: Note = ""
+
+
+class ReasonIn(Strict):
+    reason: RequiredNote
+
+
+class MergeIn(Strict):
+    into: int = Field(ge=1)
+    note: Note = ""
+
+
+class SuperviseIn(Strict):
+    note: RequiredNote
+    reply_minutes: float | None = Field(None, gt=0, le=60 * 24 * 30)
+
+
+class ReplyIn(Strict):
+    reply: RequiredNote
+
+
+class RegradeIn(Strict):
+    colour: Colour
+    reason: RequiredNote
+
+
+# --- people, tokens -------------------------------------------------------------------------------
+
+
+class StaffOut(BaseModel):
+    id: str
+    name: str
+    phone: str
+    department: str
+    posts: list[str]
+    street: str
+    active: bool
+
+
+class TokenCreate(Strict):
+    role: Role
+    staff_id: str | None = Field(None, max_length=40)
+    streets: list[str] = Field(default_factory=list, max_length=50)
+    name: str = Field("", max_length=50)
+    ttl_days: float | None = Field(None, gt=0, le=3650)
+
+
+class TokenOut(BaseModel):
+    id: str
+    role: str
+    streets: list[str]
+    staff_id: str | None
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenIssued(TokenOut):
+    token: str = Field(description="只显示这一次，请妥善保存")
+
+
+class MeOut(BaseModel):
+    role: Role
+    role_label: str
+    staff_id: str | None
+    name: str
+    streets: list[str]
+
+
+class ImportResult(BaseModel):
+    imported: int
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    time: datetime
+    database: str
+
+
+def contact_of(data: ContactIn | None) -> Contact | None:
+    return Contact(data.name.strip(), data.phone.strip()) if data else None

@@ -1,0 +1,111 @@
+"""Bearer tokens: issue, authenticate, revoke. Tokens are random; only their SHA-256 is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+
+from chengyun.domain.access import Actor, Role
+from chengyun.domain.errors import InvalidInput, NotFound, Unauthenticated
+from chengyun.domain.staff import Post
+from chengyun.services.ports import Clock, TokenRecord, UnitOfWorkFactory
+
+TOKEN_PREFIX = "cy_"
+_CACHE_S = 5.0
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Auth:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, bootstrap_token: str | None = None) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._bootstrap = bootstrap_token or None
+        self._cache: dict[str, tuple[float, Actor]] = {}
+
+    def issue(
+        self,
+        role: Role,
+        streets: Iterable[str] = (),
+        staff_id: str | None = None,
+        name: str = "",
+        ttl_days: float | None = None,
+    ) -> tuple[str, TokenRecord]:
+        """Create a token; the plain token is returned once and never stored."""
+        street_set = frozenset(streets)
+        with self._uow() as uow:
+            if staff_id is not None:
+                person = uow.people.get_staff(staff_id)
+                post = _post_of(role)
+                if post is not None and post not in person.posts:
+                    raise InvalidInput(f"{person.name} 没有{post.label}岗位，不能签发该角色的令牌")
+                street_set = street_set or frozenset({person.street})
+                name = name or person.name
+            elif role in (
+                Role.AREA_MANAGER,
+                Role.HOTLINE_HANDLER,
+                Role.PATROL_OBSERVER,
+                Role.CHIEF_RESPONDER,
+            ):
+                raise InvalidInput(f"{role.label}令牌必须绑定到人员（staff_id）")
+            if role is not Role.ADMIN and not street_set:
+                raise InvalidInput("非管理员令牌必须指明街道")
+            now = self._clock.now()
+            record = TokenRecord(
+                id=uuid.uuid4().hex[:12],
+                role=role.value,
+                streets=street_set,
+                staff_id=staff_id,
+                name=name or role.label,
+                created_at=now,
+                expires_at=now + timedelta(days=ttl_days) if ttl_days else None,
+            )
+            token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+            uow.tokens.add(record, hash_token(token))
+            uow.commit()
+        return token, record
+
+    def authenticate(self, token: str | None) -> Actor:
+        if not token:
+            raise Unauthenticated("请先登录：缺少访问令牌（Authorization: Bearer ...）")
+        if self._bootstrap is not None and hmac.compare_digest(token, self._bootstrap):
+            return Actor(Role.ADMIN, frozenset(), None, "初始管理员", "bootstrap")
+        digest = hash_token(token)
+        hit = self._cache.get(digest)
+        if hit is not None and time.monotonic() - hit[0] < _CACHE_S:
+            return hit[1]
+        with self._uow() as uow:
+            record = uow.tokens.by_hash(digest)
+        now = self._clock.now()
+        if record is None or record.revoked_at is not None:
+            raise Unauthenticated("访问令牌无效或已被吊销")
+        if record.expires_at is not None and record.expires_at <= now:
+            raise Unauthenticated("访问令牌已过期")
+        actor = Actor(Role(record.role), record.streets, record.staff_id, record.name, record.id)
+        self._cache[digest] = (time.monotonic(), actor)
+        return actor
+
+    def revoke(self, token_id: str) -> None:
+        with self._uow() as uow:
+            if not uow.tokens.revoke(token_id, self._clock.now()):
+                raise NotFound(f"令牌 {token_id} 不存在")
+            uow.commit()
+        self._cache.clear()
+
+    def tokens(self) -> list[TokenRecord]:
+        with self._uow() as uow:
+            return uow.tokens.list()
+
+
+def _post_of(role: Role) -> Post | None:
+    try:
+        return Post(role.value)
+    except ValueError:
+        return None

@@ -1,0 +1,171 @@
+"""The street's directory: places (GeoJSON) and people (departments, staff, A/B pairs, roster as CSV).
+
+Imports are all-or-nothing: every row is checked first, and a file with any bad row stores nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from chengyun.domain.access import SUPERVISORS, Actor, require_role, require_street
+from chengyun.domain.calendar import local
+from chengyun.domain.errors import ImportRejected
+from chengyun.domain.places import Place, PlaceKind, places_from_geojson
+from chengyun.domain.staff import (
+    ab_pairs_from_rows,
+    departments_from_rows,
+    shifts_from_rows,
+    staff_from_rows,
+)
+from chengyun.services.ports import UnitOfWorkFactory
+
+DEPARTMENT_COLUMNS = ("code", "name", "kind")
+STAFF_COLUMNS = ("id", "name", "phone", "department", "posts", "street", "active")
+PAIR_COLUMNS = ("area", "a_staff", "b_staff", "swap_every_days", "anchor_date")
+SHIFT_COLUMNS = ("staff", "post", "start", "end", "area")
+
+
+def read_csv(text: str, required: Sequence[str]) -> list[dict[str, str]]:
+    """Parse CSV text (UTF-8, optional BOM, header row) and check the header names the columns."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise ImportRejected(f"CSV 缺少列：{'、'.join(missing)}", errors=[{"row": 1, "reason": "表头不完整"}])
+    return [{(k or "").strip(): (v or "") for k, v in row.items()} for row in reader]
+
+
+def write_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+class Directory:
+    def __init__(
+        self, uow: UnitOfWorkFactory, on_places_changed: Callable[[str], None] = lambda _: None
+    ) -> None:
+        self._uow = uow
+        self._on_places_changed = on_places_changed
+
+    # --- places -----------------------------------------------------------------------------------
+
+    def import_places(self, actor: Actor, street: str, collection: Mapping[str, Any]) -> int:
+        _may_edit(actor, street)
+        with self._uow() as uow:
+            places = places_from_geojson(collection, street, uow.places.kinds(street))
+            streets = [p for p in places if p.kind is PlaceKind.STREET]
+            for place in streets:
+                uow.config.ensure_street(street, place.name, str(place.props.get("district", "")))
+            count = uow.places.upsert(places)
+            uow.commit()
+        self._on_places_changed(street)
+        return count
+
+    def places(self, street: str, kind: PlaceKind | None = None, parent: str | None = None) -> list[Place]:
+        with self._uow() as uow:
+            return uow.places.list(street, kind, parent)
+
+    def export_places(self, street: str, kind: PlaceKind | None = None) -> dict[str, Any]:
+        return {"type": "FeatureCollection", "features": [p.as_feature() for p in self.places(street, kind)]}
+
+    # --- people -----------------------------------------------------------------------------------
+
+    def import_departments(self, actor: Actor, street: str, text: str) -> int:
+        _may_edit(actor, street)
+        rows = read_csv(text, ("code", "name"))
+        with self._uow() as uow:
+            count = uow.people.upsert_departments(departments_from_rows(rows, street))
+            uow.commit()
+        return count
+
+    def import_staff(self, actor: Actor, street: str, text: str) -> int:
+        _may_edit(actor, street)
+        rows = read_csv(text, ("id", "name", "department", "posts"))
+        with self._uow() as uow:
+            departments = [d.code for d in uow.people.departments(street)]
+            count = uow.people.upsert_staff(staff_from_rows(rows, street, departments))
+            uow.commit()
+        return count
+
+    def import_pairs(self, actor: Actor, street: str, text: str) -> int:
+        _may_edit(actor, street)
+        rows = read_csv(text, ("area", "a_staff", "b_staff"))
+        with self._uow() as uow:
+            areas = [p.code for p in uow.places.list(street, PlaceKind.AREA)]
+            staff = [s.id for s in uow.people.staff(street)]
+            count = uow.people.replace_pairs(street, ab_pairs_from_rows(rows, street, areas, staff))
+            uow.commit()
+        return count
+
+    def import_roster(self, actor: Actor, street: str, text: str) -> int:
+        _may_edit(actor, street)
+        rows = read_csv(text, ("staff", "post", "start", "end"))
+        with self._uow() as uow:
+            areas = [p.code for p in uow.places.list(street, PlaceKind.AREA)]
+            staff = [s.id for s in uow.people.staff(street)]
+            count = uow.people.add_shifts(shifts_from_rows(rows, street, staff, areas))
+            uow.commit()
+        return count
+
+    def export_departments(self, street: str) -> str:
+        with self._uow() as uow:
+            rows = [
+                {"code": d.code, "name": d.name, "kind": d.kind.value} for d in uow.people.departments(street)
+            ]
+        return write_csv(rows, DEPARTMENT_COLUMNS)
+
+    def export_staff(self, street: str) -> str:
+        with self._uow() as uow:
+            rows = [
+                {
+                    "id": s.id,
+                    "name": s.name,
+                    "phone": s.phone,
+                    "department": s.department,
+                    "posts": "|".join(sorted(p.value for p in s.posts)),
+                    "street": s.street,
+                    "active": "true" if s.active else "false",
+                }
+                for s in uow.people.staff(street)
+            ]
+        return write_csv(rows, STAFF_COLUMNS)
+
+    def export_pairs(self, street: str) -> str:
+        with self._uow() as uow:
+            rows = [
+                {
+                    "area": p.area,
+                    "a_staff": p.a_staff,
+                    "b_staff": p.b_staff,
+                    "swap_every_days": str(p.swap_every_days),
+                    "anchor_date": p.anchor_date.isoformat(),
+                }
+                for p in uow.people.pairs(street)
+            ]
+        return write_csv(rows, PAIR_COLUMNS)
+
+    def export_roster(self, street: str, start: datetime, end: datetime) -> str:
+        with self._uow() as uow:
+            rows = [
+                {
+                    "staff": s.staff,
+                    "post": s.post.value,
+                    "start": local(s.start).isoformat(),
+                    "end": local(s.end).isoformat(),
+                    "area": s.area or "",
+                }
+                for s in uow.people.shifts(street, start, end)
+            ]
+        return write_csv(rows, SHIFT_COLUMNS)
+
+
+def _may_edit(actor: Actor, street: str) -> None:
+    require_role(actor, SUPERVISORS, "修改街道基础数据")
+    require_street(actor, street)

@@ -1,0 +1,41 @@
+"""Configuration from the environment (fixed contract: CHENGYUN_* variables); CLI flags override."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DB_FILE = Path("var") / "chengyun.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    mqtt_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    bootstrap_token: str | None = None
+    speed: float = 1.0  # the clock's speed: 1 is the wall clock, N a simulated clock N times faster
+    run_worker: bool = True  # run the deadline worker in the server process
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        port_text = env.get("CHENGYUN_PORT", "8000")
+        try:
+            port = int(port_text)
+        except ValueError:
+            raise SystemExit(f"CHENGYUN_PORT 应为端口号，不是 {port_text!r}") from None
+        return cls(
+            database_url=env.get("CHENGYUN_DATABASE_URL") or sqlite_url(DEFAULT_DB_FILE),
+            mqtt_url=env.get("CHENGYUN_MQTT_URL") or None,
+            host=env.get("CHENGYUN_HOST", "127.0.0.1"),
+            port=port,
+            bootstrap_token=env.get("CHENGYUN_BOOTSTRAP_TOKEN") or None,
+        )
+
+
+def sqlite_url(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path.resolve()}"

@@ -1,0 +1,35 @@
+"""Loading the built-in demo street (静安寺街道) into a center, through the same importers operators use."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from chengyun.bootstrap import Center
+from chengyun.domain.access import Actor, Role
+from chengyun.services.directory import (
+    DEPARTMENT_COLUMNS,
+    PAIR_COLUMNS,
+    SHIFT_COLUMNS,
+    STAFF_COLUMNS,
+    write_csv,
+)
+from chengyun.sim import jingansi
+
+STREET = jingansi.STREET_CODE
+CLI_ADMIN = Actor(Role.ADMIN, frozenset(), None, "命令行管理员", "cli")
+
+
+def load_demo_street(center: Center, roster_start: date, roster_days: int) -> dict[str, int]:
+    """Import places, departments, staff, A/B pairs and `roster_days` of shifts; returns counts."""
+    directory = center.directory
+    return {
+        "places": directory.import_places(CLI_ADMIN, STREET, jingansi.places()),
+        "departments": directory.import_departments(
+            CLI_ADMIN, STREET, write_csv(jingansi.departments(), DEPARTMENT_COLUMNS)
+        ),
+        "staff": directory.import_staff(CLI_ADMIN, STREET, write_csv(jingansi.staff(), STAFF_COLUMNS)),
+        "ab_pairs": directory.import_pairs(CLI_ADMIN, STREET, write_csv(jingansi.ab_pairs(), PAIR_COLUMNS)),
+        "shifts": directory.import_roster(
+            CLI_ADMIN, STREET, write_csv(jingansi.roster(roster_start, roster_days), SHIFT_COLUMNS)
+        ),
+    }

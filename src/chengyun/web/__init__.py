@@ -1,0 +1,1 @@
+"""Static pages: the wall screen and the staff pages."""

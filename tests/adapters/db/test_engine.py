@@ -1,0 +1,88 @@
+"""Engines: SQLite is tuned for many writers on one file; PostgreSQL URLs use psycopg 3."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from builders import POLICY, an_order
+from chengyun.adapters.db.engine import make_engine
+from chengyun.adapters.db.migrate import upgrade
+from chengyun.adapters.db.uow import SqlUnitOfWork
+from chengyun.domain.errors import Conflict
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> Engine:
+    target = tmp_path / "engine.db"
+    target.write_bytes(sqlite_template.read_bytes())
+    return make_engine(f"sqlite:///{target}")
+
+
+def test_sqlite_connections_use_wal_normal_sync_a_ten_second_busy_timeout_and_foreign_keys(
+    sqlite_engine: Engine,
+) -> None:
+    with sqlite_engine.connect() as connection:
+
+        def pragma(name: str) -> object:
+            return connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+
+        assert pragma("journal_mode") == "wal"
+        assert pragma("synchronous") == 1  # NORMAL
+        assert pragma("busy_timeout") == 10_000
+        assert pragma("foreign_keys") == 1
+
+
+def test_a_sqlite_unit_of_work_holds_the_write_lock_from_its_start(sqlite_engine: Engine) -> None:
+    database = sqlite_engine.url.database
+    assert database is not None
+    with SqlUnitOfWork(sqlite_engine):
+        other = sqlite3.connect(database, timeout=0, isolation_level=None)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+                other.execute("BEGIN IMMEDIATE")
+        finally:
+            other.close()
+
+
+def test_a_second_sqlite_writer_that_times_out_waiting_gets_a_retriable_conflict(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    upgrade(url)
+    patient, impatient = make_engine(url), make_engine(url, sqlite_busy_timeout_ms=1)
+    try:
+        with SqlUnitOfWork(patient) as first:
+            first.orders.add(an_order(), POLICY)
+            with pytest.raises(Conflict) as caught, SqlUnitOfWork(impatient):
+                pass
+        assert caught.value.details["retriable"] is True
+    finally:
+        patient.dispose()
+        impatient.dispose()
+
+
+def test_plain_postgresql_urls_are_driven_by_psycopg_3() -> None:
+    engine = make_engine("postgresql://someone@db.invalid:5432/chengyun")
+    try:
+        assert engine.dialect.name == "postgresql"
+        assert engine.dialect.driver == "psycopg"
+        assert engine.pool._pre_ping
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_engines_create_the_directory_of_their_file(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'deep' / 'er' / 'chengyun.db'}")
+    try:
+        with engine.connect():
+            pass
+        assert (tmp_path / "deep" / "er" / "chengyun.db").is_file()
+    finally:
+        engine.dispose()
+
+
+def test_other_databases_are_refused() -> None:
+    with pytest.raises(ValueError, match="unsupported"):
+        make_engine("mysql://root@localhost/chengyun")

@@ -1,0 +1,215 @@
+"""Order use cases on a real database: intake, dispatch by A/B and roster, permissions, idempotency."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from chengyun.adapters.clock import ManualClock
+from chengyun.bootstrap import Center
+from chengyun.domain.access import Role
+from chengyun.domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound, PermissionDenied
+from chengyun.domain.geo import Point
+from chengyun.domain.orders import Contact, OrderState
+from chengyun.services.orders import NewOrder
+from chengyun.services.ports import OrderQuery
+from street import Recorder, person
+
+HOTLINE = person(Role.HOTLINE_SYSTEM)
+DESK = person(Role.HOTLINE_HANDLER, "H1", "孙丽")
+M1, M2, M3 = (person(Role.AREA_MANAGER, s) for s in ("M1", "M2", "M3"))
+DUTY = person(Role.DUTY_OFFICER, "O1", "周强")
+
+
+def tile(**changes: object) -> NewOrder:
+    values: dict[str, object] = {
+        "source": "hotline",
+        "category": "200101",
+        "description": "商场门口人行道大理石地砖翘起，我晚上路过绊倒了手臂受伤",
+        "address": "愚园路608弄6号",
+        "complainant": Contact("唐女士", "13812345678"),
+    }
+    values.update(changes)
+    return NewOrder(**values)  # type: ignore[arg-type]
+
+
+def test_an_address_is_located_and_the_order_goes_to_the_a_manager_on_duty(center: Center) -> None:
+    order = center.orders.create(HOTLINE, tile()).order
+    assert (order.location.area, order.location.grid, order.location.building) == ("A1", "A1-G1", "B1")
+    assert order.location.point == Point(121.442, 31.225)
+    assert (order.state, order.assignee) == (OrderState.DISPATCHED, "M1")
+    timeline = center.orders.timeline(DESK, order.id or 0)
+    assert [e.kind for e in timeline] == ["received", "dispatched"]
+    assert timeline[1].note == "派遣给 A 角 李思远"
+
+
+def test_when_a_is_off_shift_the_b_partner_gets_the_order(center: Center, clock: ManualClock) -> None:
+    clock.advance(hours=4)  # 13:00: M1 went home at 12:00, M2 is the area's manager now
+    order = center.orders.create(HOTLINE, tile()).order
+    assert order.assignee == "M2"
+    assert center.orders.timeline(DESK, order.id or 0)[1].note == "A 角 李思远 不在班，转 B 角 陆佳颖"
+
+
+def test_a_point_is_located_to_its_area(center: Center) -> None:
+    order = center.orders.create(HOTLINE, tile(address=None, point=Point(121.4471, 31.2251))).order
+    assert (order.location.area, order.location.building, order.assignee) == ("A2", "B2", "M3")
+
+
+def test_a_point_outside_the_street_is_refused_and_nothing_is_stored(center: Center) -> None:
+    with pytest.raises(InvalidInput, match="不在本街道") as refused:
+        center.orders.create(HOTLINE, tile(address=None, point=Point(121.50, 31.25)))
+    assert refused.value.details["code"] == "outside_street"
+    assert center.orders.search(DESK, OrderQuery()).total == 0
+
+
+def test_an_unknown_address_stays_unlocated_for_the_handler_to_dispatch(center: Center) -> None:
+    order = center.orders.create(HOTLINE, tile(address="火星路1号")).order
+    assert order.location.area is None and order.state is OrderState.RECEIVED
+    with pytest.raises(InvalidInput, match="居民区"):
+        center.orders.dispatch(DESK, order.id or 0, None)
+    with pytest.raises(InvalidInput, match="A9"):
+        center.orders.dispatch(DESK, order.id or 0, None, area="A9")
+    moved = center.orders.dispatch(DESK, order.id or 0, None, "核实地址后派单", area="A2")
+    assert (moved.location.area, moved.assignee) == ("A2", "M3")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"category": "999999"}, "类别"), ({"source": "pigeon"}, "来源"), ({"area": "A9"}, "居民区 A9 不存在")],
+)
+def test_bad_orders_are_refused_with_a_reason(
+    center: Center, change: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        center.orders.create(HOTLINE, tile(**change))
+
+
+def test_the_category_default_colour_and_policy_apply(center: Center) -> None:
+    order = center.orders.create(HOTLINE, tile(category="040101", description="路面塌陷一个大坑")).order
+    assert order.colour.value == "red" and order.policy_code == "51530-red"
+
+
+def test_a_retried_request_with_the_same_key_returns_the_first_order(center: Center) -> None:
+    first = center.orders.create(HOTLINE, tile(), idempotency_key="12345-0001")
+    again = center.orders.create(HOTLINE, tile(), idempotency_key="12345-0001")
+    assert not first.replayed and again.replayed
+    assert again.order.id == first.order.id
+    assert center.orders.search(DESK, OrderQuery()).total == 1
+
+
+def test_the_same_key_with_another_body_is_a_conflict(center: Center) -> None:
+    center.orders.create(HOTLINE, tile(), idempotency_key="k")
+    with pytest.raises(Conflict, match="Idempotency-Key"):
+        center.orders.create(HOTLINE, tile(description="另一件事"), idempotency_key="k")
+
+
+def test_concurrent_retries_with_one_key_create_one_order(center: Center) -> None:
+    results: list[int] = []
+    errors: list[Exception] = []
+
+    def submit() -> None:
+        try:
+            results.append(center.orders.create(HOTLINE, tile(), idempotency_key="race").order.id or 0)
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(set(results)) == 1 and len(results) == 6
+    assert center.orders.search(DESK, OrderQuery()).total == 1
+
+
+def test_keys_are_per_client(center: Center) -> None:
+    a = center.orders.create(HOTLINE, tile(), idempotency_key="same").order
+    b = center.orders.create(DESK, tile(), idempotency_key="same").order
+    assert a.id != b.id
+
+
+def test_the_whole_lifecycle_through_the_service(
+    center: Center, clock: ManualClock, recorder: Recorder
+) -> None:
+    order_id = center.orders.create(HOTLINE, tile()).order.id or 0
+    clock.advance(minutes=2)
+    center.orders.respond(DESK, order_id, "先联：已电话联系唐女士")
+    clock.advance(minutes=8)
+    center.orders.arrive(M1, order_id, Point(121.4421, 31.2251), "已到场")
+    clock.advance(minutes=15)
+    center.orders.handle(M1, order_id, "联系商场负责人，翘起的地砖已重新铺设")
+    clock.advance(minutes=10)
+    center.orders.close_loop(person(Role.CHIEF_RESPONDER, "R1"), order_id, "回访唐女士，表示满意")
+    closed = center.orders.close(DESK, order_id)
+    assert closed.state is OrderState.CLOSED
+    assert all(c.on_time for c in closed.clocks.values())
+    assert recorder.kinds(order_id) == [
+        "received",
+        "dispatched",
+        "responded",
+        "arrived",
+        "handled",
+        "loop_closed",
+        "closed",
+    ]
+    stored = center.orders.get(DESK, order_id)
+    assert stored.state is OrderState.CLOSED and stored.version == 6
+
+
+def test_an_area_manager_may_not_act_on_another_managers_order(center: Center) -> None:
+    order_id = center.orders.create(HOTLINE, tile()).order.id or 0
+    with pytest.raises(PermissionDenied, match="承办人"):
+        center.orders.respond(M3, order_id)
+    with pytest.raises(PermissionDenied):
+        center.orders.suspend(M1, order_id, "我想挂账")
+    assert center.orders.get(DESK, order_id).state is OrderState.DISPATCHED
+
+
+def test_other_streets_cannot_see_the_order(center: Center) -> None:
+    order_id = center.orders.create(HOTLINE, tile()).order.id or 0
+    outsider = person(Role.DIRECTOR, "X1").__class__(
+        Role.DIRECTOR, frozenset({"elsewhere"}), "X1", "外街主任"
+    )
+    with pytest.raises(NotFound):
+        center.orders.get(outsider, order_id)
+    with pytest.raises(NotFound):
+        center.orders.suspend(outsider, order_id, "越权")
+    assert center.orders.search(outsider, OrderQuery()).total == 0
+
+
+def test_systems_may_create_but_sensors_may_not_read(center: Center) -> None:
+    sensor = person(Role.SENSOR_SYSTEM)
+    order_id = center.orders.create(sensor, tile(source="sensor")).order.id or 0
+    with pytest.raises(PermissionDenied):
+        center.orders.get(sensor, order_id)
+
+
+def test_merging_a_duplicate_through_the_service(center: Center, recorder: Recorder) -> None:
+    first = center.orders.create(HOTLINE, tile()).order.id or 0
+    second = center.orders.create(HOTLINE, tile(complainant=Contact("王先生", "13900001111"))).order.id or 0
+    center.orders.merge(DESK, second, first, "同一块地砖")
+    target = center.orders.get(DESK, first)
+    assert [c.name for c in target.complainants] == ["唐女士", "王先生"]
+    assert center.orders.get(DESK, second).merged_into == first
+    assert recorder.kinds(first)[-1] == "duplicate_merged"
+
+
+def test_an_illegal_move_through_the_service_changes_nothing(center: Center) -> None:
+    order_id = center.orders.create(HOTLINE, tile()).order.id or 0
+    with pytest.raises(IllegalTransition):
+        center.orders.close(DESK, order_id)
+    assert len(center.orders.timeline(DESK, order_id)) == 2
+
+
+def test_search_filters_by_state_area_and_overdue(center: Center, clock: ManualClock) -> None:
+    a1 = center.orders.create(HOTLINE, tile()).order.id or 0
+    center.orders.create(HOTLINE, tile(address="南京西路1618号"))
+    center.orders.respond(DESK, a1)
+    clock.advance(minutes=6)
+    assert [o.id for o in center.orders.search(DESK, OrderQuery(area="A1")).items] == [a1]
+    overdue = center.orders.search(DESK, OrderQuery(overdue_at=clock.now())).items
+    assert [o.location.area for o in overdue] == ["A2"]
+    responded = center.orders.search(DESK, OrderQuery(states=[OrderState.RESPONDED])).items
+    assert [o.id for o in responded] == [a1]
