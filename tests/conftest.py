@@ -25,6 +25,14 @@ from street import T0, Recorder, load_street
 POSTGRES_ENV = "CHENGYUN_TEST_DATABASE_URL"
 
 
+def missing_postgres() -> None:
+    """Skip on a developer machine without PostgreSQL; fail where the services are required (CI)."""
+    message = f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+    if os.environ.get("CHENGYUN_REQUIRE_SERVICES"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def postgres_base_url() -> str | None:
     return os.environ.get(POSTGRES_ENV) or None
 
@@ -96,9 +104,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{target}"
     schema: PostgresSchema | None = request.getfixturevalue("postgres_schema")
     if schema is None:
-        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql://root@127.0.0.1:5432/test)")
+        missing_postgres()
     schema.truncate()
     return schema.url
+
+
+@pytest.fixture
+def postgres_url(postgres_schema: PostgresSchema | None) -> str:
+    """Like database_url, PostgreSQL only: for what only PostgreSQL does (SKIP LOCKED between workers)."""
+    if postgres_schema is None:
+        missing_postgres()
+    postgres_schema.truncate()
+    return postgres_schema.url
 
 
 @pytest.fixture
@@ -124,7 +141,7 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         return
     base = postgres_base_url()
     if base is None:
-        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql://root@127.0.0.1:5432/test)")
+        missing_postgres()
     schema = PostgresSchema(base)
     try:
         yield schema.engine
