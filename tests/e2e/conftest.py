@@ -1,0 +1,83 @@
+"""A live server on a real port and Debian's Chromium driven by Playwright, for page tests."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, sync_playwright
+
+from chengyun.adapters.clock import ManualClock
+from chengyun.api.app import create_app
+from chengyun.bootstrap import Center, build
+from chengyun.domain.access import Role
+from chengyun.settings import Settings
+from street import STREET, T0, load_street
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@dataclass
+class LiveServer:
+    url: str
+    center: Center
+    clock: ManualClock
+    token: str
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
+    target = tmp_path / "e2e.db"
+    shutil.copyfile(sqlite_template, target)
+    clock = ManualClock(T0)
+    center = build(Settings(database_url=f"sqlite:///{target}", run_worker=False), clock=clock, migrate=False)
+    load_street(center)
+    token, _ = center.auth.issue(Role.DIRECTOR, [STREET], staff_id="D1")
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(center), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield LiveServer(f"http://127.0.0.1:{port}", center, clock, token)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"page tests need Debian's chromium at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)"
+        )
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
