@@ -45,6 +45,7 @@ def test_the_screen_loads_without_errors_and_lists_open_orders(
     row = page.locator(f"#orders tr[data-id='{existing['id']}']")
     expect(row).to_contain_text("人行道板")
     expect(row).to_contain_text("已派遣")
+    expect(row).to_contain_text("李思远")  # the assignee by name, not by staff id
     expect(page.locator("#counts")).to_contain_text("在办 1 件")
     assert errors == []
 

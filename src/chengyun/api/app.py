@@ -42,7 +42,8 @@ def create_app(center: Center) -> FastAPI:
     def health(c: CenterDep) -> Health:
         with c.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-        return Health(status="ok", time=c.clock.now(), database=c.engine.dialect.name)
+        speed = float(getattr(c.clock, "speed", 1.0))
+        return Health(status="ok", time=c.clock.now(), clock_speed=speed, database=c.engine.dialect.name)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

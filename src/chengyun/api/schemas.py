@@ -127,6 +127,7 @@ class OrderOut(BaseModel):
     state_label: str
     group: str
     assignee: str | None
+    assignee_name: str | None
     complainants: list[ContactOut]
     attachments: list[str]
     external_id: str | None
@@ -147,7 +148,14 @@ class OrderOut(BaseModel):
     version: int
 
     @classmethod
-    def of(cls, order: WorkOrder, actor: Actor, now: datetime, category_name: str | None = None) -> OrderOut:
+    def of(
+        cls,
+        order: WorkOrder,
+        actor: Actor,
+        now: datetime,
+        category_name: str | None = None,
+        assignee_name: str | None = None,
+    ) -> OrderOut:
         assert order.id is not None
         visible = sees_contact(actor, order)
         contacts = [c if visible else c.masked() for c in order.complainants]
@@ -170,6 +178,7 @@ class OrderOut(BaseModel):
             state_label=order.state.label,
             group=order.state.group.value,
             assignee=order.assignee,
+            assignee_name=assignee_name,
             complainants=[ContactOut(name=c.name, phone=c.phone, masked=not visible) for c in contacts],
             attachments=order.attachments,
             external_id=order.external_id,
@@ -380,6 +389,7 @@ class ImportResult(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     time: datetime
+    clock_speed: float = Field(description="模拟时钟倍速；1 为真实时间")
     database: str
 
 

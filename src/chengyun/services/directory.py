@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -48,11 +49,24 @@ def write_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
 
 
 class Directory:
+    NAMES_TTL_S = 30.0
+
     def __init__(
         self, uow: UnitOfWorkFactory, on_places_changed: Callable[[str], None] = lambda _: None
     ) -> None:
         self._uow = uow
         self._on_places_changed = on_places_changed
+        self._names: dict[str, tuple[float, dict[str, str]]] = {}
+
+    def staff_names(self, street: str) -> dict[str, str]:
+        """Staff id → name, cached for a little while: pages show names, not ids."""
+        hit = self._names.get(street)
+        if hit is not None and time.monotonic() - hit[0] < self.NAMES_TTL_S:
+            return hit[1]
+        with self._uow() as uow:
+            names = {s.id: s.name for s in uow.people.staff(street)}
+        self._names[street] = (time.monotonic(), names)
+        return names
 
     # --- places -----------------------------------------------------------------------------------
 
@@ -92,6 +106,7 @@ class Directory:
             departments = [d.code for d in uow.people.departments(street)]
             count = uow.people.upsert_staff(staff_from_rows(rows, street, departments))
             uow.commit()
+        self._names.pop(street, None)
         return count
 
     def import_pairs(self, actor: Actor, street: str, text: str) -> int:

@@ -45,7 +45,8 @@ router = APIRouter(prefix="/api/v1/orders", tags=["工单"])
 def shape(center: Center, actor: Actor, order: WorkOrder) -> OrderOut:
     catalogue = center.orders.catalogue(order.street)
     name = catalogue.get(order.category).name if order.category in catalogue else None
-    return OrderOut.of(order, actor, center.clock.now(), name)
+    assignee = center.directory.staff_names(order.street).get(order.assignee or "")
+    return OrderOut.of(order, actor, center.clock.now(), name, assignee)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderOut, summary="受理工单")
