@@ -74,7 +74,14 @@ def _serve(center: Center, settings: Settings) -> None:
 
     from chengyun.api.app import create_app
 
-    uvicorn.run(create_app(center), host=settings.host, port=settings.port, log_level="warning")
+    # Live feeds never end by themselves: give them a few seconds on shutdown, then close them.
+    uvicorn.run(
+        create_app(center),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        timeout_graceful_shutdown=3,
+    )
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 
 import httpx
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from e2e.conftest import LiveServer
 
 
-def open_screen(browser: Browser, server: LiveServer, errors: list[str]) -> Page:
-    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+def open_screen(page: Page, server: LiveServer, errors: list[str]) -> Page:
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{server.url}/screen#token={server.token}")
@@ -37,11 +36,11 @@ def create(server: LiveServer, address: str = "愚园路608弄6号") -> dict[str
 
 
 def test_the_screen_loads_without_errors_and_lists_open_orders(
-    browser: Browser, live_server: LiveServer
+    page: Page, live_server: LiveServer
 ) -> None:
     existing = create(live_server)
     errors: list[str] = []
-    page = open_screen(browser, live_server, errors)
+    open_screen(page, live_server, errors)
     row = page.locator(f"#orders tr[data-id='{existing['id']}']")
     expect(row).to_contain_text("人行道板")
     expect(row).to_contain_text("已派遣")
@@ -50,9 +49,9 @@ def test_the_screen_loads_without_errors_and_lists_open_orders(
     assert errors == []
 
 
-def test_a_new_order_appears_live_named_by_id_and_category(browser: Browser, live_server: LiveServer) -> None:
+def test_a_new_order_appears_live_named_by_id_and_category(page: Page, live_server: LiveServer) -> None:
     errors: list[str] = []
-    page = open_screen(browser, live_server, errors)
+    open_screen(page, live_server, errors)
     order = create(live_server, "南京西路1618号")
     feed = page.locator("#feed li", has_text=f"工单 #{order['id']} 人行道板")
     expect(feed.first).to_be_visible(timeout=5_000)
@@ -60,8 +59,7 @@ def test_a_new_order_appears_live_named_by_id_and_category(browser: Browser, liv
     assert errors == []
 
 
-def test_without_a_token_the_screen_says_how_to_log_in(browser: Browser, live_server: LiveServer) -> None:
-    page = browser.new_page()
+def test_without_a_token_the_screen_says_how_to_log_in(page: Page, live_server: LiveServer) -> None:
     page.goto(f"{live_server.url}/screen")
     page.evaluate("localStorage.clear()")
     page.reload()
