@@ -35,9 +35,7 @@ def create(server: LiveServer, address: str = "愚园路608弄6号") -> dict[str
     return dict(response.json())
 
 
-def test_the_screen_loads_without_errors_and_lists_open_orders(
-    page: Page, live_server: LiveServer
-) -> None:
+def test_the_screen_loads_without_errors_and_lists_open_orders(page: Page, live_server: LiveServer) -> None:
     existing = create(live_server)
     errors: list[str] = []
     open_screen(page, live_server, errors)

@@ -29,6 +29,23 @@ def get_actor(
     return center.auth.authenticate(token)
 
 
+def refuse_nul(request: Request) -> None:
+    """PostgreSQL cannot store or compare text with NUL characters: refuse them in the path and query."""
+    if "\x00" in request.url.path or any("\x00" in k + v for k, v in request.query_params.multi_items()):
+        raise InvalidInput("请求地址中不能含有 NUL 字符", code="invalid_request")
+
+
+def has_nul(value: object) -> bool:
+    """Whether a parsed JSON body holds a NUL character in any key or string (see refuse_nul)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
 CenterDep = Annotated[Center, Depends(get_center)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
 

@@ -74,6 +74,9 @@ def install(app: FastAPI) -> None:
             {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "reason": e.get("msg", "")}
             for e in exc.errors()
         ]
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            # The location of a JSON syntax error is a character offset, not a field.
+            return JSONResponse(error_body("invalid_request", "请求体不是合法的 JSON"), 422)
         fields = "、".join(p["field"] for p in problems if p["field"]) or "请求体"
         return JSONResponse(error_body("invalid_request", f"请求参数有误：{fields}", problems), 422)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from chengyun.domain.access import Actor, Role, sees_contact
 from chengyun.domain.geo import Point
@@ -32,8 +32,35 @@ def _no_blank(text: str) -> str:
     return text
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
+
+
+def _sane_time(at: datetime) -> datetime:
+    """Refuse times the storage and the deadline arithmetic cannot handle (year 9999 would overflow)."""
+    try:
+        year = at.astimezone(UTC).year if at.tzinfo is not None else at.year
+    except OverflowError:
+        year = 0
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        raise ValueError(f"时间应在 {EARLIEST_YEAR} 年到 {LATEST_YEAR} 年之间")
+    return at
+
+
+Moment = Annotated[datetime, AfterValidator(_sane_time)]
+AwareMoment = Annotated[AwareDatetime, AfterValidator(_sane_time)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL cannot store NUL characters in text.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("不能含有 NUL 字符")
+        return value
 
 
 class Position(Strict):
@@ -262,6 +289,7 @@ class TimelineOut(BaseModel):
 
 class DispatchIn(Strict):
     assignee: str | None = Field(None, max_length=40, description="承办人编号；不填则按 AB 角自动选择")
+    area: str | None = Field(None, max_length=40, description="所属居民区；受理时未能定位的工单派遣前须指定")
     note: Note = ""
 
 
@@ -282,7 +310,7 @@ class HandleIn(Strict):
 
 class PlanIn(Strict):
     plan: RequiredNote
-    planned_for: AwareDatetime
+    planned_for: AwareMoment
 
 
 class CloseLoopIn(Strict):
@@ -305,7 +333,7 @@ class ReturnIn(Strict):
 
 
 class ExtensionIn(Strict):
-    until: AwareDatetime
+    until: AwareMoment
     reason: RequiredNote
     stage: Stage | None = None
 
@@ -320,7 +348,7 @@ class ReasonIn(Strict):
 
 
 class MergeIn(Strict):
-    into: int = Field(ge=1)
+    into: int = Field(ge=1, le=MAX_ID)
     note: Note = ""
 
 

@@ -70,6 +70,9 @@ class Alert:
     rung: Rung | None = None
 
 
+MAX_ESCALATION_SHARE = 100  # escalate at most at 100 times the stage's time
+
+
 @dataclass(frozen=True)
 class DeadlinePolicy:
     """One deadline policy. `categories` are code prefixes and `colours` the colours it applies to;
@@ -101,8 +104,11 @@ class DeadlinePolicy:
         if not 0 < self.warn_share < 1:
             raise InvalidInput("预警比例应在 0 和 1 之间", policy=self.code)
         shares = [share for share, _ in self.escalation]
-        if shares != sorted(shares) or any(s < 1 for s in shares):
-            raise InvalidInput("升级比例应从 1 起递增", policy=self.code)
+        # The range check also refuses NaN and infinity, which would break every deadline computed later.
+        if shares != sorted(shares) or not all(1 <= s <= MAX_ESCALATION_SHARE for s in shares):
+            raise InvalidInput(f"升级比例应从 1 起递增，且不超过 {MAX_ESCALATION_SHARE}", policy=self.code)
+        if not 0 < self.supervision_reply_minutes <= 60 * 24 * 30:
+            raise InvalidInput("督办回复时限应在 0 分钟到 30 天之间", policy=self.code)
 
     def rule(self, stage: Stage) -> StageRule:
         return self.stages[STAGES.index(stage)]

@@ -294,7 +294,10 @@ class OrderService:
             if area is not None and not self._gazetteer_for(order.street).area_exists(area):
                 raise InvalidInput(f"居民区 {area} 不存在", area=area)
             if assignee is not None:
-                person = uow.people.get_staff(assignee)
+                try:
+                    person = uow.people.get_staff(assignee)
+                except NotFound:  # the order exists: an unknown person is bad input, not a 404
+                    raise InvalidInput(f"人员 {assignee} 不存在", assignee=assignee) from None
                 if person.street != order.street or not person.active:
                     raise InvalidInput(f"人员 {assignee} 不能承办本街道工单", assignee=assignee)
                 order.dispatch(now, actor.who, Who(person.id, person.name), note, area)

@@ -544,7 +544,7 @@ class SqlPlaceRepository(_Repository):
         c = t.places.c
         row = self._run(select(t.places).where(c.street == street, c.code == code)).first()
         if row is None:
-            raise NotFound(f"地点 {code} 不存在", street=street, code=code)
+            raise NotFound(f"地点 {code} 不存在", street=street, place=code)  # "code" is the error code
         return _place_from(row)
 
     def list(self, street: str, kind: PlaceKind | None = None, parent: str | None = None) -> list[Place]:

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from chengyun.api.deps import ActorDep, CenterDep, street_of
+from chengyun.api.deps import ActorDep, CenterDep, has_nul, street_of
 from chengyun.domain.access import READERS, require_role
+from chengyun.domain.errors import InvalidInput
 
 router = APIRouter(prefix="/api/v1", tags=["配置"])
 
@@ -44,4 +45,6 @@ def put_policies(
     items: Annotated[list[dict[str, Any]], Body(max_length=100)],
     street: str | None = None,
 ) -> list[dict[str, Any]]:
+    if has_nul(items):
+        raise InvalidInput("时限规则中不能含有 NUL 字符", code="invalid_request")
     return center.orders.set_policies(actor, street_of(actor, street), items).to_list()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import PlainTextResponse
 
-from chengyun.api.deps import ActorDep, CenterDep, street_of
-from chengyun.api.schemas import ImportResult, StaffOut
+from chengyun.api.deps import ActorDep, CenterDep, has_nul, street_of
+from chengyun.api.schemas import ImportResult, Moment, StaffOut
 from chengyun.domain.access import READERS, require_role
 from chengyun.domain.calendar import local
 from chengyun.domain.errors import InvalidInput
@@ -26,9 +26,12 @@ async def csv_text(request: Request) -> str:
     if len(raw) > MAX_UPLOAD:
         raise InvalidInput("文件过大（上限 20 MB）")
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput("CSV 必须是 UTF-8 编码") from None
+    if "\x00" in text:
+        raise InvalidInput("CSV 中不能含有 NUL 字符")
+    return text
 
 
 @router.get("/places", summary="地点（GeoJSON）")
@@ -59,6 +62,8 @@ def import_places(
     street: Annotated[str | None, Query(max_length=40)] = None,
 ) -> ImportResult:
     street = street_of(actor, street)
+    if has_nul(collection):
+        raise InvalidInput("GeoJSON 中不能含有 NUL 字符", code="invalid_request")
     return ImportResult(imported=center.directory.import_places(actor, street, collection))
 
 
@@ -139,8 +144,8 @@ async def import_pairs(
 def export_roster(
     center: CenterDep,
     actor: ActorDep,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: Moment | None = None,
+    end: Moment | None = None,
     street: str | None = None,
 ) -> str:
     require_role(actor, READERS, "查看排班")
@@ -164,7 +169,7 @@ async def import_roster(
 
 @router.get("/on-duty", summary="当前在班人员")
 def on_duty(
-    center: CenterDep, actor: ActorDep, at: datetime | None = None, street: str | None = None
+    center: CenterDep, actor: ActorDep, at: Moment | None = None, street: str | None = None
 ) -> list[dict[str, Any]]:
     require_role(actor, READERS, "查看在班人员")
     street = street_of(actor, street)

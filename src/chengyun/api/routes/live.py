@@ -16,6 +16,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from chengyun.api.deps import ActorDep, CenterDep
+from chengyun.api.schemas import MAX_ID
 from chengyun.bootstrap import Center
 from chengyun.domain.access import READERS, Actor, require_role
 from chengyun.domain.events import OrderEvent
@@ -71,15 +72,18 @@ async def events(
     request: Request,
     center: CenterDep,
     actor: ActorDep,
-    after: Annotated[int | None, Query(ge=0, description="从该事件编号之后开始；默认只推送新事件")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_ID, description="从该事件编号之后开始；默认只推送新事件")
+    ] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     require_role(actor, READERS, "订阅实时事件")
     start = after
-    if last_event_id is not None and last_event_id.isdigit():
+    if last_event_id is not None and last_event_id.isascii() and last_event_id.isdigit():
         start = int(last_event_id)
-    if start is None:
-        start = await run_in_threadpool(_last, center)
+    # An id beyond the last event (a reset database, a bogus header) means "from now", not "never".
+    last = await run_in_threadpool(_last, center)
+    start = last if start is None else min(start, last)
     return StreamingResponse(
         _stream(request, center, actor, start),
         media_type="text/event-stream",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from chengyun.api.deps import ActorDep, CenterDep
 from chengyun.api.schemas import (
+    MAX_ID,
     ArriveIn,
     CloseLoopIn,
     DecisionIn,
@@ -16,6 +16,7 @@ from chengyun.api.schemas import (
     ExtensionIn,
     HandleIn,
     MergeIn,
+    Moment,
     NoteIn,
     OrderCreate,
     OrderOut,
@@ -40,6 +41,8 @@ from chengyun.services.orders import NewOrder
 from chengyun.services.ports import OrderQuery
 
 router = APIRouter(prefix="/api/v1/orders", tags=["工单"])
+
+OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="工单编号")]
 
 
 def shape(center: Center, actor: Actor, order: WorkOrder) -> OrderOut:
@@ -94,8 +97,8 @@ def search_orders(
     colour: Colour | None = None,
     assignee: Annotated[str | None, Query(max_length=40)] = None,
     overdue: Annotated[bool, Query(description="true：只看当前已超期的工单")] = False,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     q: Annotated[str | None, Query(max_length=100, description="描述或地址中的文字")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -127,104 +130,107 @@ def search_orders(
 
 
 @router.get("/{order_id}", response_model=OrderOut, summary="工单详情")
-def get_order(order_id: int, center: CenterDep, actor: ActorDep) -> OrderOut:
+def get_order(order_id: OrderId, center: CenterDep, actor: ActorDep) -> OrderOut:
     return shape(center, actor, center.orders.get(actor, order_id))
 
 
 @router.get("/{order_id}/timeline", response_model=list[TimelineOut], summary="工单时间线")
-def get_timeline(order_id: int, center: CenterDep, actor: ActorDep) -> list[TimelineOut]:
+def get_timeline(order_id: OrderId, center: CenterDep, actor: ActorDep) -> list[TimelineOut]:
     return [TimelineOut.of(e) for e in center.orders.timeline(actor, order_id)]
 
 
 @router.post("/{order_id}/dispatch", response_model=OrderOut, summary="派遣 / 改派")
-def dispatch(order_id: int, body: DispatchIn, center: CenterDep, actor: ActorDep) -> OrderOut:
-    return shape(center, actor, center.orders.dispatch(actor, order_id, body.assignee, body.note))
+def dispatch(order_id: OrderId, body: DispatchIn, center: CenterDep, actor: ActorDep) -> OrderOut:
+    order = center.orders.dispatch(actor, order_id, body.assignee, body.note, body.area)
+    return shape(center, actor, order)
 
 
 @router.post("/{order_id}/respond", response_model=OrderOut, summary="响应（先联）")
-def respond(order_id: int, body: RespondIn, center: CenterDep, actor: ActorDep) -> OrderOut:
+def respond(order_id: OrderId, body: RespondIn, center: CenterDep, actor: ActorDep) -> OrderOut:
     position = body.position.to_point() if body.position else None
     return shape(center, actor, center.orders.respond(actor, order_id, body.note, position))
 
 
 @router.post("/{order_id}/arrive", response_model=OrderOut, summary="到场签到")
-def arrive(order_id: int, body: ArriveIn, center: CenterDep, actor: ActorDep) -> OrderOut:
+def arrive(order_id: OrderId, body: ArriveIn, center: CenterDep, actor: ActorDep) -> OrderOut:
     return shape(center, actor, center.orders.arrive(actor, order_id, body.position.to_point(), body.note))
 
 
 @router.post("/{order_id}/handle", response_model=OrderOut, summary="处置完成")
-def handle(order_id: int, body: HandleIn, center: CenterDep, actor: ActorDep) -> OrderOut:
+def handle(order_id: OrderId, body: HandleIn, center: CenterDep, actor: ActorDep) -> OrderOut:
     urls = [str(u) for u in body.attachments]
     return shape(center, actor, center.orders.handle(actor, order_id, body.note, urls))
 
 
 @router.post("/{order_id}/plan", response_model=OrderOut, summary="明确解决方案")
-def plan(order_id: int, body: PlanIn, center: CenterDep, actor: ActorDep) -> OrderOut:
+def plan(order_id: OrderId, body: PlanIn, center: CenterDep, actor: ActorDep) -> OrderOut:
     return shape(center, actor, center.orders.plan(actor, order_id, body.plan, body.planned_for))
 
 
 @router.post("/{order_id}/close-loop", response_model=OrderOut, summary="反馈闭环")
-def close_loop(order_id: int, body: CloseLoopIn, center: CenterDep, actor: ActorDep) -> OrderOut:
+def close_loop(order_id: OrderId, body: CloseLoopIn, center: CenterDep, actor: ActorDep) -> OrderOut:
     return shape(center, actor, center.orders.close_loop(actor, order_id, body.note, body.satisfaction))
 
 
 @router.post("/{order_id}/close", response_model=OrderOut, summary="结案")
-def close(order_id: int, body: NoteIn, center: CenterDep, actor: ActorDep) -> OrderOut:
+def close(order_id: OrderId, body: NoteIn, center: CenterDep, actor: ActorDep) -> OrderOut:
     return shape(center, actor, center.orders.close(actor, order_id, body.note))
 
 
 @router.post("/{order_id}/return", response_model=OrderOut, summary="退单")
-def return_order(order_id: int, body: ReturnIn, center: CenterDep, actor: ActorDep) -> OrderOut:
+def return_order(order_id: OrderId, body: ReturnIn, center: CenterDep, actor: ActorDep) -> OrderOut:
     return shape(center, actor, center.orders.return_order(actor, order_id, body.reason, body.note))
 
 
 @router.post("/{order_id}/extension", response_model=OrderOut, summary="申请延期")
-def request_extension(order_id: int, body: ExtensionIn, center: CenterDep, actor: ActorDep) -> OrderOut:
+def request_extension(order_id: OrderId, body: ExtensionIn, center: CenterDep, actor: ActorDep) -> OrderOut:
     order = center.orders.request_extension(actor, order_id, body.until, body.reason, body.stage)
     return shape(center, actor, order)
 
 
 @router.post("/{order_id}/extension/decision", response_model=OrderOut, summary="审批延期")
-def decide_extension(order_id: int, body: DecisionIn, center: CenterDep, actor: ActorDep) -> OrderOut:
+def decide_extension(order_id: OrderId, body: DecisionIn, center: CenterDep, actor: ActorDep) -> OrderOut:
     return shape(center, actor, center.orders.decide_extension(actor, order_id, body.approve, body.note))
 
 
 @router.post("/{order_id}/suspend", response_model=OrderOut, summary="挂账")
-def suspend(order_id: int, body: ReasonIn, center: CenterDep, actor: ActorDep) -> OrderOut:
+def suspend(order_id: OrderId, body: ReasonIn, center: CenterDep, actor: ActorDep) -> OrderOut:
     return shape(center, actor, center.orders.suspend(actor, order_id, body.reason))
 
 
 @router.post("/{order_id}/resume", response_model=OrderOut, summary="恢复办理")
-def resume(order_id: int, body: NoteIn, center: CenterDep, actor: ActorDep) -> OrderOut:
+def resume(order_id: OrderId, body: NoteIn, center: CenterDep, actor: ActorDep) -> OrderOut:
     return shape(center, actor, center.orders.resume(actor, order_id, body.note))
 
 
 @router.post("/{order_id}/reopen", response_model=OrderOut, summary="回访不满意，重新办理")
-def reopen(order_id: int, body: ReasonIn, center: CenterDep, actor: ActorDep) -> OrderOut:
+def reopen(order_id: OrderId, body: ReasonIn, center: CenterDep, actor: ActorDep) -> OrderOut:
     return shape(center, actor, center.orders.reopen(actor, order_id, body.reason))
 
 
 @router.post("/{order_id}/merge", response_model=OrderOut, summary="作为重复件并入另一工单")
-def merge(order_id: int, body: MergeIn, center: CenterDep, actor: ActorDep) -> OrderOut:
+def merge(order_id: OrderId, body: MergeIn, center: CenterDep, actor: ActorDep) -> OrderOut:
     return shape(center, actor, center.orders.merge(actor, order_id, body.into, body.note))
 
 
 @router.post("/{order_id}/supervise", response_model=OrderOut, summary="督办")
-def supervise(order_id: int, body: SuperviseIn, center: CenterDep, actor: ActorDep) -> OrderOut:
+def supervise(order_id: OrderId, body: SuperviseIn, center: CenterDep, actor: ActorDep) -> OrderOut:
     return shape(center, actor, center.orders.supervise(actor, order_id, body.note, body.reply_minutes))
 
 
 @router.post("/{order_id}/supervisions/{no}/reply", response_model=OrderOut, summary="回复督办")
-def reply_supervision(order_id: int, no: int, body: ReplyIn, center: CenterDep, actor: ActorDep) -> OrderOut:
+def reply_supervision(
+    order_id: OrderId, no: int, body: ReplyIn, center: CenterDep, actor: ActorDep
+) -> OrderOut:
     return shape(center, actor, center.orders.reply_supervision(actor, order_id, no, body.reply))
 
 
 @router.post("/{order_id}/regrade", response_model=OrderOut, summary="调整颜色等级")
-def regrade(order_id: int, body: RegradeIn, center: CenterDep, actor: ActorDep) -> OrderOut:
+def regrade(order_id: OrderId, body: RegradeIn, center: CenterDep, actor: ActorDep) -> OrderOut:
     return shape(center, actor, center.orders.regrade(actor, order_id, body.colour, body.reason))
 
 
 @router.post("/{order_id}/notes", response_model=OrderOut, summary="添加备注")
-def add_note(order_id: int, body: RequiredNoteIn, center: CenterDep, actor: ActorDep) -> OrderOut:
+def add_note(order_id: OrderId, body: RequiredNoteIn, center: CenterDep, actor: ActorDep) -> OrderOut:
     position = body.position.to_point() if body.position else None
     return shape(center, actor, center.orders.note(actor, order_id, body.note, position))
