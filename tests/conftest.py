@@ -56,9 +56,14 @@ class PostgresSchema:
         self.engine = make_engine(self.url)
 
     def truncate(self) -> None:
-        names = ", ".join(table.name for table in metadata.sorted_tables)
+        # DELETE on a few small tables is far cheaper than TRUNCATE, which rewrites every table's files.
         with self.engine.begin() as connection:
-            connection.exec_driver_sql(f"TRUNCATE TABLE {names} RESTART IDENTITY CASCADE")
+            for table in reversed(metadata.sorted_tables):
+                connection.exec_driver_sql(f"DELETE FROM {table.name}")
+                if "id" in table.c and table.c.id.autoincrement is True:
+                    connection.exec_driver_sql(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), 1, false)"
+                    )
 
     def drop(self) -> None:
         self.engine.dispose()

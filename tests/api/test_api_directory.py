@@ -153,6 +153,7 @@ def test_the_staff_list_and_its_csv_agree(api: Api) -> None:
     }
     exported = api.get("/staff.csv")
     assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/csv")
     listed = rows(exported.text)
     assert [r["id"] for r in listed] == [p["id"] for p in people]
     assert next(r for r in listed if r["id"] == "M1") == {

@@ -136,7 +136,9 @@ def test_the_feed_carries_deadline_alerts_from_the_worker(
 ) -> None:
     order_id = api.create()["id"]
     with feed(api) as stream:
-        clock.advance(minutes=6)
+        clock.advance(minutes=4)
+        center.worker.run_once()
+        clock.advance(minutes=2)
         center.worker.run_once()
         events = stream.until(is_event(order_id, "escalated"))
     assert [e["data"]["kind"] for e in events] == ["deadline_warning", "deadline_overdue", "escalated"]

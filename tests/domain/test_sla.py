@@ -68,7 +68,8 @@ def test_a_warning_fires_at_eighty_percent_and_once_only() -> None:
 
 def test_overdue_then_escalation_to_the_partner_when_the_deadline_passes() -> None:
     order = dispatched(an_order())
-    assert fired(order, 5) == ["deadline_warning", "deadline_overdue", "escalated"]
+    assert fired(order, 4.5) == ["deadline_warning"]
+    assert fired(order, 5) == ["deadline_overdue", "escalated"]
     escalation = order.new_entries[-1]
     assert escalation.actor == SYSTEM.id
     assert escalation.data["rung"] == "partner" and escalation.data["notify"] == PARTNER.id
@@ -81,8 +82,8 @@ def test_the_ladder_climbs_to_duty_officer_and_director_while_still_undone() -> 
     fired(order, 5)
     assert fired(order, 10) == ["escalated"]
     assert order.new_entries[-1].data["notify"] == DUTY.id
-    # minute 15: respond's director rung, then arrive's warning (due 12), overdue and partner rung
-    assert fired(order, 15) == ["escalated", "deadline_warning", "deadline_overdue", "escalated"]
+    # minute 15: respond's director rung, then arrive's overdue notice and partner rung
+    assert fired(order, 15) == ["escalated", "deadline_overdue", "escalated"]
     assert order.escalation_level == 3
     notified = [(e.data["stage"], e.data["notify"]) for e in order.new_entries if e.kind == "escalated"]
     assert notified == [
@@ -91,6 +92,12 @@ def test_the_ladder_climbs_to_duty_officer_and_director_while_still_undone() -> 
         ("respond", DIRECTOR.id),
         ("arrive", PARTNER.id),
     ]
+
+
+def test_a_late_worker_skips_warnings_that_are_already_past_their_deadline() -> None:
+    order = dispatched(an_order())
+    assert fired(order, 5) == ["deadline_overdue", "escalated"]
+    assert "即将超期" not in " ".join(e.note for e in order.new_entries)
 
 
 def test_firing_late_records_every_missed_alert_once() -> None:

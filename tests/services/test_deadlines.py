@@ -50,7 +50,9 @@ def test_nothing_fires_before_its_time(center: Center, clock: ManualClock) -> No
 
 def test_the_ladder_reaches_real_people_from_the_roster(center: Center, clock: ManualClock) -> None:
     order_id = new_order(center)  # A1 at 09:00: M1 is A; M2 is B; O1 is the duty officer; D1 the director
-    clock.advance(minutes=5)
+    clock.advance(minutes=4)
+    center.worker.run_once()
+    clock.advance(minutes=1)
     center.worker.run_once()
     assert alerts(center, order_id) == [
         ("deadline_warning", "respond", None),

@@ -8,13 +8,13 @@ import pytest
 
 from chengyun.adapters.clock import ManualClock
 from chengyun.bootstrap import Center
-from chengyun.domain.access import Role
+from chengyun.domain.access import Actor, Role
 from chengyun.domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from chengyun.domain.geo import Point
 from chengyun.domain.orders import Contact, OrderState
 from chengyun.services.orders import NewOrder
 from chengyun.services.ports import OrderQuery
-from street import Recorder, person
+from street import STREET, Recorder, person
 
 HOTLINE = person(Role.HOTLINE_SYSTEM)
 DESK = person(Role.HOTLINE_HANDLER, "H1", "孙丽")
@@ -213,3 +213,10 @@ def test_search_filters_by_state_area_and_overdue(center: Center, clock: ManualC
     assert [o.location.area for o in overdue] == ["A2"]
     responded = center.orders.search(DESK, OrderQuery(states=[OrderState.RESPONDED])).items
     assert [o.id for o in responded] == [a1]
+
+
+def test_an_order_for_a_street_that_does_not_exist_is_refused(center: Center) -> None:
+    district_admin = Actor(Role.ADMIN, frozenset(), None, "区管理员", "district")
+    with pytest.raises(InvalidInput, match="街道 nowhere 不存在"):
+        center.orders.create(district_admin, tile(street="nowhere"))
+    assert center.orders.create(district_admin, tile(street=STREET)).order.street == STREET

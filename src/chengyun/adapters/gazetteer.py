@@ -55,6 +55,9 @@ class ShapelyGazetteer:
         self._grids, self._grid_tree = _index(grids)
         self._buildings, self._building_tree = _index(buildings)
 
+    def knows_street(self) -> bool:
+        return self._street is not None
+
     def area_exists(self, code: str) -> bool:
         place = self._by_code.get(code)
         return place is not None and place.kind is PlaceKind.AREA

@@ -701,6 +701,8 @@ class WorkOrder:
     def _fire(self, alert: Any, clock: StageClock, now: datetime, targets: Targets) -> None:
         label = clock.stage.label
         data: dict[str, Any] = {"stage": clock.stage.value, "due_at": clock.due_at.isoformat()}
+        if alert.kind is AlertKind.WARNING and now >= clock.due_at:
+            return  # a worker that comes late skips the warning: the overdue notice says it all
         if alert.kind is AlertKind.WARNING:
             left = max(0, int((clock.due_at - now).total_seconds() // 60))
             self._record(now, SYSTEM, alert.kind.value, f"{label}即将超期（剩余约 {left} 分钟）", data=data)

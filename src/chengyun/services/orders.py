@@ -259,6 +259,8 @@ class OrderService:
                 raise InvalidInput("请指明街道（street / jurisdiction_id）")
             (street,) = actor.streets
         require_street(actor, street)
+        if not self._gazetteer_for(street).knows_street():
+            raise InvalidInput(f"街道 {street} 不存在", code="unknown_street", street=street)
         return street
 
     # --- reads ------------------------------------------------------------------------------------

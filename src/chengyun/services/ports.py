@@ -205,5 +205,8 @@ class Gazetteer(Protocol):
 
     def area_exists(self, code: str) -> bool: ...
 
+    def knows_street(self) -> bool:
+        """False for a street with no places: nothing can be located or dispatched there."""
+
 
 GazetteerFor = Callable[[str], Gazetteer]

@@ -15,6 +15,11 @@ from chengyun.domain.calendar import local
 from chengyun.domain.errors import InvalidInput
 from chengyun.domain.places import PlaceKind
 
+
+class CsvResponse(PlainTextResponse):
+    media_type = "text/csv"
+
+
 router = APIRouter(prefix="/api/v1", tags=["地点与人员"])
 
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -67,7 +72,7 @@ def import_places(
     return ImportResult(imported=center.directory.import_places(actor, street, collection))
 
 
-@router.get("/departments", response_class=PlainTextResponse, summary="部门（CSV）")
+@router.get("/departments", response_class=CsvResponse, summary="部门（CSV）")
 def export_departments(center: CenterDep, actor: ActorDep, street: str | None = None) -> str:
     require_role(actor, READERS, "查看部门")
     return center.directory.export_departments(street_of(actor, street))
@@ -103,7 +108,7 @@ def list_staff(center: CenterDep, actor: ActorDep, street: str | None = None) ->
     ]
 
 
-@router.get("/staff.csv", response_class=PlainTextResponse, summary="导出人员（CSV）")
+@router.get("/staff.csv", response_class=CsvResponse, summary="导出人员（CSV）")
 def export_staff(center: CenterDep, actor: ActorDep, street: str | None = None) -> str:
     require_role(actor, READERS, "查看人员")
     return center.directory.export_staff(street_of(actor, street))
@@ -120,7 +125,7 @@ async def import_staff(
     )
 
 
-@router.get("/ab-pairs", response_class=PlainTextResponse, summary="AB角（CSV）")
+@router.get("/ab-pairs", response_class=CsvResponse, summary="AB角（CSV）")
 def export_pairs(center: CenterDep, actor: ActorDep, street: str | None = None) -> str:
     require_role(actor, READERS, "查看AB角")
     return center.directory.export_pairs(street_of(actor, street))
@@ -140,7 +145,7 @@ async def import_pairs(
     )
 
 
-@router.get("/roster", response_class=PlainTextResponse, summary="排班（CSV）")
+@router.get("/roster", response_class=CsvResponse, summary="排班（CSV）")
 def export_roster(
     center: CenterDep,
     actor: ActorDep,
