@@ -1,0 +1,490 @@
+"""Order intake: how many orders per second `POST /api/v1/orders` takes, and at what latency.
+
+What it does
+    For each backend (SQLite, PostgreSQL) it creates a fresh database, loads the demo street 静安寺街道
+    (JAS) and starts a real uvicorn server in a subprocess (one worker process, as `chengyun serve` runs,
+    deadline worker included) with CHENGYUN_BOOTSTRAP_TOKEN set. The benchmark process drives it with
+    httpx.AsyncClient (connection limit = number of clients) at 1, 8 and 32 concurrent clients.
+
+    Orders are realistic 12345-hotline orders: varied Chinese descriptions, the address of a real demo
+    building (so the gazetteer locates it and auto-dispatch picks the area's A/B manager), a complainant
+    with a phone number, and an Idempotency-Key per request.
+
+    The baseline is POST /bench/bare, a route added only in the benchmark's app: it validates the same JSON
+    body with the same pydantic model (OrderCreate) as a sync endpoint, like the orders route, and returns
+    a small JSON. Both go through the same uvicorn, FastAPI and client, so the ratio shows what the
+    application itself costs.
+
+    Each (backend, clients, endpoint) cell is warmed up, then measured over a fixed number of requests,
+    several times; the table gives the median with min–max of the runs. Server memory (RSS, and its peak)
+    is read from /proc after each backend's runs.
+
+Targets (issue)
+    - order creation >= 40 % of the bare endpoint's rate (at each concurrency level);
+    - p99 < 50 ms at 8 clients on SQLite.
+
+Run
+    .venv/bin/python bench/order_intake.py                      # both backends if PostgreSQL is known
+    .venv/bin/python bench/order_intake.py --backend sqlite --quick
+    .venv/bin/python bench/order_intake.py --backend postgres --postgres postgresql://root@127.0.0.1:5432/test
+
+PostgreSQL comes from --postgres or CHENGYUN_TEST_DATABASE_URL; the run uses a schema of its own and drops
+it afterwards. SQLite files live in a temporary directory that is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import os
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from _common import (
+    SURNAMES,
+    TEXTS,
+    med_range,
+    percentile,
+    postgres_base_url,
+    proc_memory_mb,
+    progress,
+    table,
+    temp_database,
+)
+from chengyun.api.schemas import OrderCreate
+
+ORDERS_PATH = "/api/v1/orders"
+BARE_PATH = "/bench/bare"
+ENDPOINTS = {"orders": ORDERS_PATH, "bare": BARE_PATH}
+STREET = "JAS"
+TARGET_RATIO = 0.40
+TARGET_P99_MS = 50.0
+
+
+# --- the server (runs in a subprocess: `order_intake.py --serve URL PORT`) ------------------------
+
+
+def serve(database_url: str, port: int) -> None:
+    """Run the center like `chengyun serve`, plus the bare baseline route."""
+    import uvicorn
+    from fastapi import FastAPI
+
+    from chengyun.api.app import create_app
+    from chengyun.bootstrap import build
+    from chengyun.settings import Settings
+
+    settings = replace(Settings.from_env(), database_url=database_url, host="127.0.0.1", port=port)
+    center = build(settings, migrate=False)
+    app: FastAPI = create_app(center)
+    counter = iter(range(1, 1 << 62))
+
+    @app.post(BARE_PATH, status_code=201, include_in_schema=False)
+    def bare(body: OrderCreate) -> dict[str, Any]:
+        # Same body, same validation, same sync-endpoint threadpool hop as POST /api/v1/orders.
+        return {"id": next(counter), "state": "received", "category": body.category}
+
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+
+
+# --- the fixture: a fresh database with the demo street --------------------------------------------
+
+
+def prepare_database(database_url: str) -> list[str]:
+    """Migrate, load the demo street; returns the addresses of its buildings."""
+    from chengyun.bootstrap import build
+    from chengyun.domain.calendar import local_date
+    from chengyun.domain.places import PlaceKind
+    from chengyun.settings import Settings
+    from chengyun.sim.demo import load_demo_street
+
+    center = build(Settings(database_url=database_url, run_worker=False))
+    try:
+        today = local_date(center.clock.now())
+        load_demo_street(center, today - timedelta(days=1), 3)
+        buildings = center.directory.places(STREET, PlaceKind.BUILDING)
+        addresses = [str(p.props["address"]) for p in buildings if p.props.get("address")]
+    finally:
+        center.stop()
+    if not addresses:
+        raise SystemExit("the demo street has no building addresses")
+    return addresses
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    base_url: str
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+@contextmanager
+def running_server(database_url: str, token: str) -> Iterator[Server]:
+    port = free_port()
+    env = dict(os.environ, CHENGYUN_BOOTSTRAP_TOKEN=token, CHENGYUN_DATABASE_URL=database_url)
+    env.pop("CHENGYUN_MQTT_URL", None)
+    command = [sys.executable, str(Path(__file__).resolve()), "--serve", database_url, str(port)]
+    process = subprocess.Popen(command, env=env)
+    server = Server(process, f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"the server exited with {process.returncode}")
+            try:
+                if httpx.get(server.base_url + "/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the server did not start within 60 s")
+            time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# --- the load --------------------------------------------------------------------------------------
+
+
+class Bodies:
+    """Order bodies drawn from the templates and the street's addresses, reproducibly."""
+
+    def __init__(self, addresses: list[str], seed: int = 20261125) -> None:
+        self._rng = random.Random(seed)
+        self._addresses = addresses
+        self._serial = 0
+
+    def next(self) -> dict[str, Any]:
+        rng = self._rng
+        self._serial += 1
+        category, texts = rng.choice(TEXTS)
+        address = rng.choice(self._addresses)
+        phone = "1" + rng.choice("3456789") + "".join(str(rng.randrange(10)) for _ in range(9))
+        name = rng.choice(SURNAMES) + rng.choice(["先生", "女士", "阿姨", "师傅"])
+        return {
+            "source": "hotline",
+            "category": category,
+            "description": rng.choice(texts).format(addr=address),
+            "street": STREET,
+            "address": address,
+            "complainant": {"name": name, "phone": phone},
+            "external_id": f"12345-{time.strftime('%Y%m%d')}-{self._serial:07d}",
+        }
+
+
+@dataclass
+class Sample:
+    latencies_ms: list[float] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    errors: int = 0
+    error_examples: list[str] = field(default_factory=list)
+    dispatched: int = 0
+    created: int = 0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies_ms) / self.elapsed_s if self.elapsed_s else 0.0
+
+
+Post = Callable[[str, dict[str, Any], dict[str, str]], Awaitable[tuple[int, bytes]]]
+
+
+async def drive(post: Post, path: str, bodies: list[dict[str, Any]], concurrency: int) -> Sample:
+    """Send every body once with `concurrency` requests in flight; time each request."""
+    sample = Sample()
+    queue = iter(bodies)
+
+    async def one_client() -> None:
+        for body in queue:
+            headers = {"Idempotency-Key": uuid.uuid4().hex}
+            started = time.perf_counter()
+            status, content = await post(path, body, headers)
+            elapsed = time.perf_counter() - started
+            if status not in (200, 201):
+                sample.errors += 1
+                if len(sample.error_examples) < 3:
+                    sample.error_examples.append(f"{status} {content[:200].decode(errors='replace')}")
+                continue
+            sample.latencies_ms.append(elapsed * 1000)
+            if path == ORDERS_PATH:
+                sample.created += 1
+                data = json.loads(content)
+                if data.get("state") == "dispatched" and data.get("assignee"):
+                    sample.dispatched += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one_client() for _ in range(concurrency)))
+    sample.elapsed_s = time.perf_counter() - started
+    return sample
+
+
+@asynccontextmanager
+async def http_client(kind: str, base_url: str, token: str, concurrency: int) -> AsyncIterator[Post]:
+    """A POST function over a pool of at most `concurrency` keep-alive connections."""
+    headers = {"Authorization": f"Bearer {token}"}
+    if kind == "aiohttp":
+        import aiohttp
+
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(
+            base_url, connector=connector, headers=headers, timeout=timeout
+        ) as session:
+
+            async def aiohttp_post(
+                path: str, body: dict[str, Any], extra: dict[str, str]
+            ) -> tuple[int, bytes]:
+                async with session.post(path, json=body, headers=extra) as response:
+                    return response.status, await response.read()
+
+            yield aiohttp_post
+        return
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, headers=headers, timeout=60) as client:
+
+        async def httpx_post(path: str, body: dict[str, Any], extra: dict[str, str]) -> tuple[int, bytes]:
+            response = await client.post(path, json=body, headers=extra)
+            return response.status_code, response.content
+
+        yield httpx_post
+
+
+async def measure_level(
+    client: str,
+    base_url: str,
+    token: str,
+    path: str,
+    concurrency: int,
+    bodies: Bodies,
+    warmup: int,
+    requests: int,
+) -> Sample:
+    async with http_client(client, base_url, token, concurrency) as post:
+        await drive(post, path, [bodies.next() for _ in range(max(warmup, concurrency))], concurrency)
+        return await drive(post, path, [bodies.next() for _ in range(requests)], concurrency)
+
+
+@dataclass
+class Cell:
+    backend: str
+    clients: int
+    endpoint: str
+    samples: list[Sample] = field(default_factory=list)
+
+    def rates(self) -> list[float]:
+        return [s.rate for s in self.samples]
+
+    def p50s(self) -> list[float]:
+        return [percentile(s.latencies_ms, 50) for s in self.samples]
+
+    def p99s(self) -> list[float]:
+        return [percentile(s.latencies_ms, 99) for s in self.samples]
+
+
+def run_backend(
+    client: str,
+    backend: str,
+    postgres_url: str | None,
+    levels: list[int],
+    repeats: int,
+    warmup: int,
+    requests: int,
+) -> tuple[list[Cell], dict[str, float]]:
+    token = "cy_bench_" + secrets.token_urlsafe(24)
+    cells: list[Cell] = []
+    memory: dict[str, float] = {}
+    with temp_database(backend, postgres_url) as url:
+        progress(f"[{backend}] preparing a fresh database with the demo street …", done=True)
+        addresses = prepare_database(url)
+        bodies = Bodies(addresses)
+        with running_server(url, token) as server:
+            memory["rss_start_mb"] = proc_memory_mb(server.pid)[0]
+            for clients in levels:
+                # Orders and bare alternate run by run, so a noisy neighbour hits both alike.
+                level = {e: Cell(backend, clients, e) for e in ENDPOINTS}
+                for run in range(repeats):
+                    for endpoint, cell in level.items():
+                        progress(
+                            f"[{backend}] {clients:>2} clients {endpoint:<6} run {run + 1}/{repeats} "
+                            f"({requests} requests) …"
+                        )
+                        sample = asyncio.run(
+                            measure_level(
+                                client,
+                                server.base_url,
+                                token,
+                                ENDPOINTS[endpoint],
+                                clients,
+                                bodies,
+                                warmup,
+                                requests,
+                            )
+                        )
+                        if sample.errors:
+                            print(f"  ! {sample.errors} failed requests, e.g. {sample.error_examples}")
+                        cell.samples.append(sample)
+                for endpoint, cell in level.items():
+                    cells.append(cell)
+                    progress(
+                        f"[{backend}] {clients:>2} clients {endpoint:<6} "
+                        f"{med_range(cell.rates())} req/s, p99 {med_range(cell.p99s())} ms",
+                        done=True,
+                    )
+            memory["rss_end_mb"], memory["rss_peak_mb"] = proc_memory_mb(server.pid)
+    return cells, memory
+
+
+# --- report ----------------------------------------------------------------------------------------
+
+
+def report(cells: list[Cell], memory: dict[str, dict[str, float]]) -> int:
+    by_key = {(c.backend, c.clients, c.endpoint): c for c in cells}
+    rows: list[list[str]] = []
+    misses: list[str] = []
+    for c in cells:
+        bare = by_key.get((c.backend, c.clients, "bare"))
+        ratio = "1.00"
+        if c.endpoint == "orders" and bare is not None:
+            ratios = [o / b for o, b in zip(c.rates(), bare.rates(), strict=True) if b]
+            ratio = med_range(ratios, 2)
+            r = statistics.median(c.rates()) / statistics.median(bare.rates())
+            if r < TARGET_RATIO:
+                misses.append(f"{c.backend} {c.clients} clients: orders at {r:.0%} of bare (< 40 %)")
+            if c.backend == "sqlite" and c.clients == 8:
+                p99 = statistics.median(c.p99s())
+                if p99 >= TARGET_P99_MS:
+                    misses.append(f"sqlite 8 clients: p99 {p99:.1f} ms (>= 50 ms)")
+        rows.append(
+            [
+                c.backend,
+                str(c.clients),
+                c.endpoint,
+                med_range(c.rates()),
+                med_range(c.p50s()),
+                med_range(c.p99s()),
+                ratio,
+            ]
+        )
+    print()
+    print("median of runs (min–max); ratio = orders req/s ÷ bare req/s of the same run")
+    print(table(["backend", "clients", "endpoint", "req/s", "p50 ms", "p99 ms", "ratio to bare"], rows))
+    print()
+    mem_rows = [
+        [b, f"{m['rss_start_mb']:.0f}", f"{m['rss_end_mb']:.0f}", f"{m['rss_peak_mb']:.0f}"]
+        for b, m in memory.items()
+    ]
+    print("server memory (MiB)")
+    print(table(["backend", "RSS at start", "RSS at end", "peak RSS"], mem_rows))
+    orders = [s for c in cells if c.endpoint == "orders" for s in c.samples]
+    created = sum(s.created for s in orders)
+    dispatched = sum(s.dispatched for s in orders)
+    failed = sum(s.errors for c in cells for s in c.samples)
+    print()
+    print(f"measured orders created: {created}, auto-dispatched: {dispatched}, failed requests: {failed}")
+    print()
+    if misses:
+        print("targets MISSED:")
+        for miss in misses:
+            print(f"  - {miss}")
+    else:
+        print("targets met: orders >= 40 % of bare at every level; p99 < 50 ms at 8 clients on SQLite")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--postgres", help="PostgreSQL URL (default: CHENGYUN_TEST_DATABASE_URL)")
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--clients", default="1,8,32", help="concurrency levels, comma-separated")
+    parser.add_argument("--requests", type=int, help="measured requests per run (default 1000; quick 60)")
+    parser.add_argument("--warmup", type=int, help="warm-up requests per run (default 100; quick 10)")
+    parser.add_argument("--repeats", type=int, help="runs per cell (default 3; quick 1)")
+    parser.add_argument(
+        "--client",
+        choices=["aiohttp", "httpx"],
+        help="HTTP client driving the load (default aiohttp if installed, else httpx)",
+    )
+    parser.add_argument("--json", help="also write the raw figures to this file")
+    parser.add_argument("--serve", nargs=2, metavar=("URL", "PORT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve[0], int(args.serve[1]))
+        return 0
+
+    requests = args.requests or (60 if args.quick else 1000)
+    warmup = args.warmup if args.warmup is not None else (10 if args.quick else 100)
+    repeats = args.repeats or (1 if args.quick else 3)
+    levels = [int(x) for x in args.clients.split(",")]
+    client = args.client or ("aiohttp" if importlib.util.find_spec("aiohttp") else "httpx")
+    postgres_url = postgres_base_url(args.postgres)
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    if "postgres" in backends and postgres_url is None:
+        if args.backend == "postgres":
+            raise SystemExit("PostgreSQL needs --postgres URL or CHENGYUN_TEST_DATABASE_URL")
+        print("no PostgreSQL URL (--postgres or CHENGYUN_TEST_DATABASE_URL): SQLite only")
+        backends = ["sqlite"]
+    print(
+        f"order intake: {', '.join(backends)}; clients {levels}; {requests} requests × {repeats} runs "
+        f"after {warmup} warm-up; client {client}; CPU count {os.cpu_count()}; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    cells: list[Cell] = []
+    memory: dict[str, dict[str, float]] = {}
+    for backend in backends:
+        backend_cells, memory[backend] = run_backend(
+            client, backend, postgres_url, levels, repeats, warmup, requests
+        )
+        cells += backend_cells
+    if args.json:
+        raw = [
+            {
+                "backend": c.backend,
+                "clients": c.clients,
+                "endpoint": c.endpoint,
+                "rates": c.rates(),
+                "p50_ms": c.p50s(),
+                "p99_ms": c.p99s(),
+            }
+            for c in cells
+        ]
+        Path(args.json).write_text(json.dumps({"cells": raw, "memory": memory}, indent=1))
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} CPUs")
+    return report(cells, memory)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
