@@ -28,6 +28,10 @@ from chengyun.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# Orders per deadline-worker transaction. Small, because a batch holds SQLite's write lock (and the
+# timeline lock on PostgreSQL) while it runs: orders being created wait behind it.
+DEADLINE_BATCH = 20
+
 
 def builtin_categories() -> list[Category]:
     """The catalogue a street starts with until it imports its own (GB/T 30428.2-style codes)."""
@@ -82,15 +86,14 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
     bus = EventBus()
     gazetteers = GazetteerCache(load_places)
     orders = OrderService(uow, clock, bus.publish, gazetteers, builtin_categories())
-    directory = Directory(uow, on_places_changed=gazetteers.invalidate)
+    directory = Directory(uow, on_places_changed=gazetteers.invalidate, on_people_changed=orders.forget_rules)
     auth = Auth(uow, clock, settings.bootstrap_token)
     worker = DeadlineWorker(
-        fire=lambda: fire_due(uow, clock, bus.publish, orders),
+        fire=lambda: fire_due(uow, clock, bus.publish, orders, DEADLINE_BATCH),
         next_alert=lambda: _next_alert(uow()),
         clock=clock,
+        batch=DEADLINE_BATCH,
     )
-    # A new order may carry a deadline nearer than the one the worker sleeps towards.
-    bus.subscribe(lambda events: worker.wake())
     return Center(settings, engine, clock, bus, orders, directory, auth, gazetteers, worker)
 
 

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from apikit import TILE, V1, Api, assert_error, outcome
 from chengyun.adapters.clock import ManualClock
 from chengyun.api.app import create_app
 from chengyun.bootstrap import Center, build
 from chengyun.domain.access import Role
 from chengyun.settings import Settings
-from conftest import TILE, V1, Api, assert_error, outcome
 
 HERE = {"lon": 121.4421, "lat": 31.2251}
 

@@ -8,8 +8,8 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from apikit import TILE, Api, assert_error, outcome
 from chengyun.adapters.clock import ManualClock
-from conftest import TILE, Api, assert_error, outcome
 from street import STAFF
 
 CSV_HEADERS = {"Content-Type": "text/csv; charset=utf-8"}

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from conftest import TILE, V1, Api, assert_error, outcome
+from apikit import TILE, V1, Api, assert_error, outcome
 
 DROP = object()  # a field left out of the request
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
+from apikit import V1, Api, assert_error
 from chengyun.adapters.clock import ManualClock
 from chengyun.bootstrap import Center
-from conftest import V1, Api, assert_error
 
 Event = dict[str, Any]
 

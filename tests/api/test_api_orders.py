@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from apikit import TILE, Api, assert_error
 from chengyun.adapters.clock import ManualClock
 from chengyun.bootstrap import Center
-from conftest import TILE, Api, assert_error
 from street import T0
 
 HERE = {"lon": 121.4421, "lat": 31.2251}  # in front of building B1, area A1
@@ -119,7 +119,7 @@ def test_the_same_key_with_a_different_body_is_a_conflict(api: Api) -> None:
     key = {"Idempotency-Key": "12345-20261125-0002"}
     first = api.post("/orders", "hotline", json=TILE, headers=key)
     other = api.post("/orders", "hotline", json=TILE | {"description": "另一件事：路灯不亮"}, headers=key)
-    error = assert_error(other, 409, "conflict")
+    error = assert_error(other, 409, "idempotency_key_reused")
     assert "Idempotency-Key" in error["message"]
     assert error["details"]["order_id"] == first.json()["id"]
     assert api.get("/orders").json()["total"] == 1

@@ -6,6 +6,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from shapely import STRtree
@@ -36,6 +37,7 @@ class ShapelyGazetteer:
         buildings: list[tuple[Any, Place]] = []
         self._by_code: dict[str, Place] = {}
         self._addresses: dict[str, Place] = {}
+        self._resolved: dict[str, Location | None] = {}
         for place in places:
             self._by_code[place.code] = place
             geometry = shape(place.geometry)
@@ -78,6 +80,15 @@ class ShapelyGazetteer:
         place = self._addresses.get(normalise_address(address))
         if place is None:
             return None
+        if place.code not in self._resolved:
+            self._resolved[place.code] = self._resolve(place)
+        found = self._resolved[place.code]
+        if found is None:
+            return None
+        return Located(replace(found, address=address))
+
+    def _resolve(self, place: Place) -> Location | None:
+        """Where a named building or landmark is: its centre, area, grid and building."""
         building = (
             place if place.kind is PlaceKind.BUILDING else self._by_code.get(str(place.props.get("building")))
         )
@@ -87,9 +98,7 @@ class ShapelyGazetteer:
         if found is None:
             return None
         loc = found.location
-        return Located(
-            Location(point, address, loc.area, loc.grid, building.code if building else loc.building)
-        )
+        return Location(point, None, loc.area, loc.grid, building.code if building else loc.building)
 
     def _nearest_building(self, p: Any) -> Place | None:
         if self._building_tree is None:

@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import text
 
 from chengyun import __version__
 from chengyun.api import errors
-from chengyun.api.deps import CenterDep, refuse_nul
+from chengyun.api.deps import CenterDep
 from chengyun.api.routes import auth, config, directory, live, orders
 from chengyun.api.schemas import Health
 from chengyun.bootstrap import Center
@@ -37,8 +37,8 @@ def create_app(center: Center) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        dependencies=[Depends(refuse_nul)],
     )
+    app.add_middleware(errors.RefuseNul)
     app.state.center = center
     errors.install(app)
     for module in (orders, directory, config, auth, live):

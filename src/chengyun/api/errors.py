@@ -10,6 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chengyun.domain.errors import (
     Conflict,
@@ -91,3 +92,25 @@ def install(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return JSONResponse(error_body("internal_error", "服务器内部错误，请稍后重试"), 500)
+
+
+class RefuseNul:
+    """ASGI middleware: PostgreSQL cannot store or compare text with NUL characters, so a path or query
+    holding one is refused with a 422 before routing (as middleware, not a dependency: it costs nothing
+    on the hot path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _holds_nul(scope):
+            body = error_body("invalid_request", "请求地址中不能含有 NUL 字符")
+            await JSONResponse(body, 422)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _holds_nul(scope: Scope) -> bool:
+    path = scope.get("raw_path") or scope.get("path", "").encode()
+    query: bytes = scope.get("query_string", b"")
+    return any(b"\x00" in part or b"%00" in part for part in (path, query.lower()))

@@ -52,10 +52,14 @@ class Directory:
     NAMES_TTL_S = 30.0
 
     def __init__(
-        self, uow: UnitOfWorkFactory, on_places_changed: Callable[[str], None] = lambda _: None
+        self,
+        uow: UnitOfWorkFactory,
+        on_places_changed: Callable[[str], None] = lambda _: None,
+        on_people_changed: Callable[[], None] = lambda: None,
     ) -> None:
         self._uow = uow
         self._on_places_changed = on_places_changed
+        self._on_people_changed = on_people_changed
         self._names: dict[str, tuple[float, dict[str, str]]] = {}
 
     def staff_names(self, street: str) -> dict[str, str]:
@@ -67,6 +71,10 @@ class Directory:
             names = {s.id: s.name for s in uow.people.staff(street)}
         self._names[street] = (time.monotonic(), names)
         return names
+
+    def _people_changed(self, street: str) -> None:
+        self._names.pop(street, None)
+        self._on_people_changed()
 
     # --- places -----------------------------------------------------------------------------------
 
@@ -97,6 +105,7 @@ class Directory:
         with self._uow() as uow:
             count = uow.people.upsert_departments(departments_from_rows(rows, street))
             uow.commit()
+        self._people_changed(street)
         return count
 
     def import_staff(self, actor: Actor, street: str, text: str) -> int:
@@ -106,7 +115,7 @@ class Directory:
             departments = [d.code for d in uow.people.departments(street)]
             count = uow.people.upsert_staff(staff_from_rows(rows, street, departments))
             uow.commit()
-        self._names.pop(street, None)
+        self._people_changed(street)
         return count
 
     def import_pairs(self, actor: Actor, street: str, text: str) -> int:
@@ -117,6 +126,7 @@ class Directory:
             staff = [s.id for s in uow.people.staff(street)]
             count = uow.people.replace_pairs(street, ab_pairs_from_rows(rows, street, areas, staff))
             uow.commit()
+        self._people_changed(street)
         return count
 
     def import_roster(self, actor: Actor, street: str, text: str) -> int:
@@ -127,6 +137,7 @@ class Directory:
             staff = [s.id for s in uow.people.staff(street)]
             count = uow.people.add_shifts(shifts_from_rows(rows, street, staff, areas))
             uow.commit()
+        self._people_changed(street)
         return count
 
     def export_departments(self, street: str) -> str:

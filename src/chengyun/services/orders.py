@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chengyun.domain.access import (
@@ -39,6 +39,7 @@ from chengyun.domain.orders import (
 )
 from chengyun.domain.severity import Colour
 from chengyun.domain.sla import DEFAULT_POLICIES, DeadlinePolicy, PolicySet, Stage
+from chengyun.domain.staff import ABPair, Shift
 from chengyun.services.ports import (
     Clock,
     GazetteerFor,
@@ -48,6 +49,8 @@ from chengyun.services.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+
+KEY_REUSED = "idempotency_key_reused"
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,26 @@ class Created:
     replayed: bool  # True when an Idempotency-Key matched an earlier request
 
 
+DUTY_WINDOW = timedelta(hours=1)
+DUTY_TTL_S = 10.0
+
+
+@dataclass(frozen=True)
+class _Duty:
+    loaded: float
+    start: datetime
+    end: datetime
+    pairs: dict[str, ABPair]
+    names: dict[str, str]
+    shifts: list[Shift]
+
+    def fresh(self, now: datetime) -> bool:
+        return time.monotonic() - self.loaded < DUTY_TTL_S and self.start <= now < self.end
+
+    def on_duty(self, staff_id: str, now: datetime) -> bool:
+        return any(s.staff == staff_id and s.covers(now) for s in self.shifts)
+
+
 Change = Callable[[WorkOrder, datetime, DeadlinePolicy, UnitOfWork], object]
 
 
@@ -99,6 +122,7 @@ class OrderService:
         self._publish = publish
         self._gazetteer_for = gazetteer_for
         self._cache: dict[str, tuple[float, PolicySet, Catalogue]] = {}
+        self._duties: dict[str, _Duty] = {}
 
     # --- configuration --------------------------------------------------------------------------
 
@@ -136,7 +160,9 @@ class OrderService:
         return policies
 
     def forget_rules(self) -> None:
+        """Drop cached configuration and duty data (after an import; other processes wait out the TTL)."""
         self._cache.clear()
+        self._duties.clear()
 
     # --- create -----------------------------------------------------------------------------------
 
@@ -144,40 +170,43 @@ class OrderService:
         require_role(actor, CREATORS, "创建工单")
         street = self._street_for(actor, cmd.street)
         client = actor.token_id or actor.staff_id or actor.role.value
-        if idempotency_key is not None:
-            if not 1 <= len(idempotency_key) <= 200:
-                raise InvalidInput("Idempotency-Key 长度应为 1 到 200 个字符")
-            replay = self._replay(client, idempotency_key, cmd)
-            if replay is not None:
-                return Created(replay, replayed=True)
-        try:
-            order = self._create(actor, street, cmd, client, idempotency_key)
-        except Conflict:
-            # Another request with the same key won the race: answer with its order.
-            if idempotency_key is None:
-                raise
-            replay = self._replay(client, idempotency_key, cmd)
-            if replay is None:
-                raise
-            return Created(replay, replayed=True)
-        return Created(order, replayed=False)
-
-    def _replay(self, client: str, key: str, cmd: NewOrder) -> WorkOrder | None:
-        with self._uow() as uow:
-            record = uow.orders.find_idempotent(client, key)
-            if record is None:
-                return None
-            if record.request_hash != cmd.fingerprint():
-                raise Conflict("该 Idempotency-Key 已用于另一份不同的工单", key=key, order_id=record.order_id)
-            return uow.orders.get(record.order_id)
-
-    def _create(self, actor: Actor, street: str, cmd: NewOrder, client: str, key: str | None) -> WorkOrder:
+        if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
+            raise InvalidInput("Idempotency-Key 长度应为 1 到 200 个字符")
         try:
             source = Source(cmd.source)
         except ValueError:
             raise InvalidInput(f"未知的工单来源 {cmd.source!r}", source=cmd.source) from None
         location = self._locate(street, cmd)
+        try:
+            return self._create(actor, street, cmd, source, location, client, idempotency_key)
+        except Conflict as exc:
+            if idempotency_key is None or exc.details.get("code") == KEY_REUSED:
+                raise
+            # Another request with the same key committed first: this attempt now finds and replays it.
+            return self._create(actor, street, cmd, source, location, client, idempotency_key)
+
+    def _create(
+        self,
+        actor: Actor,
+        street: str,
+        cmd: NewOrder,
+        source: Source,
+        location: Location,
+        client: str,
+        key: str | None,
+    ) -> Created:
         with self._uow() as uow:
+            if key is not None:
+                record = uow.orders.find_idempotent(client, key)
+                if record is not None:
+                    if record.request_hash != cmd.fingerprint():
+                        raise Conflict(
+                            "该 Idempotency-Key 已用于另一份不同的工单",
+                            code=KEY_REUSED,
+                            key=key,
+                            order_id=record.order_id,
+                        )
+                    return Created(uow.orders.get(record.order_id), replayed=True)
             policies, catalogue = self.rules(uow, street)
             if cmd.category not in catalogue:
                 raise InvalidInput(f"类别 {cmd.category} 不在本街道的类别目录中", category=cmd.category)
@@ -207,7 +236,7 @@ class OrderService:
             events = events_of(order)
             uow.commit()
         self._publish(events)
-        return order
+        return Created(order, replayed=False)
 
     def _locate(self, street: str, cmd: NewOrder) -> Location:
         gazetteer = self._gazetteer_for(street)
@@ -243,15 +272,29 @@ class OrderService:
 
     def _choose(self, uow: UnitOfWork, street: str, area: str, now: datetime) -> tuple[Who, str] | None:
         """The area's A manager if on duty, else B, else A: the person and the reason."""
-        pair = uow.people.pair_for_area(street, area)
+        duty = self._duty(uow, street, now)
+        pair = duty.pairs.get(area)
         if pair is None:
             return None
-        on_duty = {s.staff for s in uow.people.on_duty(street, now)}
-        names = {s.id: s.name for s in uow.people.staff(street) if s.id in (pair.a_staff, pair.b_staff)}
         choice = choose_assignee(
-            pair, now.astimezone(SHANGHAI), lambda s: s in on_duty, lambda s: names.get(s, s)
+            pair, now.astimezone(SHANGHAI), lambda s: duty.on_duty(s, now), lambda s: duty.names.get(s, s)
         )
-        return Who(choice.staff_id, names.get(choice.staff_id, choice.staff_id)), choice.reason
+        return Who(choice.staff_id, duty.names.get(choice.staff_id, choice.staff_id)), choice.reason
+
+    def _duty(self, uow: UnitOfWork, street: str, now: datetime) -> _Duty:
+        """Pairs, names and the next hour of shifts, kept a few seconds: dispatch runs on every order."""
+        duty = self._duties.get(street)
+        if duty is None or not duty.fresh(now):
+            duty = _Duty(
+                loaded=time.monotonic(),
+                start=now,
+                end=now + DUTY_WINDOW,
+                pairs={p.area: p for p in uow.people.pairs(street)},
+                names={p.id: p.name for p in uow.people.staff(street)},
+                shifts=uow.people.shifts(street, now, now + DUTY_WINDOW),
+            )
+            self._duties[street] = duty
+        return duty
 
     def _street_for(self, actor: Actor, street: str | None) -> str:
         if street is None:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Executable,
     Row,
     Table,
+    bindparam,
     delete,
     func,
     insert,
@@ -24,7 +25,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from chengyun.adapters.db import tables as t
 from chengyun.domain.categories import Category, CategoryKind
@@ -316,6 +317,21 @@ def _entry_from(row: Row[Any]) -> TimelineEntry:
     )
 
 
+_INSERT_ORDER = insert(t.orders)
+# Built once: constructing a select per call costs more than running it on this hot path.
+_FIND_KEY = select(t.idempotency_keys.c.order_id, t.idempotency_keys.c.request_hash).where(
+    t.idempotency_keys.c.client == bindparam("client"), t.idempotency_keys.c.key == bindparam("key")
+)
+
+
+def _insert_ignoring_duplicates(dialect: str, table: Table) -> Executable:
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"insert-or-ignore is not implemented for {dialect}")
+
+
 class SqlOrderRepository(_Repository):
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
@@ -326,7 +342,8 @@ class SqlOrderRepository(_Repository):
         if order.id is not None:
             raise ValueError(f"order {order.id} is already stored; use save()")
         values = _order_values(order, policy) | {"version": 1}
-        result = self._run(insert(t.orders).values(values))
+        # A bare insert() with parameters compiles once; insert().values(...) would compile per call.
+        result = self._run(_INSERT_ORDER, values)
         key = result.inserted_primary_key
         assert key is not None
         order.id = int(key[0])
@@ -428,7 +445,11 @@ class SqlOrderRepository(_Repository):
         return [self._loaded(row) for row in rows]
 
     def next_alert_time(self) -> datetime | None:
-        value: datetime | None = self._run(select(func.min(t.orders.c.next_alert_at))).scalar()
+        # The WHERE lets both engines answer from the partial index instead of scanning every order.
+        next_alert = t.orders.c.next_alert_at
+        value: datetime | None = self._run(
+            select(func.min(next_alert)).where(next_alert.is_not(None))
+        ).scalar()
         return value
 
     def events_since(
@@ -466,8 +487,7 @@ class SqlOrderRepository(_Repository):
         return int(self._run(select(func.coalesce(func.max(t.timeline.c.id), 0))).scalar_one())
 
     def find_idempotent(self, client: str, key: str) -> IdempotentRecord | None:
-        k = t.idempotency_keys.c
-        row = self._run(select(k.order_id, k.request_hash).where(k.client == client, k.key == key)).first()
+        row = self._run(_FIND_KEY, {"client": client, "key": key}).first()
         return None if row is None else IdempotentRecord(row.order_id, row.request_hash)
 
     def remember_idempotent(
@@ -480,14 +500,10 @@ class SqlOrderRepository(_Repository):
             "order_id": order_id,
             "created_at": at,
         }
-        try:
-            # A savepoint: a failed INSERT aborts a whole PostgreSQL transaction, but not this one.
-            with self._conn.begin_nested():
-                self._run(insert(t.idempotency_keys).values(values))
-        except IntegrityError as exc:
-            if self.find_idempotent(client, key) is None:
-                raise  # not the key: a dangling order id, say; a bug, not a race
-            raise Conflict("该 Idempotency-Key 已被使用", key=key) from exc
+        # ON CONFLICT DO NOTHING keeps the transaction usable on both engines without a savepoint.
+        inserted = self._run(_insert_ignoring_duplicates(self._dialect, t.idempotency_keys), values).rowcount
+        if inserted == 0:
+            raise Conflict("该 Idempotency-Key 已被使用", key=key)
 
     # --- helpers ---
 

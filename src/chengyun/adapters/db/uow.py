@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from types import TracebackType
 from typing import Self
 
@@ -41,6 +43,7 @@ class SqlUnitOfWork:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._connection: Connection | None = None
+        self._lock: threading.RLock | None = None
 
     @property
     def connection(self) -> Connection:
@@ -51,12 +54,19 @@ class SqlUnitOfWork:
     def __enter__(self) -> Self:
         if self._connection is not None:
             raise RuntimeError("the unit of work is already open")
-        connection = self._engine.connect()
+        self._lock = _writer_lock(self._engine)
+        if self._lock is not None:
+            self._lock.acquire()
         try:
-            with translate_errors():
-                connection.begin()
+            connection = self._engine.connect()
+            try:
+                with translate_errors():
+                    connection.begin()
+            except BaseException:
+                connection.close()
+                raise
         except BaseException:
-            connection.close()
+            self._release()
             raise
         self._connection = connection
         self.orders = SqlOrderRepository(connection)
@@ -77,6 +87,12 @@ class SqlUnitOfWork:
                 connection.rollback()
         finally:
             connection.close()
+            self._release()
+
+    def _release(self) -> None:
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()
 
     def commit(self) -> None:
         with translate_errors():
@@ -85,6 +101,23 @@ class SqlUnitOfWork:
     def rollback(self) -> None:
         with translate_errors():
             self.connection.rollback()
+
+
+_SQLITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.RLock | None:
+    """SQLite has one writer at a time, and its busy wait polls with sleeps, so waiting writers can starve
+    (seconds at p99 under load). Taking turns on an in-process lock first is fair and cheap; other
+    processes still meet SQLite's own lock. PostgreSQL needs none."""
+    if engine.dialect.name != "sqlite":
+        return None
+    with _LOCKS_GUARD:
+        lock = _SQLITE_LOCKS.get(engine)
+        if lock is None:
+            lock = _SQLITE_LOCKS[engine] = threading.RLock()
+        return lock
 
 
 def unit_of_work_factory(engine: Engine) -> UnitOfWorkFactory:
