@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -102,6 +103,17 @@ class _Duty:
         return any(s.staff == staff_id and s.covers(now) for s in self.shifts)
 
 
+def _choose(duty: _Duty, area: str, now: datetime) -> tuple[Who, str] | None:
+    """The area's A manager if on duty, else B, else A: the person and the reason."""
+    pair = duty.pairs.get(area)
+    if pair is None:
+        return None
+    choice = choose_assignee(
+        pair, now.astimezone(SHANGHAI), lambda s: duty.on_duty(s, now), lambda s: duty.names.get(s, s)
+    )
+    return Who(choice.staff_id, duty.names.get(choice.staff_id, choice.staff_id)), choice.reason
+
+
 Change = Callable[[WorkOrder, datetime, DeadlinePolicy, UnitOfWork], object]
 
 
@@ -123,6 +135,7 @@ class OrderService:
         self._gazetteer_for = gazetteer_for
         self._cache: dict[str, tuple[float, PolicySet, Catalogue]] = {}
         self._duties: dict[str, _Duty] = {}
+        self._duty_lock = threading.Lock()
 
     # --- configuration --------------------------------------------------------------------------
 
@@ -177,13 +190,11 @@ class OrderService:
         except ValueError:
             raise InvalidInput(f"未知的工单来源 {cmd.source!r}", source=cmd.source) from None
         location = self._locate(street, cmd)
-        try:
-            return self._create(actor, street, cmd, source, location, client, idempotency_key)
-        except Conflict as exc:
-            if idempotency_key is None or exc.details.get("code") == KEY_REUSED:
-                raise
-            # Another request with the same key committed first: this attempt now finds and replays it.
-            return self._create(actor, street, cmd, source, location, client, idempotency_key)
+        created = self._create(actor, street, cmd, source, location, client, idempotency_key)
+        if created is None:
+            assert idempotency_key is not None
+            return self._replay(client, idempotency_key, cmd)
+        return created
 
     def _create(
         self,
@@ -194,49 +205,60 @@ class OrderService:
         location: Location,
         client: str,
         key: str | None,
-    ) -> Created:
+    ) -> Created | None:
+        """Store a new order; None when its Idempotency-Key turns out to be taken (nothing is stored).
+
+        Everything that needs no database is done before the transaction: on SQLite the transaction
+        holds the one write lock, and every order waits for it."""
+        policies, catalogue = self._cached_rules(street)
+        if cmd.category not in catalogue:
+            raise InvalidInput(f"类别 {cmd.category} 不在本街道的类别目录中", category=cmd.category)
+        colour = cmd.colour or catalogue.get(cmd.category).colour
+        policy = policies.for_order(cmd.category, colour)
+        now = self._clock.now()
+        order = WorkOrder.receive(
+            street=street,
+            source=source,
+            category=cmd.category,
+            description=cmd.description,
+            location=location,
+            colour=colour,
+            policy=policy,
+            now=now,
+            by=actor.who,
+            complainant=cmd.complainant,
+            attachments=cmd.attachments,
+            external_id=cmd.external_id,
+        )
+        if cmd.auto_dispatch and location.area is not None:
+            self._auto_dispatch(order, now)
         with self._uow() as uow:
-            if key is not None:
-                record = uow.orders.find_idempotent(client, key)
-                if record is not None:
-                    if record.request_hash != cmd.fingerprint():
-                        raise Conflict(
-                            "该 Idempotency-Key 已用于另一份不同的工单",
-                            code=KEY_REUSED,
-                            key=key,
-                            order_id=record.order_id,
-                        )
-                    return Created(uow.orders.get(record.order_id), replayed=True)
-            policies, catalogue = self.rules(uow, street)
-            if cmd.category not in catalogue:
-                raise InvalidInput(f"类别 {cmd.category} 不在本街道的类别目录中", category=cmd.category)
-            colour = cmd.colour or catalogue.get(cmd.category).colour
-            policy = policies.for_order(cmd.category, colour)
-            now = self._clock.now()
-            order = WorkOrder.receive(
-                street=street,
-                source=source,
-                category=cmd.category,
-                description=cmd.description,
-                location=location,
-                colour=colour,
-                policy=policy,
-                now=now,
-                by=actor.who,
-                complainant=cmd.complainant,
-                attachments=cmd.attachments,
-                external_id=cmd.external_id,
-            )
-            if cmd.auto_dispatch and location.area is not None:
-                self._auto_dispatch(uow, order, now)
             uow.orders.add(order, policy)
             if key is not None:
                 assert order.id is not None
-                uow.orders.remember_idempotent(client, key, cmd.fingerprint(), order.id, now)
+                try:
+                    # Retries are rare: try the insert first rather than look the key up every time.
+                    uow.orders.remember_idempotent(client, key, cmd.fingerprint(), order.id, now)
+                except Conflict:
+                    return None
             events = events_of(order)
             uow.commit()
         self._publish(events)
         return Created(order, replayed=False)
+
+    def _replay(self, client: str, key: str, cmd: NewOrder) -> Created:
+        with self._uow() as uow:
+            record = uow.orders.find_idempotent(client, key)
+            if record is None:  # the key's first use was rolled back meanwhile: a fresh attempt is due
+                raise Conflict("请重试：同一 Idempotency-Key 的请求正在处理", key=key)
+            if record.request_hash != cmd.fingerprint():
+                raise Conflict(
+                    "该 Idempotency-Key 已用于另一份不同的工单",
+                    code=KEY_REUSED,
+                    key=key,
+                    order_id=record.order_id,
+                )
+            return Created(uow.orders.get(record.order_id), replayed=True)
 
     def _locate(self, street: str, cmd: NewOrder) -> Location:
         gazetteer = self._gazetteer_for(street)
@@ -264,22 +286,16 @@ class OrderService:
                     return Location(loc.point, address, loc.area, loc.grid, loc.building)
         return Location(None, address, cmd.area)
 
-    def _auto_dispatch(self, uow: UnitOfWork, order: WorkOrder, now: datetime) -> None:
+    def _auto_dispatch(self, order: WorkOrder, now: datetime) -> None:
         assert order.location.area is not None
-        choice = self._choose(uow, order.street, order.location.area, now)
+        with self._duty_lock:
+            duty = self._duties.get(order.street)
+        if duty is None or not duty.fresh(now):
+            with self._uow() as uow:
+                duty = self._duty(uow, order.street, now)
+        choice = _choose(duty, order.location.area, now)
         if choice is not None:
             order.dispatch(now, Who("system", "自动派单"), choice[0], choice[1])
-
-    def _choose(self, uow: UnitOfWork, street: str, area: str, now: datetime) -> tuple[Who, str] | None:
-        """The area's A manager if on duty, else B, else A: the person and the reason."""
-        duty = self._duty(uow, street, now)
-        pair = duty.pairs.get(area)
-        if pair is None:
-            return None
-        choice = choose_assignee(
-            pair, now.astimezone(SHANGHAI), lambda s: duty.on_duty(s, now), lambda s: duty.names.get(s, s)
-        )
-        return Who(choice.staff_id, duty.names.get(choice.staff_id, choice.staff_id)), choice.reason
 
     def _duty(self, uow: UnitOfWork, street: str, now: datetime) -> _Duty:
         """Pairs, names and the next hour of shifts, kept a few seconds: dispatch runs on every order."""
@@ -293,7 +309,8 @@ class OrderService:
                 names={p.id: p.name for p in uow.people.staff(street)},
                 shifts=uow.people.shifts(street, now, now + DUTY_WINDOW),
             )
-            self._duties[street] = duty
+            with self._duty_lock:
+                self._duties[street] = duty
         return duty
 
     def _street_for(self, actor: Actor, street: str | None) -> str:
@@ -350,7 +367,7 @@ class OrderService:
             target_area = area or order.location.area
             if target_area is None:
                 raise InvalidInput("工单尚未确定所属居民区，请指定居民区或承办人")
-            choice = self._choose(uow, order.street, target_area, now)
+            choice = _choose(self._duty(uow, order.street, now), target_area, now)
             if choice is None:
                 raise InvalidInput("该居民区没有配置 AB 角，请指定承办人")
             order.dispatch(now, actor.who, choice[0], note or choice[1], area)

@@ -324,7 +324,7 @@ _FIND_KEY = select(t.idempotency_keys.c.order_id, t.idempotency_keys.c.request_h
 )
 
 
-def _insert_ignoring_duplicates(dialect: str, table: Table) -> Executable:
+def _insert_ignoring_duplicates(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
     if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     if dialect == "sqlite":
@@ -501,8 +501,11 @@ class SqlOrderRepository(_Repository):
             "created_at": at,
         }
         # ON CONFLICT DO NOTHING keeps the transaction usable on both engines without a savepoint.
-        inserted = self._run(_insert_ignoring_duplicates(self._dialect, t.idempotency_keys), values).rowcount
-        if inserted == 0:
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT that did nothing.
+        statement = _insert_ignoring_duplicates(self._dialect, t.idempotency_keys).returning(
+            t.idempotency_keys.c.key
+        )
+        if self._run(statement, values).first() is None:
             raise Conflict("该 Idempotency-Key 已被使用", key=key)
 
     # --- helpers ---
