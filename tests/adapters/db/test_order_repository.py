@@ -523,12 +523,15 @@ def test_on_postgresql_a_second_writer_cannot_append_to_the_timeline_before_the_
     uow_factory: UnitOfWorkFactory,
 ) -> None:
     # Otherwise its later ids could become visible first and a live feed would skip the earlier ones.
+    # Entries are written just before commit (flush_timeline), so the lock is held only from there.
     with uow_factory() as first:
         first.orders.add(an_order(), POLICY)
+        first.orders.flush_timeline()
         with uow_factory() as second:
             second.connection.exec_driver_sql("SET LOCAL lock_timeout = '50ms'")
+            second.orders.add(an_order(), POLICY)
             with pytest.raises(Conflict):
-                second.orders.add(an_order(), POLICY)
+                second.orders.flush_timeline()
         first.commit()
     with uow_factory() as third:
         third.orders.add(an_order(), POLICY)

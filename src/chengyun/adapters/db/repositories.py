@@ -50,7 +50,7 @@ from chengyun.domain.sla import DeadlinePolicy, PolicySet, Stage
 from chengyun.domain.staff import ABPair, Department, DepartmentKind, Post, Shift, Staff
 from chengyun.services.ports import IdempotentRecord, OrderQuery, Page, TokenRecord
 
-# Held by a PostgreSQL transaction from its first timeline insert to its end (see _append).
+# Held by a PostgreSQL transaction from its timeline insert to its end (see flush_timeline).
 TIMELINE_LOCK_KEY = 0x63790001
 
 # serialization_failure, deadlock_detected, lock_not_available: the transaction lost a race, a retry may win.
@@ -337,6 +337,7 @@ class SqlOrderRepository(_Repository):
         super().__init__(connection)
         # last_seq as stored, per order id: which of an order's entries are already in the timeline.
         self._stored_seq: dict[int, int] = {}
+        self._pending: list[dict[str, Any]] = []
 
     def add(self, order: WorkOrder, policy: DeadlinePolicy) -> None:
         if order.id is not None:
@@ -428,6 +429,7 @@ class SqlOrderRepository(_Repository):
         return Page([self._loaded(row) for row in rows], int(total))
 
     def timeline(self, order_id: int) -> builtins.list[TimelineEntry]:
+        self.flush_timeline()
         rows = self._run(
             select(t.timeline).where(t.timeline.c.order_id == order_id).order_by(t.timeline.c.seq)
         )
@@ -455,6 +457,7 @@ class SqlOrderRepository(_Repository):
     def events_since(
         self, after_id: int, streets: frozenset[str] | None, limit: int
     ) -> builtins.list[tuple[int, OrderEvent]]:
+        self.flush_timeline()
         tl, o = t.timeline.c, t.orders.c
         statement = (
             select(t.timeline, o.category, o.colour, o.area, o.assignee)
@@ -484,6 +487,7 @@ class SqlOrderRepository(_Repository):
         ]
 
     def last_event_id(self) -> int:
+        self.flush_timeline()
         return int(self._run(select(func.coalesce(func.max(t.timeline.c.id), 0))).scalar_one())
 
     def find_idempotent(self, client: str, key: str) -> IdempotentRecord | None:
@@ -518,15 +522,24 @@ class SqlOrderRepository(_Repository):
 
     def _append(self, order: WorkOrder, entries: Sequence[TimelineEntry]) -> None:
         assert order.id is not None
-        if not entries:
+        self._pending.extend(_entry_row(order.id, order.street, e) for e in entries)
+
+    def discard_timeline(self) -> None:
+        self._pending = []
+
+    def flush_timeline(self) -> None:
+        """Write the entries collected so far. The unit of work calls this just before it commits, so
+        PostgreSQL's timeline lock is held for as short a time as possible."""
+        if not self._pending:
             return
+        rows, self._pending = self._pending, []
         if self._dialect == "postgresql":
             # Live feeds read "ids above the last one seen", so ids must become visible in id order.
             # A sequence hands out ids at insert time, not at commit: without this lock a later id could
             # commit first and a reader would skip the earlier one for good. SQLite needs no lock:
             # BEGIN IMMEDIATE already serialises writers.
             self._run(select(func.pg_advisory_xact_lock(TIMELINE_LOCK_KEY)))
-        self._run(insert(t.timeline), [_entry_row(order.id, order.street, e) for e in entries])
+        self._run(insert(t.timeline), rows)
 
     @staticmethod
     def _conflict(order: WorkOrder) -> Conflict:

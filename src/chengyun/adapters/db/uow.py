@@ -69,7 +69,7 @@ class SqlUnitOfWork:
             self._release()
             raise
         self._connection = connection
-        self.orders = SqlOrderRepository(connection)
+        self.orders = self._orders = SqlOrderRepository(connection)
         self.places = SqlPlaceRepository(connection)
         self.people = SqlPeopleRepository(connection)
         self.config = SqlConfigRepository(connection)
@@ -96,9 +96,11 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         with translate_errors():
+            self._orders.flush_timeline()
             self.connection.commit()
 
     def rollback(self) -> None:
+        self._orders.discard_timeline()
         with translate_errors():
             self.connection.rollback()
 
