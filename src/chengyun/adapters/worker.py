@@ -15,8 +15,7 @@ log = logging.getLogger(__name__)
 
 class DeadlineWorker:
     """Calls `fire` until nothing is due, then sleeps until the next alert (at most `max_sleep_s`
-    of real time, so deadlines written by other processes are seen promptly). `wake()` cuts a sleep
-    short when this process writes a nearer deadline."""
+    of real time, so new deadlines, from this process or another, are seen promptly)."""
 
     def __init__(
         self,
@@ -45,9 +44,6 @@ class DeadlineWorker:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-
-    def wake(self) -> None:
-        self._wake.set()
 
     def run_once(self) -> int:
         """Fire everything due now; returns how many orders were touched."""

@@ -24,9 +24,6 @@ class Colour(StrEnum):
         """1 for red (Ⅰ级) … 5 for green: lower is more severe."""
         return _ORDER.index(self) + 1
 
-    def more_severe_than(self, other: Colour) -> bool:
-        return self.rank < other.rank
-
 
 _ORDER = [Colour.RED, Colour.ORANGE, Colour.YELLOW, Colour.BLUE, Colour.GREEN]
 _LABELS = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -228,7 +228,3 @@ DEFAULT_POLICIES = PolicySet(
         DeadlinePolicy(code="51530", name="51530 标准时限", stages=_stages(5, 15, 30, 30)),
     )
 )
-
-
-def plus_minutes(at: datetime, minutes: float) -> datetime:
-    return at + timedelta(minutes=minutes)
