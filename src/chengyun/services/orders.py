@@ -288,29 +288,30 @@ class OrderService:
 
     def _auto_dispatch(self, order: WorkOrder, now: datetime) -> None:
         assert order.location.area is not None
-        with self._duty_lock:
-            duty = self._duties.get(order.street)
-        if duty is None or not duty.fresh(now):
-            with self._uow() as uow:
-                duty = self._duty(uow, order.street, now)
-        choice = _choose(duty, order.location.area, now)
+        choice = _choose(self._duty(order.street, now), order.location.area, now)
         if choice is not None:
             order.dispatch(now, Who("system", "自动派单"), choice[0], choice[1])
 
-    def _duty(self, uow: UnitOfWork, street: str, now: datetime) -> _Duty:
-        """Pairs, names and the next hour of shifts, kept a few seconds: dispatch runs on every order."""
-        duty = self._duties.get(street)
-        if duty is None or not duty.fresh(now):
-            duty = _Duty(
-                loaded=time.monotonic(),
-                start=now,
-                end=now + DUTY_WINDOW,
-                pairs={p.area: p for p in uow.people.pairs(street)},
-                names={p.id: p.name for p in uow.people.staff(street)},
-                shifts=uow.people.shifts(street, now, now + DUTY_WINDOW),
-            )
-            with self._duty_lock:
-                self._duties[street] = duty
+    def _duty(self, street: str, now: datetime, uow: UnitOfWork | None = None) -> _Duty:
+        """Pairs, names and the next hour of shifts, kept a few seconds: dispatch runs on every order.
+        Read through `uow` when the caller has one open (a second one would wait for its lock)."""
+        with self._duty_lock:
+            duty = self._duties.get(street)
+        if duty is not None and duty.fresh(now):
+            return duty
+        if uow is None:
+            with self._uow() as own:
+                return self._duty(street, now, own)
+        duty = _Duty(
+            loaded=time.monotonic(),
+            start=now,
+            end=now + DUTY_WINDOW,
+            pairs={p.area: p for p in uow.people.pairs(street)},
+            names={p.id: p.name for p in uow.people.staff(street)},
+            shifts=uow.people.shifts(street, now, now + DUTY_WINDOW),
+        )
+        with self._duty_lock:
+            self._duties[street] = duty
         return duty
 
     def _street_for(self, actor: Actor, street: str | None) -> str:
@@ -367,7 +368,7 @@ class OrderService:
             target_area = area or order.location.area
             if target_area is None:
                 raise InvalidInput("工单尚未确定所属居民区，请指定居民区或承办人")
-            choice = _choose(self._duty(uow, order.street, now), target_area, now)
+            choice = _choose(self._duty(order.street, now, uow), target_area, now)
             if choice is None:
                 raise InvalidInput("该居民区没有配置 AB 角，请指定承办人")
             order.dispatch(now, actor.who, choice[0], note or choice[1], area)
