@@ -14,7 +14,7 @@ from chengyun.adapters.bus import EventBus
 from chengyun.adapters.clock import SimulatedClock, WallClock
 from chengyun.adapters.db.engine import make_engine
 from chengyun.adapters.db.migrate import upgrade
-from chengyun.adapters.db.uow import SqlUnitOfWork
+from chengyun.adapters.db.uow import unit_of_work_factory
 from chengyun.adapters.gazetteer import GazetteerCache
 from chengyun.adapters.worker import DeadlineWorker
 from chengyun.domain.categories import Category, categories_from_dicts
@@ -23,7 +23,7 @@ from chengyun.services.auth import Auth
 from chengyun.services.deadlines import fire_due
 from chengyun.services.directory import Directory
 from chengyun.services.orders import OrderService
-from chengyun.services.ports import Clock, UnitOfWork
+from chengyun.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from chengyun.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ class Center:
 
     settings: Settings
     engine: Engine
+    uow: UnitOfWorkFactory
     clock: Clock
     bus: EventBus
     orders: OrderService
@@ -53,9 +54,6 @@ class Center:
     gazetteers: GazetteerCache
     worker: DeadlineWorker
     _started: bool = field(default=False, repr=False)
-
-    def uow(self) -> UnitOfWork:
-        return SqlUnitOfWork(self.engine)
 
     def start(self) -> None:
         if self.settings.run_worker and not self._started:
@@ -76,8 +74,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
     if clock is None:
         clock = SimulatedClock(speed=settings.speed) if settings.speed != 1 else WallClock()
 
-    def uow() -> UnitOfWork:
-        return SqlUnitOfWork(engine)
+    uow = unit_of_work_factory(engine)
 
     def load_places(street: str) -> list[Place]:
         with uow() as u:
@@ -94,7 +91,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         clock=clock,
         batch=DEADLINE_BATCH,
     )
-    return Center(settings, engine, clock, bus, orders, directory, auth, gazetteers, worker)
+    return Center(settings, engine, uow, clock, bus, orders, directory, auth, gazetteers, worker)
 
 
 def _next_alert(uow: UnitOfWork) -> datetime | None:

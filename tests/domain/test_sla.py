@@ -94,6 +94,21 @@ def test_the_ladder_climbs_to_duty_officer_and_director_while_still_undone() -> 
     ]
 
 
+def test_handle_and_close_stages_warn_and_go_overdue_on_their_own_clocks() -> None:
+    order = dispatched(an_order())
+    order.respond(at(2), MANAGER, POLICY)
+    order.arrive(at(10), MANAGER, POLICY, SITE)  # handle due at 40: warning at 34
+    assert fired(order, 33.9) == []
+    assert fired(order, 34) == ["deadline_warning"]
+    assert fired(order, 40) == ["deadline_overdue", "escalated"]
+    order.handle(at(45), MANAGER, "已处置", POLICY)  # close due at 75: warning at 69
+    assert fired(order, 68.9) == []
+    assert fired(order, 69) == ["deadline_warning"]
+    assert fired(order, 75) == ["deadline_overdue", "escalated"]
+    stages = [e.data["stage"] for e in order.new_entries if e.kind == "deadline_overdue"]
+    assert stages == ["handle", "close"]
+
+
 def test_a_late_worker_skips_warnings_that_are_already_past_their_deadline() -> None:
     order = dispatched(an_order())
     assert fired(order, 5) == ["deadline_overdue", "escalated"]

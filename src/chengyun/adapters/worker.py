@@ -31,7 +31,6 @@ class DeadlineWorker:
         self._batch = batch
         self._max_sleep_s = max_sleep_s
         self._stop = threading.Event()
-        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.fired = 0
 
@@ -41,7 +40,6 @@ class DeadlineWorker:
 
     def stop(self) -> None:
         self._stop.set()
-        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
 
@@ -52,7 +50,7 @@ class DeadlineWorker:
             try:
                 n = self._fire()
             except Conflict:
-                # Another worker or a user changed an order first; it will be picked up next round.
+                # Another worker or a user changed an order first and has committed: claim again now.
                 log.info("deadline batch conflicted; retrying")
                 continue
             total += n
@@ -67,8 +65,7 @@ class DeadlineWorker:
             except Exception:
                 log.exception("deadline worker round failed; retrying in 1 s")
                 sleep = 1.0
-            self._wake.wait(timeout=sleep)
-            self._wake.clear()
+            self._stop.wait(timeout=sleep)
 
     def _sleep_seconds(self) -> float:
         at = self._next_alert()

@@ -141,13 +141,7 @@ class OrderService:
 
     def rules(self, uow: UnitOfWork, street: str) -> tuple[PolicySet, Catalogue]:
         """The street's deadline policies and category catalogue, cached for a few seconds."""
-        hit = self._cache.get(street)
-        if hit and time.monotonic() - hit[0] < self.POLICY_TTL_S:
-            return hit[1], hit[2]
-        policies = uow.config.policies(street) or DEFAULT_POLICIES
-        catalogue = Catalogue(uow.config.categories(street) or self._default_categories)
-        self._cache[street] = (time.monotonic(), policies, catalogue)
-        return policies, catalogue
+        return self._rules_cached(street) or self._load_rules(uow, street)
 
     def catalogue(self, street: str) -> Catalogue:
         return self._cached_rules(street)[1]
@@ -156,11 +150,23 @@ class OrderService:
         return self._cached_rules(street)[0]
 
     def _cached_rules(self, street: str) -> tuple[PolicySet, Catalogue]:
+        hit = self._rules_cached(street)
+        if hit is not None:
+            return hit
+        with self._uow() as uow:
+            return self._load_rules(uow, street)
+
+    def _rules_cached(self, street: str) -> tuple[PolicySet, Catalogue] | None:
         hit = self._cache.get(street)
         if hit and time.monotonic() - hit[0] < self.POLICY_TTL_S:
             return hit[1], hit[2]
-        with self._uow() as uow:
-            return self.rules(uow, street)
+        return None
+
+    def _load_rules(self, uow: UnitOfWork, street: str) -> tuple[PolicySet, Catalogue]:
+        policies = uow.config.policies(street) or DEFAULT_POLICIES
+        catalogue = Catalogue(uow.config.categories(street) or self._default_categories)
+        self._cache[street] = (time.monotonic(), policies, catalogue)
+        return policies, catalogue
 
     def set_policies(self, actor: Actor, street: str, items: Sequence[Mapping[str, Any]]) -> PolicySet:
         require_role(actor, SUPERVISORS, "修改时限规则")

@@ -12,7 +12,6 @@ import random
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from chengyun.bootstrap import Center
 from chengyun.domain.access import Actor, Role
@@ -78,7 +77,7 @@ class DemoFeeder:
         self._thread: threading.Thread | None = None
         self._hotline = Actor(Role.HOTLINE_SYSTEM, frozenset({street}), None, "12345热线", "demo-hotline")
         self._patrol = Actor(Role.PATROL_OBSERVER, frozenset({street}), None, "巡查", "demo-patrol")
-        self._addresses: list[tuple[str, Point]] = []
+        self._addresses: list[str] = []
         self._names: dict[str, str] = {}
         self._closer: Actor | None = None
         self.created = 0
@@ -96,9 +95,8 @@ class DemoFeeder:
     def _load(self) -> None:
         for place in self._center.directory.places(self._street, PlaceKind.BUILDING):
             address = place.props.get("address")
-            coords = place.geometry.get("coordinates")
-            if isinstance(address, str) and coords:
-                self._addresses.append((address, _centre(place.geometry)))
+            if isinstance(address, str) and address:
+                self._addresses.append(address)
         with self._center.uow() as uow:
             people = uow.people.staff(self._street)
         self._names = {p.id: p.name for p in people}
@@ -128,7 +126,7 @@ class DemoFeeder:
             return
         weights = [t[2] for t in TEMPLATES]
         category, source, _, texts = self._rng.choices(TEMPLATES, weights)[0]
-        address, point = self._rng.choice(self._addresses)
+        address = self._rng.choice(self._addresses)
         text = self._rng.choice(texts).format(addr=address)
         phone = "13" + "".join(str(self._rng.randrange(10)) for _ in range(9))
         name = self._rng.choice(SURNAMES) + self._rng.choice(["先生", "女士"])
@@ -138,8 +136,7 @@ class DemoFeeder:
             category=category,
             description=text,
             street=self._street,
-            point=point,
-            address=address,
+            address=address,  # located by the intake itself, as a hotline order is
             complainant=Contact(name, phone) if source == "hotline" else None,
         )
         try:
@@ -197,13 +194,3 @@ class DemoFeeder:
     def _handler(self, order: WorkOrder) -> Actor:
         staff = order.assignee or ""
         return Actor(Role.AREA_MANAGER, frozenset({self._street}), staff, self._names.get(staff, staff))
-
-
-def _centre(geometry: Any) -> Point:
-    coords = geometry["coordinates"]
-    if geometry["type"] == "Point":
-        return Point(float(coords[0]), float(coords[1]))
-    ring = coords[0] if geometry["type"] == "Polygon" else coords[0][0]
-    lon = sum(p[0] for p in ring[:-1]) / (len(ring) - 1)
-    lat = sum(p[1] for p in ring[:-1]) / (len(ring) - 1)
-    return Point(round(lon, 6), round(lat, 6))
