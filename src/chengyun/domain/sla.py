@@ -188,8 +188,21 @@ class PolicySet:
         if len(codes) != len(set(codes)):
             raise InvalidInput("时限规则编码重复")
 
-    def for_order(self, category: str, colour: Colour) -> DeadlinePolicy:
+    def for_order(self, category: str, colour: Colour, named: str | None = None) -> DeadlinePolicy:
+        """The policy an order follows. A policy for the order's colour (a red order's tighter clock)
+        wins first; then the policy its category names (`named`), if the set has it; then the first
+        policy that matches by category prefix."""
+        for policy in self.policies:
+            if policy.colours and policy.matches(category, colour):
+                return policy
+        if named is not None:
+            for policy in self.policies:
+                if policy.code == named:
+                    return policy
         return next(p for p in self.policies if p.matches(category, colour))
+
+    def __contains__(self, code: object) -> bool:
+        return any(p.code == code for p in self.policies)
 
     def get(self, code: str) -> DeadlinePolicy:
         for policy in self.policies:

@@ -219,8 +219,9 @@ class OrderService:
         policies, catalogue = self._cached_rules(street)
         if cmd.category not in catalogue:
             raise InvalidInput(f"类别 {cmd.category} 不在本街道的类别目录中", category=cmd.category)
-        colour = cmd.colour or catalogue.get(cmd.category).colour
-        policy = policies.for_order(cmd.category, colour)
+        category = catalogue.get(cmd.category)
+        colour = cmd.colour or category.colour
+        policy = policies.for_order(cmd.category, colour, category.policy)
         now = self._clock.now()
         order = WorkOrder.receive(
             street=street,

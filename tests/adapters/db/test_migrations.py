@@ -39,7 +39,7 @@ def test_a_database_is_at_the_head_revision_after_upgrade(empty_engine: Engine) 
 
     migrate.upgrade(empty_engine)
 
-    assert migrate.current(empty_engine) == migrate.head() == "0001"
+    assert migrate.current(empty_engine) == migrate.head() is not None
     assert set(inspect(empty_engine).get_table_names()) >= set(metadata.tables)
 
 

@@ -749,32 +749,27 @@ class SqlConfigRepository(_Repository):
         c = t.categories.c
         rows = self._run(select(t.categories).where(c.street == street).order_by(c.position))
         return [
-            Category(
-                r.code,
-                r.name,
-                CategoryKind(r.kind),
-                r.major,
-                r.department,
-                Colour(r.colour),
-                tuple(r.keywords),
+            Category.from_dict(
+                {
+                    "code": r.code,
+                    "name": r.name,
+                    "kind": r.kind,
+                    "major": r.major,
+                    "department": r.department,
+                    "colour": r.colour,
+                    "keywords": r.keywords,
+                    "policy": r.policy,
+                    "description": r.description,
+                    "attributes": r.attributes,
+                }
             )
             for r in rows
         ]
 
     def set_categories(self, street: str, categories: Iterable[Category]) -> None:
         rows = [
-            {
-                "street": street,
-                "code": category.code,
-                "position": i,
-                "name": category.name,
-                "kind": category.kind.value,
-                "major": category.major,
-                "department": category.department,
-                "colour": category.colour.value,
-                "keywords": list(category.keywords),
-            }
-            for i, category in enumerate(categories)
+            {"street": street, "position": i} | c.to_dict()
+            for i, c in enumerate(categories)
         ]
         self._run(delete(t.categories).where(t.categories.c.street == street))
         if rows:

@@ -156,6 +156,9 @@ categories = Table(
     Column("department", String(64), nullable=False),
     Column("colour", String(16), nullable=False),
     Column("keywords", _json(), nullable=False),
+    Column("policy", String(64)),
+    Column("description", Text(), nullable=False, server_default=""),
+    Column("attributes", _json(), nullable=False, server_default="[]"),
 )
 
 deadline_policies = Table(
