@@ -6,7 +6,6 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from chengyun.domain.dispatch import choose_assignee
 from chengyun.domain.errors import ImportRejected
 from chengyun.domain.staff import (
     ABPair,
@@ -117,14 +116,3 @@ def test_a_shift_covers_its_start_but_not_its_end() -> None:
     shift = Shift("S1", Post.DUTY_OFFICER, day.replace(hour=8), day.replace(hour=16), "JAS")
     assert shift.covers(day.replace(hour=8)) and shift.covers(day.replace(hour=15, minute=59))
     assert not shift.covers(day.replace(hour=16))
-
-
-def test_dispatch_prefers_a_then_b_then_a_again() -> None:
-    pair = ABPair("A1", "S1", "S2", 0, date(2026, 1, 5), "JAS")
-    now = datetime(2026, 11, 25, 9, tzinfo=CST)
-    names = {"S1": "李思远", "S2": "陆佳颖"}.__getitem__
-    assert choose_assignee(pair, now, lambda s: True, names).staff_id == "S1"
-    fallback = choose_assignee(pair, now, lambda s: s == "S2", names)
-    assert fallback.staff_id == "S2" and fallback.reason == "A 角 李思远 不在班，转 B 角 陆佳颖"
-    nobody = choose_assignee(pair, now, lambda s: False, names)
-    assert nobody.staff_id == "S1" and "均不在班" in nobody.reason

@@ -1,27 +1,159 @@
-"""Who gets a new order: the area's A manager when on duty, else the B partner, else A anyway."""
+"""Who gets a new order, and why: A, else B, else the nearest available qualified person.
+
+A candidate is *available* when on shift, not on leave and below the open-order limit. An available
+A or B is chosen unless their last known position (a check-in) is too far to walk to the site within
+the arrival deadline (the "15" of 51530); then the nearest available qualified person who can make it
+gets the order. When nobody can make it, the fastest available person does; when nobody at all is
+available, A does, and the reason says so. Every step is written out in Chinese for the timeline.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date
 
+from chengyun.domain.geo import Point
 from chengyun.domain.staff import ABPair
+
+_METRES_PER_DEGREE = 111_320.0
 
 
 @dataclass(frozen=True)
-class Assignment:
+class StaffStatus:
+    """What routing knows of one person at the moment of the decision."""
+
+    id: str
+    name: str
+    on_duty: bool
+    on_leave: bool = False
+    open_orders: int = 0
+    position: Point | None = None  # last check-in, if recent enough to trust
+    field_worker: bool = True  # holds a post that goes out to sites (area manager, chief responder)
+
+
+@dataclass(frozen=True)
+class RoutingRules:
+    max_open_orders: int = 8
+    walk_metres_per_minute: float = 70.0  # about 4.2 km/h, a brisk walk on pavements
+
+
+@dataclass(frozen=True)
+class Decision:
     staff_id: str
+    name: str
+    rule: str  # "a", "b", "nearest", "fastest", "least_busy", "fallback_a"
     reason: str  # why, in Chinese, for the timeline
+    walk_minutes: float | None = None
 
 
-def choose_assignee(
-    pair: ABPair, at_local_day: datetime, on_duty: Callable[[str], bool], name: Callable[[str], str]
-) -> Assignment:
-    """`at_local_day` is the local (Asia/Shanghai) time whose date decides who is A today."""
-    a, b = pair.roles_on(at_local_day.date())
-    if on_duty(a):
-        return Assignment(a, f"派遣给 A 角 {name(a)}")
-    if on_duty(b):
-        return Assignment(b, f"A 角 {name(a)} 不在班，转 B 角 {name(b)}")
-    return Assignment(a, f"A、B 角均不在班，派遣给 A 角 {name(a)}")
+def walk_metres(a: Point, b: Point) -> float:
+    """Walking distance on a street grid: the Manhattan distance in local metres."""
+    mid_lat = math.radians((a.lat + b.lat) / 2)
+    dx = abs(a.lon - b.lon) * _METRES_PER_DEGREE * math.cos(mid_lat)
+    dy = abs(a.lat - b.lat) * _METRES_PER_DEGREE
+    return dx + dy
+
+
+def route(
+    pair: ABPair,
+    day: date,
+    staff: Mapping[str, StaffStatus],
+    site: Point | None,
+    arrive_within_minutes: float,
+    rules: RoutingRules = RoutingRules(),
+) -> Decision:
+    """Choose the assignee of a new order in `pair`'s area. `day` is the local date deciding who is A."""
+    a, b = pair.roles_on(day)
+    steps: list[str] = []
+    late: list[tuple[float, str, StaffStatus]] = []
+
+    def minutes_to_site(person: StaffStatus) -> float | None:
+        if site is None or person.position is None:
+            return None
+        return walk_metres(person.position, site) / rules.walk_metres_per_minute
+
+    def done(person: StaffStatus, rule: str, what: str, minutes: float | None) -> Decision:
+        walk = f"（步行约 {math.ceil(minutes)} 分钟）" if minutes is not None else ""
+        return Decision(person.id, person.name, rule, "，".join([*steps, f"{what}{walk}"]), minutes)
+
+    for role, staff_id in (("A", a), ("B", b)):
+        person = staff.get(staff_id) or StaffStatus(staff_id, staff_id, on_duty=False)
+        why_not = _unavailable(person, rules)
+        if why_not:
+            steps.append(f"{role} 角 {person.name} {why_not}")
+            continue
+        minutes = minutes_to_site(person)
+        if minutes is not None and minutes > arrive_within_minutes:
+            steps.append(
+                f"{role} 角 {person.name} 步行到场约需 {math.ceil(minutes)} 分钟"
+                f"（到场时限 {_fmt(arrive_within_minutes)} 分钟）"
+            )
+            late.append((minutes, role, person))
+            continue
+        verb = "转" if steps else "派遣给"
+        return done(person, role.lower(), f"{verb} {role} 角 {person.name}", minutes)
+
+    others = [
+        person
+        for person in staff.values()
+        if person.id not in (a, b) and person.field_worker and not _unavailable(person, rules)
+    ]
+    timed = sorted(
+        ((m, p.id, p) for p in others if (m := minutes_to_site(p)) is not None),
+        key=lambda item: item[:2],
+    )
+    if timed and timed[0][0] <= arrive_within_minutes:
+        minutes, _, person = timed[0]
+        return done(person, "nearest", f"派遣给就近可到场的 {person.name}", minutes)
+    fastest = sorted([(m, p.id, p) for m, _, p in late] + timed, key=lambda item: item[:2])
+    if fastest:
+        minutes, _, person = fastest[0]
+        return done(
+            person,
+            "fastest",
+            f"无人能在 {_fmt(arrive_within_minutes)} 分钟内到场，派遣给最快可到的 {person.name}",
+            minutes,
+        )
+    if others:
+        person = min(others, key=lambda p: (p.open_orders, p.id))
+        return done(person, "least_busy", f"派遣给在班且在办工单最少的 {person.name}", None)
+    person = staff.get(a) or StaffStatus(a, a, on_duty=False)
+    return done(person, "fallback_a", f"无人可派，仍派遣给 A 角 {person.name}，请值班长关注", None)
+
+
+def _unavailable(person: StaffStatus, rules: RoutingRules) -> str:
+    if person.on_leave:
+        return "请假"
+    if not person.on_duty:
+        return "不在班"
+    if person.open_orders >= rules.max_open_orders:
+        return f"在办工单已有 {person.open_orders} 件（上限 {rules.max_open_orders} 件）"
+    return ""
+
+
+def _fmt(minutes: float) -> str:
+    return f"{minutes:g}"
+
+
+def statuses(
+    people: Iterable[tuple[str, str, bool]],
+    on_duty: set[str],
+    on_leave: set[str],
+    open_orders: Mapping[str, int],
+    positions: Mapping[str, Point],
+) -> dict[str, StaffStatus]:
+    """StaffStatus for each (id, name, field_worker) from the roster, leave, workload and check-ins."""
+    return {
+        staff_id: StaffStatus(
+            staff_id,
+            name,
+            on_duty=staff_id in on_duty,
+            on_leave=staff_id in on_leave,
+            open_orders=open_orders.get(staff_id, 0),
+            position=positions.get(staff_id),
+            field_worker=field_worker,
+        )
+        for staff_id, name, field_worker in people
+    }

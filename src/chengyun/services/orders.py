@@ -23,7 +23,7 @@ from chengyun.domain.access import (
 )
 from chengyun.domain.calendar import SHANGHAI
 from chengyun.domain.categories import Catalogue, Category
-from chengyun.domain.dispatch import choose_assignee
+from chengyun.domain.dispatch import route, statuses
 from chengyun.domain.errors import Conflict, InvalidInput, NotFound
 from chengyun.domain.events import OrderEvent, events_of
 from chengyun.domain.geo import Point
@@ -104,14 +104,15 @@ class _Duty:
 
 
 def _choose(duty: _Duty, area: str, now: datetime) -> tuple[Who, str] | None:
-    """The area's A manager if on duty, else B, else A: the person and the reason."""
+    """Route by the area's A/B pair and who is on duty: the person and the reason."""
     pair = duty.pairs.get(area)
     if pair is None:
         return None
-    choice = choose_assignee(
-        pair, now.astimezone(SHANGHAI), lambda s: duty.on_duty(s, now), lambda s: duty.names.get(s, s)
-    )
-    return Who(choice.staff_id, duty.names.get(choice.staff_id, choice.staff_id)), choice.reason
+    people = [(staff_id, name, True) for staff_id, name in duty.names.items()]
+    on_duty = {s for s in duty.names if duty.on_duty(s, now)}
+    staff = statuses(people, on_duty, set(), {}, {})
+    decision = route(pair, now.astimezone(SHANGHAI).date(), staff, None, 15)
+    return Who(decision.staff_id, decision.name), decision.reason
 
 
 Change = Callable[[WorkOrder, datetime, DeadlinePolicy, UnitOfWork], object]

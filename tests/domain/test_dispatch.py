@@ -1,0 +1,112 @@
+"""Routing a new order: A, else B, else the nearest available qualified person; every step explained."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from chengyun.domain.dispatch import RoutingRules, StaffStatus, route, walk_metres
+from chengyun.domain.geo import Point
+
+PAIR_DAY = date(2026, 11, 25)
+SITE = Point(121.4450, 31.2250)
+
+
+def near(metres_east: float) -> Point:
+    """A point `metres_east` east of the site."""
+    return Point(SITE.lon + metres_east / (111_320.0 * 0.8554), SITE.lat)
+
+
+def pair() -> object:
+    from chengyun.domain.staff import ABPair
+
+    return ABPair("A1", "S1", "S2", 0, date(2026, 1, 5), "JAS")
+
+
+def people(**changes: dict[str, object]) -> dict[str, StaffStatus]:
+    base = {
+        "S1": StaffStatus("S1", "李思远", on_duty=True),
+        "S2": StaffStatus("S2", "陆佳颖", on_duty=True),
+        "S3": StaffStatus("S3", "王建国", on_duty=True, position=near(900)),
+        "S4": StaffStatus("S4", "赵敏", on_duty=True, position=near(300)),
+        "H1": StaffStatus("H1", "周受理", on_duty=True, position=near(10), field_worker=False),
+    }
+    for staff_id, fields in changes.items():
+        base[staff_id] = StaffStatus(**{**base[staff_id].__dict__, **fields})
+    return base
+
+
+def decide(staff: dict[str, StaffStatus], site: Point | None = SITE, arrive: float = 15) -> object:
+    from chengyun.domain.staff import ABPair
+
+    the_pair = pair()
+    assert isinstance(the_pair, ABPair)
+    return route(the_pair, PAIR_DAY, staff, site, arrive, RoutingRules(max_open_orders=5))
+
+
+def test_a_on_duty_gets_the_order() -> None:
+    decision = decide(people())
+    assert (decision.staff_id, decision.rule, decision.reason) == ("S1", "a", "派遣给 A 角 李思远")
+
+
+def test_a_off_shift_goes_to_b_and_says_why() -> None:
+    decision = decide(people(S1={"on_duty": False}))
+    assert decision.staff_id == "S2"
+    assert decision.reason == "A 角 李思远 不在班，转 B 角 陆佳颖"
+
+
+def test_a_on_leave_or_overloaded_goes_to_b() -> None:
+    assert "A 角 李思远 请假" in decide(people(S1={"on_leave": True})).reason
+    busy = decide(people(S1={"open_orders": 5}))
+    assert busy.staff_id == "S2" and "在办工单已有 5 件（上限 5 件）" in busy.reason
+
+
+def test_when_neither_can_arrive_in_time_the_nearest_available_field_worker_goes() -> None:
+    far = near(2500)  # 2.5 km: about 36 minutes on foot
+    decision = decide(people(S1={"position": far}, S2={"on_duty": False}))
+    assert decision.staff_id == "S4" and decision.rule == "nearest"
+    assert decision.reason.startswith(
+        "A 角 李思远 步行到场约需 36 分钟（到场时限 15 分钟），B 角 陆佳颖 不在班，"
+    )
+    assert decision.reason.endswith("派遣给就近可到场的 赵敏（步行约 5 分钟）")
+
+
+def test_the_hotline_desk_is_never_sent_to_a_site_even_when_nearest() -> None:
+    decision = decide(people(S1={"on_duty": False}, S2={"on_duty": False}, S4={"on_leave": True}))
+    assert decision.staff_id == "S3"
+
+
+def test_when_nobody_can_make_it_in_time_the_fastest_goes() -> None:
+    decision = decide(
+        people(
+            S1={"position": near(3000)},
+            S2={"position": near(2000)},
+            S3={"on_duty": False},
+            S4={"on_duty": False},
+        )
+    )
+    assert decision.staff_id == "S2" and decision.rule == "fastest"
+    assert "无人能在 15 分钟内到场，派遣给最快可到的 陆佳颖" in decision.reason
+
+
+def test_unknown_site_or_position_trusts_availability() -> None:
+    assert decide(people(S1={"position": near(3000)}), site=None).staff_id == "S1"
+    assert decide(people()).walk_minutes is None
+
+
+def test_nobody_available_falls_back_to_a_and_asks_for_attention() -> None:
+    everyone_off = {k: {"on_duty": False} for k in ("S1", "S2", "S3", "S4", "H1")}
+    decision = decide(people(**everyone_off))
+    assert decision.staff_id == "S1" and decision.rule == "fallback_a" and "请值班长关注" in decision.reason
+
+
+def test_without_positions_the_least_busy_available_field_worker_goes() -> None:
+    staff = people(S1={"on_duty": False}, S2={"on_duty": False}, S3={"position": None, "open_orders": 3})
+    staff["S4"] = StaffStatus("S4", "赵敏", on_duty=True, open_orders=1)
+    assert decide(staff).staff_id == "S4"
+
+
+def test_walking_distance_follows_the_street_grid() -> None:
+    east = Point(SITE.lon + 0.001, SITE.lat)
+    north_east = Point(SITE.lon + 0.001, SITE.lat + 0.001)
+    assert 90 < walk_metres(SITE, east) < 100
+    assert abs(walk_metres(SITE, north_east) - (walk_metres(SITE, east) + 111.32)) < 0.5
