@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from chengyun.domain.dispatch import RoutingRules, StaffStatus, route, walk_metres
+from chengyun.domain.dispatch import Decision, RoutingRules, StaffStatus, route, walk_metres
 from chengyun.domain.geo import Point
+from chengyun.domain.staff import ABPair
 
 PAIR_DAY = date(2026, 11, 25)
 SITE = Point(121.4450, 31.2250)
@@ -16,10 +17,7 @@ def near(metres_east: float) -> Point:
     return Point(SITE.lon + metres_east / (111_320.0 * 0.8554), SITE.lat)
 
 
-def pair() -> object:
-    from chengyun.domain.staff import ABPair
-
-    return ABPair("A1", "S1", "S2", 0, date(2026, 1, 5), "JAS")
+PAIR = ABPair("A1", "S1", "S2", 0, date(2026, 1, 5), "JAS")
 
 
 def people(**changes: dict[str, object]) -> dict[str, StaffStatus]:
@@ -35,12 +33,8 @@ def people(**changes: dict[str, object]) -> dict[str, StaffStatus]:
     return base
 
 
-def decide(staff: dict[str, StaffStatus], site: Point | None = SITE, arrive: float = 15) -> object:
-    from chengyun.domain.staff import ABPair
-
-    the_pair = pair()
-    assert isinstance(the_pair, ABPair)
-    return route(the_pair, PAIR_DAY, staff, site, arrive, RoutingRules(max_open_orders=5))
+def decide(staff: dict[str, StaffStatus], site: Point | None = SITE, arrive: float = 15) -> Decision:
+    return route(PAIR, PAIR_DAY, staff, site, arrive, RoutingRules(max_open_orders=5))
 
 
 def test_a_on_duty_gets_the_order() -> None:

@@ -92,6 +92,7 @@ def do(action: Action, order: WorkOrder) -> None:
         Action.MERGE: lambda: order.merge_into(now, CLERK, target),
         Action.SUPERVISE: lambda: order.supervise(now, DIRECTOR, "请加快处置", 30),
         Action.REGRADE: lambda: order.regrade(now, DIRECTOR, Colour.RED, "涉及人身安全"),
+        Action.RECLASSIFY: lambda: order.reclassify(now, CLERK, "100103", "实为雨水井盖"),
         Action.NOTE: lambda: order.add_note(now, CLERK, "已与物业沟通"),
     }
     moves[action]()
@@ -106,6 +107,7 @@ LEGAL: dict[OrderState, set[Action]] = {
         Action.MERGE,
         Action.SUPERVISE,
         Action.REGRADE,
+        Action.RECLASSIFY,
         Action.NOTE,
     },
     OrderState.DISPATCHED: {
@@ -117,6 +119,7 @@ LEGAL: dict[OrderState, set[Action]] = {
         Action.MERGE,
         Action.SUPERVISE,
         Action.REGRADE,
+        Action.RECLASSIFY,
         Action.NOTE,
     },
     OrderState.RETURNED: {
@@ -126,6 +129,7 @@ LEGAL: dict[OrderState, set[Action]] = {
         Action.MERGE,
         Action.SUPERVISE,
         Action.REGRADE,
+        Action.RECLASSIFY,
         Action.NOTE,
     },
     OrderState.RESPONDED: {
@@ -136,6 +140,7 @@ LEGAL: dict[OrderState, set[Action]] = {
         Action.MERGE,
         Action.SUPERVISE,
         Action.REGRADE,
+        Action.RECLASSIFY,
         Action.NOTE,
     },
     OrderState.ON_SITE: {
@@ -147,6 +152,7 @@ LEGAL: dict[OrderState, set[Action]] = {
         Action.MERGE,
         Action.SUPERVISE,
         Action.REGRADE,
+        Action.RECLASSIFY,
         Action.NOTE,
     },
     OrderState.PLANNED: {
@@ -156,6 +162,7 @@ LEGAL: dict[OrderState, set[Action]] = {
         Action.MERGE,
         Action.SUPERVISE,
         Action.REGRADE,
+        Action.RECLASSIFY,
         Action.NOTE,
     },
     OrderState.HANDLED: {
@@ -164,11 +171,12 @@ LEGAL: dict[OrderState, set[Action]] = {
         Action.SUSPEND,
         Action.SUPERVISE,
         Action.REGRADE,
+        Action.RECLASSIFY,
         Action.NOTE,
     },
     OrderState.LOOP_CLOSED: {Action.CLOSE, Action.REOPEN, Action.NOTE},
     OrderState.CLOSED: {Action.REOPEN, Action.NOTE},
-    OrderState.SUSPENDED: {Action.RESUME, Action.REGRADE, Action.NOTE},
+    OrderState.SUSPENDED: {Action.RESUME, Action.REGRADE, Action.RECLASSIFY, Action.NOTE},
     OrderState.MERGED: {Action.NOTE},
 }
 TESTED = [a for a in Action if a not in (Action.DECIDE_EXTENSION, Action.REPLY_SUPERVISION)]
@@ -383,3 +391,21 @@ def test_dispatch_time_counts_against_the_response_deadline() -> None:
     order.dispatch(at(4), CLERK, MANAGER)
     assert order.clocks[Stage.RESPOND].due_at == at(5)
     assert order.is_overdue(at(5) + timedelta(seconds=1))
+
+
+def test_a_dispatcher_corrects_the_category_and_the_timeline_keeps_both() -> None:
+    order = dispatched(an_order(category="100101"))
+    previous = order.reclassify(at(3), CLERK, "100103", "实为雨水井盖")
+    assert (previous, order.category) == ("100101", "100103")
+    entry = order.new_entries[-1]
+    assert entry.kind == "reclassified" and entry.note == "类别 100101 → 100103：实为雨水井盖"
+    with pytest.raises(InvalidInput):
+        order.reclassify(at(4), CLERK, "100103")
+
+
+def test_intake_remarks_are_of_known_kinds_only() -> None:
+    order = an_order()
+    order.remark(at(0), CLERK, "location_unresolved", "地址未能定位")
+    assert order.new_entries[-1].kind == "location_unresolved"
+    with pytest.raises(InvalidInput):
+        order.remark(at(0), CLERK, "anything", "x")

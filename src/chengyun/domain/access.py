@@ -80,6 +80,7 @@ ALSO_ALLOWED: dict[Action, frozenset[Role]] = {
     Action.MERGE: DISPATCHERS,
     Action.SUPERVISE: SUPERVISORS,
     Action.REGRADE: DISPATCHERS,
+    Action.RECLASSIFY: DISPATCHERS,
     Action.NOTE: DISPATCHERS | {Role.CHIEF_RESPONDER, Role.PATROL_OBSERVER},
 }
 

@@ -119,6 +119,7 @@ class Action(StrEnum):
     SUPERVISE = "supervise"
     REPLY_SUPERVISION = "reply_supervision"
     REGRADE = "regrade"
+    RECLASSIFY = "reclassify"
     NOTE = "note"
 
     @property
@@ -144,6 +145,7 @@ ACTION_LABELS = {
     Action.SUPERVISE: "督办",
     Action.REPLY_SUPERVISION: "回复督办",
     Action.REGRADE: "调整颜色等级",
+    Action.RECLASSIFY: "更正类别",
     Action.NOTE: "备注",
 }
 
@@ -170,8 +172,19 @@ ALLOWED_FROM: Mapping[Action, frozenset[OrderState]] = {
     Action.SUPERVISE: _LIVE,
     Action.REPLY_SUPERVISION: _LIVE | {OrderState.SUSPENDED},
     Action.REGRADE: _LIVE | {OrderState.SUSPENDED},
+    Action.RECLASSIFY: _LIVE | {OrderState.SUSPENDED},
     Action.NOTE: frozenset(OrderState),
 }
+
+# What intake notices about a new order and writes on its timeline for the hotline handler.
+REMARKS = frozenset(
+    {
+        "location_unresolved",  # 地址未能定位
+        "duplicate_suspected",  # 疑似重复件
+        "category_suggested",  # 类别由分类模型给出
+        "first_contact_task",  # 先联任务
+    }
+)
 
 
 class ReturnReason(StrEnum):
@@ -627,6 +640,30 @@ class WorkOrder:
             f"{previous.label} → {colour.label}：{reason.strip()}",
             data={"from": previous.value, "to": colour.value},
         )
+
+    def reclassify(self, now: datetime, by: Who, category: str, reason: str = "") -> str:
+        """Correct the category (the deadlines already promised stay); returns the previous one."""
+        self._require(Action.RECLASSIFY)
+        if category == self.category:
+            raise InvalidInput(f"工单已是类别 {category}")
+        previous, self.category = self.category, category
+        why = f"：{reason.strip()}" if reason and reason.strip() else ""
+        self._record(
+            now,
+            by,
+            "reclassified",
+            f"类别 {previous} → {category}{why}",
+            data={"from": previous, "to": category},
+        )
+        return previous
+
+    def remark(
+        self, now: datetime, by: Who, kind: str, note: str, data: Mapping[str, Any] | None = None
+    ) -> None:
+        """Something intake noticed (an unresolved address, a likely duplicate, ...), for the handler."""
+        if kind not in REMARKS:
+            raise InvalidInput(f"未知的提示类型 {kind!r}")
+        self._record(now, by, kind, note, data=data)
 
     def add_note(self, now: datetime, by: Who, note: str, position: Point | None = None) -> None:
         self._require(Action.NOTE)
