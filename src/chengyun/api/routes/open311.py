@@ -324,7 +324,7 @@ def _minutes(value: float) -> str:
 def _notice(policy: DeadlinePolicy) -> str:
     r = {rule.stage.value: _minutes(rule.minutes) for rule in policy.stages}
     return (
-        f"按「{policy.name}」时限办理：{r['respond']} 分钟内响应，{r['arrive']} 分钟内到场，"
+        f"按「{policy.name}」办理：{r['respond']} 分钟内响应，{r['arrive']} 分钟内到场，"
         f"到场后 {r['handle']} 分钟内处置或明确方案，{r['close']} 分钟内反馈结果"
     )
 
@@ -666,24 +666,28 @@ def _where(center: Center, street: str, params: Mapping[str, Sequence[str]]) -> 
     if (lat is None) != (lon is None):
         raise Open311Error(400, "lat 与 long 须同时提供")
     if lat is not None and lon is not None:
-        point = Point(_coordinate(lon, "long", 180), _coordinate(lat, "lat", 90))
-        return _Where(point, address)
+        return _Where(Point(_coordinate(lon, "long", 180), _coordinate(lat, "lat", 90)), address)
     if address_id is not None:
-        with center.uow() as uow:
-            try:
-                place = uow.places.get(street, address_id)
-            except NotFound:
-                place = None
-        if place is None or place.kind not in (PlaceKind.BUILDING, PlaceKind.POI):
-            raise Open311Error(400, f"address_id「{address_id[:40]}」不是本街道的楼栋或地点编码")
-        coordinates = place.geometry.get("coordinates")
-        point: Point | None = None
-        if place.geometry.get("type") == "Point" and isinstance(coordinates, list | tuple):
-            point = Point(float(coordinates[0]), float(coordinates[1]))
-        return _Where(point, address or str(place.props.get("address") or place.name))
+        return _place(center, street, address_id, address)
     if address is not None:
         return _Where(None, address)
     raise Open311Error(400, "缺少位置：请提供 lat 和 long（WGS-84）、address_string 或 address_id")
+
+
+def _place(center: Center, street: str, code: str, address: str | None) -> _Where:
+    """Where a building or point of interest of the street is (Open311's address_id)."""
+    with center.uow() as uow:
+        try:
+            place = uow.places.get(street, code)
+        except NotFound:
+            raise Open311Error(400, f"address_id「{code[:40]}」不是本街道的楼栋或地点编码") from None
+    if place.kind not in (PlaceKind.BUILDING, PlaceKind.POI):
+        raise Open311Error(400, f"address_id「{code[:40]}」不是本街道的楼栋或地点编码")
+    coordinates = place.geometry.get("coordinates")
+    point = None
+    if place.geometry.get("type") == "Point" and isinstance(coordinates, list | tuple):
+        point = Point(float(coordinates[0]), float(coordinates[1]))
+    return _Where(point, address or str(place.props.get("address") or place.name))
 
 
 def _complainant(params: Mapping[str, Sequence[str]]) -> Contact | None:
