@@ -22,7 +22,6 @@ from chengyun.domain.access import Role
 from chengyun.domain.categories import Category
 from street import STREET
 
-
 NOISE = "300201"
 CATALOGUE = [
     {
