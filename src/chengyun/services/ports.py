@@ -192,6 +192,9 @@ class Located:
     location: Location
     confidence: float = 1.0
     candidates: Sequence[str] = field(default_factory=tuple)
+    # What was matched: building, lane, road_number, crossing, poi, area, grid or point.
+    matched: str = "point"
+    place: str | None = None  # the code of the matched place, if one was
 
 
 class Gazetteer(Protocol):
