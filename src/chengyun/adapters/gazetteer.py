@@ -84,7 +84,7 @@ class _Road:
 
 @functools.lru_cache(maxsize=65_536)
 def _pinyin(text: str) -> tuple[str, ...]:
-    return tuple(lazy_pinyin(text, errors=lambda chars: list(chars)))
+    return tuple(lazy_pinyin(text))
 
 
 class ShapelyGazetteer:
@@ -135,7 +135,9 @@ class ShapelyGazetteer:
         building = self._nearest_building(p)
         place = building or grid or area
         return Located(
-            Location(point, None, area.code, grid.code if grid else None, building.code if building else None),
+            Location(
+                point, None, area.code, grid.code if grid else None, building.code if building else None
+            ),
             matched="point",
             place=place.code,
         )
@@ -164,7 +166,9 @@ class ShapelyGazetteer:
             self._memo[key] = answer
         if answer.found is None:
             return answer
-        return replace(answer, found=replace(answer.found, location=replace(answer.found.location, address=key)))
+        return replace(
+            answer, found=replace(answer.found, location=replace(answer.found.location, address=key))
+        )
 
     # --- the index --------------------------------------------------------------------------------------
 
@@ -204,7 +208,7 @@ class ShapelyGazetteer:
         self._names = names
         self._name_keys = list(names)
         self._name_pinyin = [_pinyin(k) for k in self._name_keys]
-        # Road spellings: the name, its stem (no 路) and both in pinyin; a spelling two roads share is dropped.
+        # Road spellings: the name, its stem (no 路), both in pinyin; one that two roads share is dropped.
         spellings: dict[str, set[str]] = {}
         sounds: dict[tuple[str, ...], set[str]] = {}
         for name in self._roads:
@@ -369,7 +373,9 @@ class ShapelyGazetteer:
         reach = CROSSING_REACH_M / _METRES_PER_DEGREE
         touching = [
             self._areas[int(i)][1]
-            for i in (self._area_tree.query(meet.buffer(reach), predicate="intersects") if self._area_tree else [])
+            for i in (
+                self._area_tree.query(meet.buffer(reach), predicate="intersects") if self._area_tree else []
+            )
         ]
         touching.sort(key=lambda p: p.code)
         point = Point(round(meet.x, 6), round(meet.y, 6))
@@ -379,11 +385,15 @@ class ShapelyGazetteer:
         area = touching[0]
         grids = [
             self._grids[int(i)][1]
-            for i in (self._grid_tree.query(meet.buffer(reach), predicate="intersects") if self._grid_tree else [])
+            for i in (
+                self._grid_tree.query(meet.buffer(reach), predicate="intersects") if self._grid_tree else []
+            )
         ]
         grid = grids[0].code if len(grids) == 1 else None
         confidence = round(0.8 - max(lost_a, lost_b), 2)
-        return Geocoded(Located(Location(point, None, area.code, grid, None), confidence, (), "crossing", None))
+        return Geocoded(
+            Located(Location(point, None, area.code, grid, None), confidence, (), "crossing", None)
+        )
 
     def _named(self, places: Sequence[Place], parsed: ParsedAddress, confidence: float) -> Geocoded:
         areas = {self._area_of(p) for p in places}
@@ -397,7 +407,9 @@ class ShapelyGazetteer:
         text = parsed.name
         scored: dict[str, float] = {}
         for query, choices in ((_pinyin(text), self._name_pinyin), (text, self._name_keys)):
-            for _, score, index in process.extract(query, choices, scorer=fuzz.ratio, limit=8, score_cutoff=50):
+            for _, score, index in process.extract(
+                query, choices, scorer=fuzz.ratio, limit=8, score_cutoff=50
+            ):
                 key = self._name_keys[index]
                 scored[key] = max(scored.get(key, 0.0), float(score))
         ranked = sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -410,7 +422,9 @@ class ShapelyGazetteer:
         best_places = self._names[best_key]
         best_areas = {self._area_of(p) for p in best_places}
         rivals = [
-            k for k, s in ranked[1:] if s >= best - 5 and {self._area_of(p) for p in self._names[k]} != best_areas
+            k
+            for k, s in ranked[1:]
+            if s >= best - 5 and {self._area_of(p) for p in self._names[k]} != best_areas
         ]
         if rivals:
             return Geocoded(None, self._candidates(candidates[:5], ranked), f"「{text}」可能指多个地点")

@@ -88,6 +88,9 @@ class OrderCreate(Strict):
     description: Annotated[str, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(_no_blank)]
     street: str | None = Field(None, max_length=40)
     position: Position | None = None
+    crs: Literal["wgs84", "gcj02", "bd09"] = Field(
+        "wgs84", description="position 的坐标系：wgs84、gcj02（高德、腾讯等）或 bd09（百度）"
+    )
     address: str | None = Field(None, max_length=200)
     area: str | None = Field(None, max_length=40)
     colour: Colour | None = None

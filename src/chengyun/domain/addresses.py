@@ -128,7 +128,7 @@ def chinese_number(text: str) -> int | None:
 
 
 def normalise(text: str) -> str:
-    """Half-width, lower-case, no spaces or punctuation, Arabic digits: '愚园路 ６０８ 弄 六号' → '愚园路608弄6号'."""
+    """Half-width, no spaces or punctuation, Arabic digits: 愚园路 ６０８ 弄六号 → 愚园路608弄6号."""
     text = unicodedata.normalize("NFKC", text).translate(_VARIANTS).lower()
     text = _DROP.sub("", text)
 
@@ -212,7 +212,9 @@ def parse_address(text: str) -> ParsedAddress:
         )
     door = _NUMBER.match(text)
     if door and door.group("road"):
-        return replace(found, road=door.group("road"), number=int(door.group("number")), rest=door.group("rest"))
+        return replace(
+            found, road=door.group("road"), number=int(door.group("number")), rest=door.group("rest")
+        )
     crossing = split_crossing(text)
     if crossing is not None:
         return replace(found, crossing=crossing)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
+from chengyun.adapters.coords import to_wgs84
 from chengyun.api.deps import ActorDep, CenterDep
 from chengyun.api.schemas import (
     MAX_ID,
@@ -66,7 +67,7 @@ def create_order(
         category=body.category,
         description=body.description,
         street=body.street,
-        point=body.position.to_point() if body.position else None,
+        point=to_wgs84(body.position.lat, body.position.lon, body.crs) if body.position else None,
         address=body.address,
         area=body.area,
         colour=body.colour,
