@@ -267,7 +267,8 @@ class ShapelyGazetteer:
         street = self._street_place
         if street is not None:
             district = street.props.get("district")
-            if parsed.district and isinstance(district, str) and parsed.district != district:
+            ours = isinstance(district, str) and _pinyin(parsed.district or "") == _pinyin(district)
+            if parsed.district and not ours:
                 return Geocoded(None, reason=f"地址在{parsed.district}，不在本街道")
             if parsed.street and parsed.street != street.name and parsed.text not in self._names:
                 return Geocoded(None, reason=f"地址在{parsed.street}，不在本街道")

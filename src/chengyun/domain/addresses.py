@@ -76,7 +76,7 @@ _VARIANTS = str.maketrans({"號": "号", "衖": "弄", "#": "号", "—": "-", "
 _DROP = re.compile(r"[\s,，。.、:：;；\-()（）\[\]【】「」『』\"'“”‘’!！?？~～·]")
 
 _ADMIN_PREFIX = re.compile(r"^(?:中国)?(?:上海市|上海)?(?P<district>[\u4e00-\u9fff]{2,3}(?<![小社园城])区)?")
-_STREET_PREFIX = re.compile(r"^(?P<street>[\u4e00-\u9fff]{2,5}(?:街道|镇))")
+_STREET_PREFIX = re.compile(r"^(?P<street>[^\d路街弄巷号与和近]{2,5}(?:街道|镇))")
 _LANE = re.compile(
     r"^(?P<road>[^\d]*?)(?P<lane>\d{1,5})弄(?:(?P<branch>\d{1,4})支弄)?"
     r"(?:(?P<house>\d{1,4})(?:号楼|号|栋|幢|楼)?)?(?P<rest>.*)$"
@@ -230,6 +230,7 @@ def road_stem(name: str) -> str:
 
 
 def directions(name: str) -> str:
-    """The direction characters of a road name ('南京西路' → '西'): roads differing in them are different
-    roads (南京西路 and 南京东路), never one road's typo."""
-    return "".join(c for c in road_stem(name) if c in DIRECTIONS)
+    """The direction part of a road name ('南京西路' → '西', '西康路' → ''): roads differing in it are
+    different roads (南京西路 and 南京东路), never one road's typo. In Shanghai's names it comes last."""
+    stem = road_stem(name)
+    return stem[-1] if len(stem) >= 3 and stem[-1] in DIRECTIONS else ""
