@@ -47,11 +47,10 @@ from shapely.geometry import Point as ShapelyPoint
 from shapely.geometry import shape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import med_range, percentile, table  # noqa: E402
-
-from chengyun.adapters.gazetteer import ShapelyGazetteer  # noqa: E402
-from chengyun.domain.places import Place, PlaceKind, places_from_geojson  # noqa: E402
-from chengyun.sim import jingansi  # noqa: E402
+from _common import med_range, percentile, table
+from chengyun.adapters.gazetteer import ShapelyGazetteer
+from chengyun.domain.places import Place, PlaceKind, places_from_geojson
+from chengyun.sim import jingansi
 
 SEED = 20_261_125
 _CN_DIGITS = "零一二三四五六七八九"
@@ -123,7 +122,9 @@ def _common_chars() -> dict[str, list[str]]:
     return by_sound
 
 
-def homophone_typo(rng: random.Random, text: str, sounds: dict[str, list[str]], avoid: str = "") -> str | None:
+def homophone_typo(
+    rng: random.Random, text: str, sounds: dict[str, list[str]], avoid: str = ""
+) -> str | None:
     """`text` with one character (not in `avoid`) replaced by a common homophone."""
     positions = [i for i, c in enumerate(text) if "\u4e00" <= c <= "\u9fff" and c not in avoid]
     rng.shuffle(positions)
@@ -163,7 +164,17 @@ def generate() -> list[Case]:
         road, number, lane, house = b["road"], int(b["number"]), b["lane"], b["house"]
         tail = f"{lane}弄{house}号" if lane else f"{number}号"
         style = rng.choice(
-            ["exact", "typo", "no_road_suffix", "cn_formal", "cn_digits", "fullwidth", "qualifier", "room", "prefix"]
+            [
+                "exact",
+                "typo",
+                "no_road_suffix",
+                "cn_formal",
+                "cn_digits",
+                "fullwidth",
+                "qualifier",
+                "room",
+                "prefix",
+            ]
         )
         if style == "exact":
             address = b["address"]
@@ -217,7 +228,9 @@ def generate() -> list[Case]:
         typo = homophone_typo(rng, p["name"], sounds)
         if typo:
             cases.append(Case(typo, "poi_typo", "positive", truth, p["code"]))
-        cases.append(Case(p["name"] + rng.choice(["门口", "附近", "旁边", "东门"]), "poi_qualifier", "positive", truth))
+        cases.append(
+            Case(p["name"] + rng.choice(["门口", "附近", "旁边", "东门"]), "poi_qualifier", "positive", truth)
+        )
 
     # Areas by name.
     for a in areas:
@@ -235,7 +248,12 @@ def generate() -> list[Case]:
             touching = tuple(sorted(x["code"] for x in areas if shapes[x["code"]].distance(meet) <= reach))
             first, second = (a, b2) if rng.random() < 0.5 else (b2, a)
             written = rng.choice(
-                [f"{first}近{second}", f"{first}{second}路口", f"{first}与{second}交叉口", f"{first}{second[:-1]}路口"]
+                [
+                    f"{first}近{second}",
+                    f"{first}{second}路口",
+                    f"{first}与{second}交叉口",
+                    f"{first}{second[:-1]}路口",
+                ]
             )
             kind = "positive" if len(touching) == 1 else "boundary"
             cases.append(Case(written, "crossing", kind, touching))
@@ -387,8 +405,8 @@ def main() -> None:
                 f.write(json.dumps(asdict(case), ensure_ascii=False) + "\n")
     kinds = Counter(c.kind for c in cases)
     print(
-        f"{len(cases)} addresses: {kinds['positive']} with one true area, {kinds['boundary']} crossings on an "
-        f"area boundary, {kinds['negative']} not in the street ({kinds['negative'] / len(cases):.0%})"
+        f"{len(cases)} addresses: {kinds['positive']} with one true area, {kinds['boundary']} crossings on "
+        f"an area boundary, {kinds['negative']} not in the street ({kinds['negative'] / len(cases):.0%})"
     )
     places = places_from_geojson(jingansi.places(), jingansi.STREET_CODE)
 
@@ -406,7 +424,7 @@ def main() -> None:
 
         old = old_lookup(places)
 
-        def baseline(address: str) -> tuple[str | None, set[str]]:
+        def baseline(address: str, old: Callable[[str], str | None] = old) -> tuple[str | None, set[str]]:
             return old(address), set()
 
         for name, resolve in (("geocode", new), ("old exact", baseline)):
@@ -432,7 +450,15 @@ def main() -> None:
                 col("p99_ms", digits=3),
             ]
         )
-    header = ["lookup", "hit rate %", "wrong areas", "negatives unresolved %", "boundary flagged %", "p50 ms", "p99 ms"]
+    header = [
+        "lookup",
+        "hit rate %",
+        "wrong areas",
+        "negatives unresolved %",
+        "boundary flagged %",
+        "p50 ms",
+        "p99 ms",
+    ]
     print()
     print(table(header, rows))
     tally = last["geocode"]
