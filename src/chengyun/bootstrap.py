@@ -11,6 +11,7 @@ from importlib import resources
 from sqlalchemy import Engine
 
 from chengyun.adapters.bus import EventBus
+from chengyun.adapters.classifier import TfidfSvmClassifier, catalogue_examples, load_builtin_examples
 from chengyun.adapters.clock import SimulatedClock, WallClock
 from chengyun.adapters.db.engine import make_engine
 from chengyun.adapters.db.migrate import upgrade
@@ -20,6 +21,7 @@ from chengyun.adapters.worker import DeadlineWorker
 from chengyun.domain.categories import Category, categories_from_dicts
 from chengyun.domain.places import Place
 from chengyun.services.auth import Auth
+from chengyun.services.classify import ClassifierService
 from chengyun.services.deadlines import fire_due
 from chengyun.services.directory import Directory
 from chengyun.services.orders import OrderService
@@ -53,6 +55,7 @@ class Center:
     auth: Auth
     gazetteers: GazetteerCache
     worker: DeadlineWorker
+    classifier: ClassifierService
     _started: bool = field(default=False, repr=False)
 
     def start(self) -> None:
@@ -91,7 +94,10 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         clock=clock,
         batch=DEADLINE_BATCH,
     )
-    return Center(settings, engine, uow, clock, bus, orders, directory, auth, gazetteers, worker)
+    classifier = ClassifierService(
+        uow, clock, orders.catalogue, TfidfSvmClassifier, load_builtin_examples(), catalogue_examples
+    )
+    return Center(settings, engine, uow, clock, bus, orders, directory, auth, gazetteers, worker, classifier)
 
 
 def _next_alert(uow: UnitOfWork) -> datetime | None:

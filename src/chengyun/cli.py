@@ -198,6 +198,12 @@ def cmd_import(args: argparse.Namespace) -> int:
         if street is None:
             street = _street_in(collection)
         count = directory.import_places(CLI_ADMIN, street, collection)
+    elif args.what == "categories":
+        if street is None:
+            raise SystemExit("请用 --street 指明街道")
+        items = _json_list(text)
+        count = len(center.classifier.replace_catalogue(street, items))
+        center.orders.forget_rules()
     else:
         if street is None:
             raise SystemExit("请用 --street 指明街道")
@@ -227,6 +233,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.what == "places":
         kind = PlaceKind(args.kind) if args.kind else None
         text = json.dumps(directory.export_places(street, kind), ensure_ascii=False, indent=1)
+    elif args.what == "categories":
+        catalogue = _center(args).orders.catalogue(street)
+        text = json.dumps([c.to_dict() for c in catalogue], ensure_ascii=False, indent=1)
     elif args.what == "roster":
         start = datetime.fromisoformat(args.start) if args.start else datetime.now().astimezone()
         text = directory.export_roster(street, start, start + timedelta(days=args.days))
@@ -240,6 +249,53 @@ def cmd_export(args: argparse.Namespace) -> int:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def _json_list(text: str) -> list[dict[str, object]]:
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"文件不是合法的 JSON：{exc}") from None
+    if not isinstance(items, list):
+        raise SystemExit("类别目录文件应为 JSON 数组")
+    return items
+
+
+# --- classifier -----------------------------------------------------------------------------------
+
+
+def cmd_classifier_retrain(args: argparse.Namespace) -> int:
+    report = _center(args).classifier.retrain(args.street)
+    accuracy = (
+        f"；留出样本 {report.held_out} 条，首选准确率 {report.top1:.1%}，前三命中率 {report.top3:.1%}"
+        if report.top1 is not None and report.top3 is not None
+        else ""
+    )
+    print(
+        f"街道 {report.street}：{report.examples} 条样本（其中纠正 {report.corrections} 条），"
+        f"{report.categories} 个类别，用时 {report.seconds:.1f} 秒{accuracy}"
+    )
+    return 0
+
+
+def cmd_classifier_evaluate(args: argparse.Namespace) -> int:
+    from chengyun.adapters.classifier import TfidfSvmClassifier, catalogue_examples, load_builtin_examples
+    from chengyun.bootstrap import builtin_categories
+    from chengyun.services.classify import evaluate
+
+    examples = load_builtin_examples()
+    train = [e for e in examples if e.split != "test"] + catalogue_examples(builtin_categories())
+    test = [e for e in examples if e.split == "test"]
+    print(f"训练 {len(train)} 条（内置语料训练部分与类别目录词），测试 {len(test)} 条留出样本……", flush=True)
+
+    def progress(done: int, total: int) -> None:
+        if done % 50 == 0 or done == total:
+            print(f"  已评估 {done}/{total}", flush=True)
+
+    result = evaluate(TfidfSvmClassifier, train, test, progress)
+    print(f"首选准确率 top-1：{result.top1:.1%}")
+    print(f"前三命中率 top-3：{result.top3:.1%}")
     return 0
 
 
@@ -313,22 +369,32 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--database-url")
 
-    what = ["places", "departments", "staff", "pairs", "roster"]
+    what = ["places", "departments", "staff", "pairs", "roster", "categories"]
     p = command(
-        "import", "导入地点（GeoJSON）、部门/人员/AB角/排班（CSV），或内置演示街道（demo）", cmd_import
+        "import",
+        "导入地点（GeoJSON）、部门/人员/AB角/排班（CSV）、类别目录（JSON），或内置演示街道（demo）",
+        cmd_import,
     )
     p.add_argument("what", choices=[*what, "demo"])
     p.add_argument("file", nargs="?")
     p.add_argument("--street", help="街道编码（地点文件中有街道要素时可省略）")
     p.add_argument("--days", type=int, default=7, help="demo：排班天数")
 
-    p = command("export", "导出地点（GeoJSON）或部门/人员/AB角/排班（CSV）", cmd_export)
+    p = command("export", "导出地点（GeoJSON）、部门/人员/AB角/排班（CSV）或类别目录（JSON）", cmd_export)
     p.add_argument("what", choices=what)
     p.add_argument("--street", required=True)
     p.add_argument("--kind", choices=[k.value for k in PlaceKind], help="places：只导出某类地点")
     p.add_argument("--start", help="roster：起始时间（ISO-8601，带时区）")
     p.add_argument("--days", type=int, default=7, help="roster：天数")
     p.add_argument("-o", "--output", help="输出文件（默认标准输出）")
+
+    classifier = sub.add_parser("classifier", help="诉求智能分类").add_subparsers(title="分类模型命令")
+    p = classifier.add_parser("retrain", help="用内置语料和本街道的纠正重新训练，并报告留出样本准确率")
+    p.set_defaults(run=cmd_classifier_retrain)
+    p.add_argument("--street", required=True)
+    p.add_argument("--database-url")
+    p = classifier.add_parser("evaluate", help="在内置语料的留出样本上评估分类模型（top-1/top-3）")
+    p.set_defaults(run=cmd_classifier_evaluate)
     return parser
 
 

@@ -163,12 +163,30 @@ class TokenRepository(Protocol):
     def list(self) -> list[TokenRecord]: ...
 
 
+@dataclass(frozen=True)
+class Example:
+    """A labelled complaint text: what the classifier learns from."""
+
+    text: str
+    code: str
+    split: str = "train"  # "test": held out when the built-in corpus is evaluated
+
+
+class ExampleRepository(Protocol):
+    """Dispatchers' corrections, kept as training examples per street."""
+
+    def add(self, street: str, text: str, code: str, by: str, at: datetime) -> int: ...
+
+    def list(self, street: str) -> list[Example]: ...
+
+
 class UnitOfWork(Protocol):
     orders: OrderRepository
     places: PlaceRepository
     people: PeopleRepository
     config: ConfigRepository
     tokens: TokenRepository
+    examples: ExampleRepository
 
     def __enter__(self) -> Self: ...
 
@@ -213,3 +231,11 @@ class Gazetteer(Protocol):
 
 
 GazetteerFor = Callable[[str], Gazetteer]
+
+
+class TextClassifier(Protocol):
+    """A trainable text classifier: category codes with confidences 0..1, best first."""
+
+    def fit(self, examples: Sequence[Example]) -> None: ...
+
+    def predict(self, text: str, k: int) -> list[tuple[str, float]]: ...

@@ -272,3 +272,16 @@ tokens = Table(
     Column("expires_at", UtcDateTime()),
     Column("revoked_at", UtcDateTime()),
 )
+
+# Dispatchers' corrections of the classifier: each becomes a training example of its street's model.
+training_examples = Table(
+    "training_examples",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    _street(),
+    Column("text", Text(), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("by", String(200), nullable=False),
+    Index("ix_training_examples_street_id", "street", "id"),
+)

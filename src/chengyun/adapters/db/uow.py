@@ -1,4 +1,4 @@
-"""The unit of work: the five repositories on one connection and one transaction."""
+"""The unit of work: the repositories on one connection and one transaction."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from chengyun.adapters.db.examples import SqlExampleRepository
 from chengyun.adapters.db.repositories import (
     SqlConfigRepository,
     SqlOrderRepository,
@@ -19,6 +20,7 @@ from chengyun.adapters.db.repositories import (
 )
 from chengyun.services.ports import (
     ConfigRepository,
+    ExampleRepository,
     OrderRepository,
     PeopleRepository,
     PlaceRepository,
@@ -39,6 +41,7 @@ class SqlUnitOfWork:
     people: PeopleRepository
     config: ConfigRepository
     tokens: TokenRepository
+    examples: ExampleRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -74,6 +77,7 @@ class SqlUnitOfWork:
         self.people = SqlPeopleRepository(connection)
         self.config = SqlConfigRepository(connection)
         self.tokens = SqlTokenRepository(connection)
+        self.examples = SqlExampleRepository(connection)
         return self
 
     def __exit__(

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from chengyun.api.deps import ActorDep, CenterDep, has_nul, street_of
-from chengyun.domain.access import READERS, require_role
+from chengyun.domain.access import READERS, SUPERVISORS, require_role
 from chengyun.domain.errors import InvalidInput
 
 router = APIRouter(prefix="/api/v1", tags=["配置"])
@@ -26,6 +26,25 @@ def categories(center: CenterDep, actor: ActorDep, street: str | None = None) ->
     require_role(actor, READERS, "查看类别目录")
     catalogue = center.orders.catalogue(street_of(actor, street))
     return [c.to_dict() | {"colour_label": c.colour.label} for c in catalogue]
+
+
+@router.put(
+    "/categories",
+    summary="替换类别目录",
+    description="整体替换本街道的类别目录：有一行出错则全部不导入，错误按行号（从 0 起）列出。",
+)
+def put_categories(
+    center: CenterDep,
+    actor: ActorDep,
+    items: Annotated[list[dict[str, Any]], Body(max_length=2000)],
+    street: str | None = None,
+) -> list[dict[str, Any]]:
+    require_role(actor, SUPERVISORS, "修改类别目录")
+    if has_nul(items):
+        raise InvalidInput("类别目录中不能含有 NUL 字符", code="invalid_request")
+    catalogue = center.classifier.replace_catalogue(street_of(actor, street), items)
+    center.orders.forget_rules()
+    return [c.to_dict() for c in catalogue]
 
 
 @router.get("/deadline-policies", summary="时限规则（51530）")
