@@ -16,7 +16,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
 
@@ -84,8 +84,11 @@ def load_builtin_examples() -> list[Example]:
 class TfidfSvmClassifier:
     """A TextClassifier: fit once, then predict from any number of threads."""
 
-    def __init__(self, c: float = 1.0) -> None:
+    def __init__(self, c: float = 1.0, estimator: Callable[[], Any] | None = None) -> None:
+        """`estimator`: another scikit-learn classifier to use instead of the SVM (for comparisons); its
+        predict_proba gives the confidences."""
         self._c = c
+        self._estimator = estimator
         self._features: Any = None
         self._model: Any = None
         self._classes: list[str] = []
@@ -111,7 +114,7 @@ class TfidfSvmClassifier:
             ]
         )
         matrix = features.fit_transform(texts)
-        model = LinearSVC(C=self._c)
+        model = self._estimator() if self._estimator is not None else LinearSVC(C=self._c)
         model.fit(matrix, labels)
         self._features, self._model = features, model
         self._classes = [str(c) for c in model.classes_]
@@ -125,11 +128,14 @@ class TfidfSvmClassifier:
             raise RuntimeError("the classifier has not been trained")
         import numpy as np
 
-        scores = np.asarray(self._model.decision_function(self._features.transform([text])))
-        scores = scores.reshape(-1)
-        if len(self._classes) == 2:  # a binary SVM gives one margin: for the second class
-            scores = np.array([-scores[0], scores[0]])
-        weights = np.exp(_SCALE * (scores - scores.max()))
-        weights /= weights.sum()
+        features = self._features.transform([text])
+        if self._estimator is not None:
+            weights = np.asarray(self._model.predict_proba(features)).reshape(-1)
+        else:
+            scores = np.asarray(self._model.decision_function(features)).reshape(-1)
+            if len(self._classes) == 2:  # a binary SVM gives one margin: for the second class
+                scores = np.array([-scores[0], scores[0]])
+            weights = np.exp(_SCALE * (scores - scores.max()))
+            weights /= weights.sum()
         order = np.argsort(-weights)[: max(k, 0)]
         return [(self._classes[i], float(weights[i])) for i in order]
