@@ -31,10 +31,10 @@ def named_field(response: httpx.Response, field: str | None) -> str | None:
 
 
 BAD_ORDERS: dict[str, tuple[Any, str, str | None]] = {
-    "no category": (order(category=DROP), "invalid_request", "category"),
+    "empty category": (order(category=""), "invalid_request", "category"),
     "no description": (order(description=DROP), "invalid_request", "description"),
     "no source": (order(source=DROP), "invalid_request", "source"),
-    "unknown category": (order(category="999999"), "invalid_input", None),
+    "unknown category": (order(category="999999"), "unknown_category", None),
     "unknown source": (order(source="pigeon"), "invalid_request", "source"),
     "empty description": (order(description=""), "invalid_request", "description"),
     "blank description": (order(description=" \n\t　"), "invalid_request", "description"),
@@ -236,7 +236,7 @@ def test_bad_actions_are_refused_and_change_nothing(api: Api) -> None:
     }
     assert got == {name: (422, code) for name, (*_, code) in BAD_ACTIONS.items()}
     assert api.order(order_id) == before
-    assert len(api.timeline(order_id)) == 2
+    assert len(api.timeline(order_id)) == 3
 
 
 def test_merging_into_an_unknown_order_is_a_404_naming_that_order(api: Api) -> None:

@@ -82,10 +82,12 @@ def test_the_feed_replays_an_orders_events_in_order(api: Api) -> None:
         assert stream.retry == "2000"
     assert [(e["event"], e["data"]["kind"]) for e in events] == [
         ("order", "received"),
+        ("order", "first_contact_task"),
         ("order", "dispatched"),
     ]
-    assert events[0]["id"] < events[1]["id"]
-    received, dispatched = (e["data"] for e in events)
+    assert events[0]["id"] < events[1]["id"] < events[2]["id"]
+    received, first_contact, dispatched = (e["data"] for e in events)
+    assert first_contact["note"].startswith("先联：请受理员")
     assert received["id"] == events[0]["id"]
     assert (received["order_id"], received["category"], received["category_name"]) == (
         order_id,
@@ -98,7 +100,7 @@ def test_the_feed_replays_an_orders_events_in_order(api: Api) -> None:
         "12345 对接系统",
     )
     assert (dispatched["state_label"], dispatched["assignee"], dispatched["area"]) == ("已派遣", "M1", "A1")
-    assert dispatched["note"] == "派遣给 A 角 李思远"
+    assert dispatched["note"] == "派遣给 A 角 李思远（人行道板，责任部门：市容所）"
 
 
 def test_a_reconnecting_screen_resumes_after_the_last_event_it_saw(api: Api) -> None:
@@ -109,8 +111,10 @@ def test_a_reconnecting_screen_resumes_after_the_last_event_it_saw(api: Api) -> 
     with feed_after(api, 0, **{"Last-Event-ID": str(seen[-1]["id"])}) as stream:
         resumed = stream.until(is_event(second, "dispatched"))
     assert [(e["data"]["order_id"], e["data"]["kind"]) for e in resumed] == [
+        (first, "first_contact_task"),
         (first, "dispatched"),
         (second, "received"),
+        (second, "first_contact_task"),
         (second, "dispatched"),
     ]
     assert resumed[0]["id"] == seen[-1]["id"] + 1
@@ -124,6 +128,7 @@ def test_a_new_screen_gets_only_new_events_as_they_happen(api: Api) -> None:
         events = stream.until(is_event(new, "noted"))
     assert [(e["data"]["order_id"], e["data"]["kind"]) for e in events] == [
         (new, "received"),
+        (new, "first_contact_task"),
         (new, "dispatched"),
         (new, "noted"),
     ]
@@ -159,7 +164,7 @@ def test_the_browser_may_pass_the_token_in_the_query(api: Api) -> None:
     with api.client.stream("GET", f"{V1}/events", params=params) as response:
         assert response.status_code == 200
         events = Feed(response).until(is_event(order_id, "dispatched"))
-    assert len(events) == 2
+    assert len(events) == 3
 
 
 def test_a_nonsense_last_event_id_is_ignored(api: Api) -> None:

@@ -66,8 +66,11 @@ def test_when_the_a_manager_is_off_shift_the_b_partner_gets_the_order(api: Api, 
     clock.advance(hours=4)  # 13:00: M1 went home at 12:00, M2 serves A1 now
     order = api.create()
     assert order["assignee"] == "M2"
-    dispatched = api.timeline(order["id"])[1]
-    assert (dispatched["kind"], dispatched["note"]) == ("dispatched", "A 角 李思远 不在班，转 B 角 陆佳颖")
+    dispatched = api.timeline(order["id"])[-1]
+    assert (dispatched["kind"], dispatched["note"]) == (
+        "dispatched",
+        "A 角 李思远 不在班，转 B 角 陆佳颖（人行道板，责任部门：市容所）",
+    )
 
 
 def test_an_unknown_address_waits_for_the_desk_to_dispatch_it(api: Api) -> None:
@@ -169,18 +172,19 @@ def test_the_whole_lifecycle_through_http_and_its_timeline(api: Api, clock: Manu
     timeline = api.timeline(order_id)
     assert [(e["seq"], e["kind"], e["actor_name"], e["state"], e["state_label"]) for e in timeline] == [
         (1, "received", "12345 对接系统", "received", "已受理"),
-        (2, "dispatched", "自动派单", "dispatched", "已派遣"),
-        (3, "responded", "李思远", "responded", "已响应"),
-        (4, "arrived", "李思远", "on_site", "已到场"),
-        (5, "handled", "李思远", "handled", "已处置"),
-        (6, "loop_closed", "钱进", "loop_closed", "已闭环"),
-        (7, "closed", "孙丽", "closed", "已结案"),
+        (2, "first_contact_task", "智能受理", "received", "已受理"),
+        (3, "dispatched", "自动派单", "dispatched", "已派遣"),
+        (4, "responded", "李思远", "responded", "已响应"),
+        (5, "arrived", "李思远", "on_site", "已到场"),
+        (6, "handled", "李思远", "handled", "已处置"),
+        (7, "loop_closed", "钱进", "loop_closed", "已闭环"),
+        (8, "closed", "孙丽", "closed", "已结案"),
     ]
-    assert [(at(e["at"]) - T0) / timedelta(minutes=1) for e in timeline] == [0, 0, 2, 10, 25, 35, 35]
-    assert timeline[1]["note"] == "派遣给 A 角 李思远"
-    assert timeline[3]["position"] == HERE
-    assert timeline[5]["data"] == {"satisfaction": "satisfied"}
-    assert [e["actor"] for e in timeline[2:6]] == ["M1", "M1", "M1", "R1"]
+    assert [(at(e["at"]) - T0) / timedelta(minutes=1) for e in timeline] == [0, 0, 0, 2, 10, 25, 35, 35]
+    assert timeline[2]["note"] == "派遣给 A 角 李思远（人行道板，责任部门：市容所）"
+    assert timeline[4]["position"] == HERE
+    assert timeline[6]["data"] == {"satisfaction": "satisfied"}
+    assert [e["actor"] for e in timeline[3:7]] == ["M1", "M1", "M1", "R1"]
 
 
 def test_a_planned_repair_gets_the_plans_date_as_its_closing_deadline(api: Api, clock: ManualClock) -> None:
@@ -226,7 +230,7 @@ def test_an_illegal_move_is_refused_naming_the_state_and_the_move(api: Api) -> N
     assert "已派遣" in error["message"] and "结案" in error["message"]
     assert error["details"] == {"state": "dispatched", "action": "close"}
     assert_error(api.act(order_id, "arrive", "M1", position=HERE), 409, "illegal_transition")
-    assert [e["kind"] for e in api.timeline(order_id)] == ["received", "dispatched"]
+    assert [e["kind"] for e in api.timeline(order_id)] == ["received", "first_contact_task", "dispatched"]
     assert api.order(order_id)["version"] == 1
 
 
@@ -319,7 +323,7 @@ def test_the_deadline_worker_warns_marks_overdue_and_escalates(
     assert order["overdue"] and order["escalation_level"] == 1
     assert [(c["stage"], c["overdue"]) for c in order["clocks"]] == [("respond", True), ("arrive", False)]
     timeline = api.timeline(order_id)
-    assert [(e["kind"], e["actor_name"], e["note"]) for e in timeline[2:]] == [
+    assert [(e["kind"], e["actor_name"], e["note"]) for e in timeline[3:]] == [
         ("deadline_warning", "系统", "响应即将超期（剩余约 1 分钟）"),
         ("deadline_overdue", "系统", "响应已超期"),
         ("escalated", "系统", "响应超期未办，升级至AB角搭档 陆佳颖"),
@@ -327,7 +331,7 @@ def test_the_deadline_worker_warns_marks_overdue_and_escalates(
     assert timeline[-1]["data"]["notify"] == "M2" and timeline[-1]["data"]["rung"] == "partner"
 
     assert center.worker.run_once() == 0  # nothing new is due: nothing fires twice
-    assert len(api.timeline(order_id)) == 5
+    assert len(api.timeline(order_id)) == 6
 
     clock.advance(minutes=10)  # 16 minutes after receipt: the duty officer, the director, the arrival
     center.worker.run_once()

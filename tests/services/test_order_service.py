@@ -40,15 +40,17 @@ def test_an_address_is_located_and_the_order_goes_to_the_a_manager_on_duty(cente
     assert order.location.point == Point(121.442, 31.225)
     assert (order.state, order.assignee) == (OrderState.DISPATCHED, "M1")
     timeline = center.orders.timeline(DESK, order.id or 0)
-    assert [e.kind for e in timeline] == ["received", "dispatched"]
-    assert timeline[1].note == "派遣给 A 角 李思远"
+    assert [e.kind for e in timeline] == ["received", "first_contact_task", "dispatched"]
+    assert timeline[1].note == "先联：请受理员 陆佳颖 于 09:05 前（5 分钟内）联系诉求人"
+    assert timeline[2].note == "派遣给 A 角 李思远（人行道板，责任部门：市容所）"
 
 
 def test_when_a_is_off_shift_the_b_partner_gets_the_order(center: Center, clock: ManualClock) -> None:
     clock.advance(hours=4)  # 13:00: M1 went home at 12:00, M2 is the area's manager now
     order = center.orders.create(HOTLINE, tile()).order
     assert order.assignee == "M2"
-    assert center.orders.timeline(DESK, order.id or 0)[1].note == "A 角 李思远 不在班，转 B 角 陆佳颖"
+    dispatched = center.orders.timeline(DESK, order.id or 0)[-1]
+    assert dispatched.note == "A 角 李思远 不在班，转 B 角 陆佳颖（人行道板，责任部门：市容所）"
 
 
 def test_a_point_is_located_to_its_area(center: Center) -> None:
@@ -147,6 +149,7 @@ def test_the_whole_lifecycle_through_the_service(
     assert all(c.on_time for c in closed.clocks.values())
     assert recorder.kinds(order_id) == [
         "received",
+        "first_contact_task",
         "dispatched",
         "responded",
         "arrived",
@@ -200,7 +203,7 @@ def test_an_illegal_move_through_the_service_changes_nothing(center: Center) -> 
     order_id = center.orders.create(HOTLINE, tile()).order.id or 0
     with pytest.raises(IllegalTransition):
         center.orders.close(DESK, order_id)
-    assert len(center.orders.timeline(DESK, order_id)) == 2
+    assert len(center.orders.timeline(DESK, order_id)) == 3
 
 
 def test_search_filters_by_state_area_and_overdue(center: Center, clock: ManualClock) -> None:

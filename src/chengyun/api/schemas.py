@@ -84,7 +84,12 @@ class ContactIn(Strict):
 
 class OrderCreate(Strict):
     source: Source
-    category: str = Field(min_length=1, max_length=20, description="类别编码，见 /api/v1/categories")
+    category: str | None = Field(
+        None,
+        min_length=1,
+        max_length=20,
+        description="类别编码，见 /api/v1/categories；不填则由系统按描述识别（置信度低时提示受理员确认）",
+    )
     description: Annotated[str, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(_no_blank)]
     street: str | None = Field(None, max_length=40)
     position: Position | None = None
@@ -367,6 +372,38 @@ class ReplyIn(Strict):
 class RegradeIn(Strict):
     colour: Colour
     reason: RequiredNote
+
+
+class ReclassifyIn(Strict):
+    category: str = Field(min_length=1, max_length=20, description="更正后的类别编码")
+    reason: str = Field("", max_length=500)
+
+
+class DuplicateOut(BaseModel):
+    order_id: int
+    distance_m: float | None = Field(description="两单相距（米）；按同一楼栋或地址匹配时为空")
+    similarity: float = Field(description="描述文字相似度 0..1")
+    reason: str
+
+
+class CheckinIn(Strict):
+    position: Position
+    crs: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
+
+
+class AbsenceIn(Strict):
+    staff: str = Field(min_length=1, max_length=64)
+    start: AwareDatetime
+    end: AwareDatetime
+    reason: str = Field("请假", min_length=1, max_length=200)
+
+
+class AbsenceOut(BaseModel):
+    id: int
+    staff: str
+    start: datetime
+    end: datetime
+    reason: str
 
 
 # --- people, tokens -------------------------------------------------------------------------------

@@ -62,9 +62,10 @@ def route(
     staff: Mapping[str, StaffStatus],
     site: Point | None,
     arrive_within_minutes: float,
-    rules: RoutingRules = RoutingRules(),
+    rules: RoutingRules | None = None,
 ) -> Decision:
     """Choose the assignee of a new order in `pair`'s area. `day` is the local date deciding who is A."""
+    rules = rules or RoutingRules()
     a, b = pair.roles_on(day)
     steps: list[str] = []
     late: list[tuple[float, str, StaffStatus]] = []

@@ -16,6 +16,7 @@ from chengyun.domain.dispatch import walk_metres
 from chengyun.domain.orders import Group, OrderState, WorkOrder
 
 RADIUS_M = 50.0  # "tens of metres"
+SAME_SPOT_M = 5.0
 WINDOW = timedelta(hours=72)
 MIN_SIMILARITY = 0.25  # character-bigram Dice coefficient of the two descriptions
 MAX_PROPOSALS = 5
@@ -79,7 +80,7 @@ def propose(new: WorkOrder, candidates: Iterable[WorkOrder]) -> list[DuplicatePr
         score = similarity(new.description, other.description)
         if score < MIN_SIMILARITY:
             continue
-        where = "同一地点" if distance is None else f"相距约 {round(distance)} 米"
+        where = "同一地点" if distance is None or distance < SAME_SPOT_M else f"相距约 {round(distance)} 米"
         found.append(
             DuplicateProposal(
                 other.id,

@@ -151,6 +151,7 @@ ACTION_LABELS = {
 
 _OPEN = frozenset(s for s, g in STATE_GROUPS.items() if g is Group.OPEN)
 _LIVE = _OPEN | {OrderState.HANDLED}
+LIVE_STATES = _LIVE  # states in which someone still owes work on the order
 
 # From-states of each action. Actions that keep the state (extension, supervision, notes) list where
 # they are allowed; the target state of each move is decided by its method.

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from chengyun.domain.errors import ImportRejected
+from chengyun.domain.errors import ImportRejected, InvalidInput
 
 
 class Post(StrEnum):
@@ -97,6 +97,29 @@ class Shift:
     end: datetime
     street: str
     area: str | None = None
+
+    def covers(self, at: datetime) -> bool:
+        return self.start <= at < self.end
+
+
+@dataclass(frozen=True)
+class Absence:
+    """Leave (请假): the person is not dispatched to, whatever the roster says."""
+
+    staff: str
+    start: datetime
+    end: datetime
+    street: str
+    reason: str = "请假"
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise InvalidInput("请假起止时间须带时区")
+        if self.end <= self.start:
+            raise InvalidInput("请假结束时间应晚于开始时间")
+        if len(self.reason) > 200:
+            raise InvalidInput("请假事由不能超过 200 字")
 
     def covers(self, at: datetime) -> bool:
         return self.start <= at < self.end

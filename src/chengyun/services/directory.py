@@ -9,14 +9,17 @@ import csv
 import io
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from chengyun.domain.access import SUPERVISORS, Actor, require_role, require_street
 from chengyun.domain.calendar import local
-from chengyun.domain.errors import ImportRejected
+from chengyun.domain.errors import ImportRejected, InvalidInput, NotFound
+from chengyun.domain.geo import Point
 from chengyun.domain.places import Place, PlaceKind, places_from_geojson
 from chengyun.domain.staff import (
+    Absence,
     ab_pairs_from_rows,
     departments_from_rows,
     shifts_from_rows,
@@ -190,6 +193,46 @@ class Directory:
                 for s in uow.people.shifts(street, start, end)
             ]
         return write_csv(rows, SHIFT_COLUMNS)
+
+    # --- where people are, and who is away ------------------------------------------------------------
+
+    def check_in(self, actor: Actor, point: Point, at: datetime) -> None:
+        """A staff member's position from the staff app: routing sends the nearest free person."""
+        if actor.staff_id is None or len(actor.streets) != 1:
+            raise InvalidInput("只有街道工作人员本人可以签到定位", code="not_staff")
+        (street,) = actor.streets
+        with self._uow() as uow:
+            uow.people.set_position(street, actor.staff_id, point, at)
+            uow.commit()
+
+    def add_absence(
+        self, actor: Actor, street: str, staff_id: str, start: datetime, end: datetime, reason: str
+    ) -> Absence:
+        _may_edit(actor, street)
+        absence = Absence(staff_id, start, end, street, reason.strip() or "请假")
+        with self._uow() as uow:
+            try:
+                person = uow.people.get_staff(staff_id)
+            except NotFound:
+                raise InvalidInput(f"人员 {staff_id} 不存在", staff=staff_id) from None
+            if person.street != street:
+                raise InvalidInput(f"人员 {staff_id} 不属于本街道", staff=staff_id)
+            absence = replace(absence, id=uow.people.add_absence(absence))
+            uow.commit()
+        self._people_changed(street)
+        return absence
+
+    def absences(self, street: str, start: datetime, end: datetime) -> list[Absence]:
+        with self._uow() as uow:
+            return uow.people.absences(street, start, end)
+
+    def remove_absence(self, actor: Actor, street: str, absence_id: int) -> None:
+        _may_edit(actor, street)
+        with self._uow() as uow:
+            if not uow.people.remove_absence(street, absence_id):
+                raise NotFound(f"请假记录 {absence_id} 不存在", absence=absence_id)
+            uow.commit()
+        self._people_changed(street)
 
 
 def _may_edit(actor: Actor, street: str) -> None:

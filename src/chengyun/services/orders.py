@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -23,7 +22,9 @@ from chengyun.domain.access import (
 )
 from chengyun.domain.calendar import SHANGHAI
 from chengyun.domain.categories import Catalogue, Category
-from chengyun.domain.dispatch import route, statuses
+from chengyun.domain.dispatch import RoutingRules
+from chengyun.domain.duplicates import RADIUS_M, DuplicateProposal, propose
+from chengyun.domain.duplicates import WINDOW as DUPLICATE_WINDOW
 from chengyun.domain.errors import Conflict, InvalidInput, NotFound
 from chengyun.domain.events import OrderEvent, events_of
 from chengyun.domain.geo import Point
@@ -40,7 +41,7 @@ from chengyun.domain.orders import (
 )
 from chengyun.domain.severity import Colour
 from chengyun.domain.sla import DEFAULT_POLICIES, DeadlinePolicy, PolicySet, Stage
-from chengyun.domain.staff import ABPair, Shift
+from chengyun.domain.staff import Post
 from chengyun.services.ports import (
     Clock,
     GazetteerFor,
@@ -50,6 +51,7 @@ from chengyun.services.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from chengyun.services.routing import DutyCache, DutySnapshot, load_duty
 
 KEY_REUSED = "idempotency_key_reused"
 
@@ -59,7 +61,7 @@ class NewOrder:
     """The command to register an order (受理)."""
 
     source: str
-    category: str
+    category: str | None  # None: the classifier decides from the description
     description: str
     street: str | None = None
     point: Point | None = None
@@ -83,36 +85,13 @@ class Created:
     replayed: bool  # True when an Idempotency-Key matched an earlier request
 
 
-DUTY_WINDOW = timedelta(hours=1)
-DUTY_TTL_S = 10.0
+# A suggestion this confident is taken without asking the handler to check it.
+CONFIDENT = 0.5
+AUTO_DISPATCH = Who("system", "自动派单")
+INTAKE = Who("system", "智能受理")
 
-
-@dataclass(frozen=True)
-class _Duty:
-    loaded: float
-    start: datetime
-    end: datetime
-    pairs: dict[str, ABPair]
-    names: dict[str, str]
-    shifts: list[Shift]
-
-    def fresh(self, now: datetime) -> bool:
-        return time.monotonic() - self.loaded < DUTY_TTL_S and self.start <= now < self.end
-
-    def on_duty(self, staff_id: str, now: datetime) -> bool:
-        return any(s.staff == staff_id and s.covers(now) for s in self.shifts)
-
-
-def _choose(duty: _Duty, area: str, now: datetime) -> tuple[Who, str] | None:
-    """Route by the area's A/B pair and who is on duty: the person and the reason."""
-    pair = duty.pairs.get(area)
-    if pair is None:
-        return None
-    people = [(staff_id, name, True) for staff_id, name in duty.names.items()]
-    on_duty = {s for s in duty.names if duty.on_duty(s, now)}
-    staff = statuses(people, on_duty, set(), {}, {})
-    decision = route(pair, now.astimezone(SHANGHAI).date(), staff, None, 15)
-    return Who(decision.staff_id, decision.name), decision.reason
+Suggest = Callable[[str, str], Sequence[tuple[str, float]]]  # (street, text) → (code, confidence) best first
+Learn = Callable[[str, str, str, str], None]  # (street, text, code, by)
 
 
 Change = Callable[[WorkOrder, datetime, DeadlinePolicy, UnitOfWork], object]
@@ -135,8 +114,14 @@ class OrderService:
         self._publish = publish
         self._gazetteer_for = gazetteer_for
         self._cache: dict[str, tuple[float, PolicySet, Catalogue]] = {}
-        self._duties: dict[str, _Duty] = {}
-        self._duty_lock = threading.Lock()
+        self._duties = DutyCache(uow, load_duty)
+        self.routing = RoutingRules()
+        self._suggest: Suggest | None = None
+        self._learn: Learn | None = None
+
+    def connect_classifier(self, suggest: Suggest, learn: Learn) -> None:
+        """Let intake classify orders that come without a category, and learn from corrections."""
+        self._suggest, self._learn = suggest, learn
 
     # --- configuration --------------------------------------------------------------------------
 
@@ -182,7 +167,7 @@ class OrderService:
     def forget_rules(self) -> None:
         """Drop cached configuration and duty data (after an import; other processes wait out the TTL)."""
         self._cache.clear()
-        self._duties.clear()
+        self._duties.forget()
 
     # --- create -----------------------------------------------------------------------------------
 
@@ -218,16 +203,21 @@ class OrderService:
         Everything that needs no database is done before the transaction: on SQLite the transaction
         holds the one write lock, and every order waits for it."""
         policies, catalogue = self._cached_rules(street)
-        if cmd.category not in catalogue:
-            raise InvalidInput(f"类别 {cmd.category} 不在本街道的类别目录中", category=cmd.category)
-        category = catalogue.get(cmd.category)
-        colour = cmd.colour or category.colour
-        policy = policies.for_order(cmd.category, colour, category.policy)
         now = self._clock.now()
+        remarks: list[tuple[str, str, dict[str, Any]]] = []
+        code = cmd.category
+        if code is None:
+            code, remark = self._classify(street, cmd.description, catalogue)
+            remarks.append(remark)
+        elif code not in catalogue:
+            raise InvalidInput(f"类别 {code} 不在本街道的类别目录中", code="unknown_category", category=code)
+        category = catalogue.get(code)
+        colour = cmd.colour or category.colour
+        policy = policies.for_order(code, colour, category.policy)
         order = WorkOrder.receive(
             street=street,
             source=source,
-            category=cmd.category,
+            category=code,
             description=cmd.description,
             location=location,
             colour=colour,
@@ -238,9 +228,22 @@ class OrderService:
             attachments=cmd.attachments,
             external_id=cmd.external_id,
         )
+        if location.area is None and location.address:
+            remarks.append(
+                (
+                    "location_unresolved",
+                    f"地址「{location.address}」未能自动定位，请受理员核实后指定居民区再派遣",
+                    {"address": location.address},
+                )
+            )
+        duty = self._duties.get(street, now)
+        remarks += self._first_contact(order, duty, policy, now)
+        for kind, note, data in remarks:
+            order.remark(now, INTAKE, kind, note, data)
         if cmd.auto_dispatch and location.area is not None:
-            self._auto_dispatch(order, now)
+            self._auto_dispatch(order, duty, category, policy.rule(Stage.ARRIVE).minutes, now)
         with self._uow() as uow:
+            self._flag_duplicates(uow, order, now)
             uow.orders.add(order, policy)
             if key is not None:
                 assert order.id is not None
@@ -251,8 +254,81 @@ class OrderService:
                     return None
             events = events_of(order)
             uow.commit()
+        if order.assignee is not None:
+            duty.took(order.assignee)
         self._publish(events)
         return Created(order, replayed=False)
+
+    def _classify(
+        self, street: str, text: str, catalogue: Catalogue
+    ) -> tuple[str, tuple[str, str, dict[str, Any]]]:
+        """The category of an order that came without one, and the remark that says how sure it is."""
+        if self._suggest is None:
+            raise InvalidInput("请填写类别", code="category_required")
+        candidates = [(c, p) for c, p in self._suggest(street, text) if c in catalogue]
+        if not candidates:
+            raise InvalidInput("无法识别类别，请填写类别", code="category_required")
+        code, confidence = candidates[0]
+        name = catalogue.get(code).name
+        sure = confidence >= CONFIDENT
+        note = f"类别由系统识别为「{name}」（置信度 {confidence:.0%}）"
+        if not sure:
+            others = "、".join(catalogue.get(c).name for c, _ in candidates[1:3])
+            note += (
+                f"，把握不大，请受理员确认（其他可能：{others}）" if others else "，把握不大，请受理员确认"
+            )
+        data = {
+            "candidates": [
+                {"code": c, "name": catalogue.get(c).name, "confidence": round(p, 3)}
+                for c, p in candidates[:3]
+            ],
+            "confident": sure,
+        }
+        return code, ("category_suggested", note, data)
+
+    def _first_contact(
+        self, order: WorkOrder, duty: DutySnapshot, policy: DeadlinePolicy, now: datetime
+    ) -> list[tuple[str, str, dict[str, Any]]]:
+        """先联: the hotline desk calls the complainant back within the respond deadline."""
+        if not order.complainants or order.source not in (Source.HOTLINE, Source.CITIZEN_APP):
+            return []
+        minutes = policy.rule(Stage.RESPOND).minutes
+        due = now + timedelta(minutes=minutes)
+        handlers = duty.on_duty(Post.HOTLINE_HANDLER, now)
+        when = f"{due.astimezone(SHANGHAI):%H:%M} 前（{minutes:g} 分钟内）"
+        if not handlers:
+            note = f"先联：当前无受理员在班，请值班长安排 {when}联系诉求人"
+            return [("first_contact_task", note, {"handler": None, "due_at": due.isoformat()})]
+        handler = handlers[0]
+        name = duty.names.get(handler, handler)
+        note = f"先联：请受理员 {name} 于 {when}联系诉求人"
+        return [("first_contact_task", note, {"handler": handler, "due_at": due.isoformat()})]
+
+    def _flag_duplicates(self, uow: UnitOfWork, order: WorkOrder, now: datetime) -> None:
+        proposals = self._duplicates_of(uow, order, now)
+        if proposals:
+            order.remark(
+                now,
+                INTAKE,
+                "duplicate_suspected",
+                "；".join(p.reason for p in proposals) + "。请受理员确认是否并案",
+                {"candidates": [p.to_dict() for p in proposals]},
+            )
+
+    def _duplicates_of(self, uow: UnitOfWork, order: WorkOrder, now: datetime) -> list[DuplicateProposal]:
+        loc = order.location
+        if loc.point is None and loc.building is None and not loc.address:
+            return []
+        candidates = uow.orders.open_similar(
+            order.street,
+            order.category,
+            now - DUPLICATE_WINDOW,
+            loc.point,
+            RADIUS_M,
+            loc.building,
+            loc.address,
+        )
+        return propose(order, candidates)
 
     def _replay(self, client: str, key: str, cmd: NewOrder) -> Created:
         with self._uow() as uow:
@@ -294,33 +370,15 @@ class OrderService:
                     return Location(loc.point, address, loc.area, loc.grid, loc.building)
         return Location(None, address, cmd.area)
 
-    def _auto_dispatch(self, order: WorkOrder, now: datetime) -> None:
+    def _auto_dispatch(
+        self, order: WorkOrder, duty: DutySnapshot, category: Category, arrive_within: float, now: datetime
+    ) -> None:
         assert order.location.area is not None
-        choice = _choose(self._duty(order.street, now), order.location.area, now)
-        if choice is not None:
-            order.dispatch(now, Who("system", "自动派单"), choice[0], choice[1])
-
-    def _duty(self, street: str, now: datetime, uow: UnitOfWork | None = None) -> _Duty:
-        """Pairs, names and the next hour of shifts, kept a few seconds: dispatch runs on every order.
-        Read through `uow` when the caller has one open (a second one would wait for its lock)."""
-        with self._duty_lock:
-            duty = self._duties.get(street)
-        if duty is not None and duty.fresh(now):
-            return duty
-        if uow is None:
-            with self._uow() as own:
-                return self._duty(street, now, own)
-        duty = _Duty(
-            loaded=time.monotonic(),
-            start=now,
-            end=now + DUTY_WINDOW,
-            pairs={p.area: p for p in uow.people.pairs(street)},
-            names={p.id: p.name for p in uow.people.staff(street)},
-            shifts=uow.people.shifts(street, now, now + DUTY_WINDOW),
-        )
-        with self._duty_lock:
-            self._duties[street] = duty
-        return duty
+        decision = duty.decide(order.location.area, now, order.location.point, arrive_within, self.routing)
+        if decision is not None:
+            department = duty.departments.get(category.department, category.department)
+            note = f"{decision.reason}（{category.name}，责任部门：{department}）"
+            order.dispatch(now, AUTO_DISPATCH, Who(decision.staff_id, decision.name), note)
 
     def _street_for(self, actor: Actor, street: str | None) -> str:
         if street is None:
@@ -376,24 +434,33 @@ class OrderService:
             target_area = area or order.location.area
             if target_area is None:
                 raise InvalidInput("工单尚未确定所属居民区，请指定居民区或承办人")
-            choice = _choose(self._duty(order.street, now, uow), target_area, now)
-            if choice is None:
+            duty = self._duties.get(order.street, now, uow)
+            arrive = order.clocks.get(Stage.ARRIVE)
+            remaining = (arrive.due_at - now).total_seconds() / 60 if arrive else 15.0
+            decision = duty.decide(target_area, now, order.location.point, max(0.0, remaining), self.routing)
+            if decision is None:
                 raise InvalidInput("该居民区没有配置 AB 角，请指定承办人")
-            order.dispatch(now, actor.who, choice[0], note or choice[1], area)
+            who = Who(decision.staff_id, decision.name)
+            order.dispatch(now, actor.who, who, note or decision.reason, area)
+            duty.took(decision.staff_id)
 
         return self._act(actor, order_id, Action.DISPATCH, change)
 
     def respond(
         self, actor: Actor, order_id: int, note: str = "", position: Point | None = None
     ) -> WorkOrder:
-        return self._act(
-            actor, order_id, Action.RESPOND, lambda o, now, p, _: o.respond(now, actor.who, p, note, position)
-        )
+        def change(order: WorkOrder, now: datetime, policy: DeadlinePolicy, uow: UnitOfWork) -> None:
+            order.respond(now, actor.who, policy, note, position)
+            _checked_in(uow, actor, order.street, position, now)
+
+        return self._act(actor, order_id, Action.RESPOND, change)
 
     def arrive(self, actor: Actor, order_id: int, position: Point, note: str = "") -> WorkOrder:
-        return self._act(
-            actor, order_id, Action.ARRIVE, lambda o, now, p, _: o.arrive(now, actor.who, p, position, note)
-        )
+        def change(order: WorkOrder, now: datetime, policy: DeadlinePolicy, uow: UnitOfWork) -> None:
+            order.arrive(now, actor.who, policy, position, note)
+            _checked_in(uow, actor, order.street, position, now)
+
+        return self._act(actor, order_id, Action.ARRIVE, change)
 
     def handle(self, actor: Actor, order_id: int, note: str, attachments: Sequence[str] = ()) -> WorkOrder:
         return self._act(
@@ -491,9 +558,33 @@ class OrderService:
         )
 
     def note(self, actor: Actor, order_id: int, note: str, position: Point | None = None) -> WorkOrder:
-        return self._act(
-            actor, order_id, Action.NOTE, lambda o, now, _p, _u: o.add_note(now, actor.who, note, position)
-        )
+        def change(order: WorkOrder, now: datetime, _: DeadlinePolicy, uow: UnitOfWork) -> None:
+            order.add_note(now, actor.who, note, position)
+            _checked_in(uow, actor, order.street, position, now)
+
+        return self._act(actor, order_id, Action.NOTE, change)
+
+    def reclassify(self, actor: Actor, order_id: int, category: str, reason: str = "") -> WorkOrder:
+        """Correct an order's category; the correction also teaches the street's classifier."""
+
+        def change(order: WorkOrder, now: datetime, _: DeadlinePolicy, uow: UnitOfWork) -> None:
+            catalogue = self.rules(uow, order.street)[1]
+            if category not in catalogue:
+                raise InvalidInput(
+                    f"类别 {category} 不在本街道的类别目录中", code="unknown_category", category=category
+                )
+            order.reclassify(now, actor.who, category, reason)
+
+        order = self._act(actor, order_id, Action.RECLASSIFY, change)
+        if self._learn is not None:
+            self._learn(order.street, order.description, category, actor.who.id)
+        return order
+
+    def duplicates(self, actor: Actor, order_id: int) -> list[DuplicateProposal]:
+        """Open orders this one probably repeats, best first (the handler decides whether to merge)."""
+        order = self.get(actor, order_id)
+        with self._uow() as uow:
+            return self._duplicates_of(uow, order, order.received_at)
 
     def merge(self, actor: Actor, order_id: int, into: int, note: str = "") -> WorkOrder:
         events: list[OrderEvent] = []
@@ -537,3 +628,9 @@ class OrderService:
         if pair is None:
             return None
         return pair.roles_on(self._clock.now().astimezone(SHANGHAI).date())[0]
+
+
+def _checked_in(uow: UnitOfWork, actor: Actor, street: str, position: Point | None, now: datetime) -> None:
+    """An action taken on site tells routing where its person is."""
+    if position is not None and actor.staff_id is not None:
+        uow.people.set_position(street, actor.staff_id, position, now)

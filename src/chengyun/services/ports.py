@@ -15,7 +15,7 @@ from chengyun.domain.orders import Location, OrderState, TimelineEntry, WorkOrde
 from chengyun.domain.places import Place, PlaceKind
 from chengyun.domain.severity import Colour
 from chengyun.domain.sla import DeadlinePolicy, PolicySet
-from chengyun.domain.staff import ABPair, Department, Shift, Staff
+from chengyun.domain.staff import ABPair, Absence, Department, Shift, Staff
 
 
 class Clock(Protocol):
@@ -97,6 +97,22 @@ class OrderRepository(Protocol):
 
     def last_event_id(self) -> int: ...
 
+    def open_similar(
+        self,
+        street: str,
+        category: str,
+        since: datetime,
+        point: Point | None,
+        radius_m: float,
+        building: str | None,
+        address: str | None,
+        limit: int = 50,
+    ) -> list[WorkOrder]:
+        """Live orders of `category` since `since`, near `point` or at the same building or address."""
+
+    def open_counts(self, street: str) -> dict[str, int]:
+        """How many live orders each assignee holds."""
+
     def find_idempotent(self, client: str, key: str) -> IdempotentRecord | None: ...
 
     def remember_idempotent(
@@ -137,6 +153,17 @@ class PeopleRepository(Protocol):
     def shifts(self, street: str, start: datetime, end: datetime) -> list[Shift]: ...
 
     def on_duty(self, street: str, at: datetime) -> list[Shift]: ...
+
+    def set_position(self, street: str, staff_id: str, point: Point, at: datetime) -> None: ...
+
+    def positions(self, street: str, since: datetime) -> dict[str, tuple[Point, datetime]]:
+        """Each person's last check-in at or after `since`: (where, when)."""
+
+    def add_absence(self, absence: Absence) -> int: ...
+
+    def absences(self, street: str, start: datetime, end: datetime) -> list[Absence]: ...
+
+    def remove_absence(self, street: str, absence_id: int) -> bool: ...
 
 
 class ConfigRepository(Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Executable,
     Row,
     Table,
+    and_,
     bindparam,
     delete,
     func,
@@ -28,11 +30,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from chengyun.adapters.db import tables as t
-from chengyun.domain.categories import Category, CategoryKind
+from chengyun.domain.categories import Category
 from chengyun.domain.errors import Conflict, NotFound
 from chengyun.domain.events import OrderEvent
 from chengyun.domain.geo import Point
 from chengyun.domain.orders import (
+    LIVE_STATES,
     Contact,
     Extension,
     Location,
@@ -47,7 +50,7 @@ from chengyun.domain.orders import (
 from chengyun.domain.places import Place, PlaceKind
 from chengyun.domain.severity import Colour
 from chengyun.domain.sla import DeadlinePolicy, PolicySet, Stage
-from chengyun.domain.staff import ABPair, Department, DepartmentKind, Post, Shift, Staff
+from chengyun.domain.staff import ABPair, Absence, Department, DepartmentKind, Post, Shift, Staff
 from chengyun.services.ports import IdempotentRecord, OrderQuery, Page, TokenRecord
 
 # Held by a PostgreSQL transaction from its timeline insert to its end (see flush_timeline).
@@ -428,6 +431,61 @@ class SqlOrderRepository(_Repository):
         )
         return Page([self._loaded(row) for row in rows], int(total))
 
+    def open_similar(
+        self,
+        street: str,
+        category: str,
+        since: datetime,
+        point: Point | None,
+        radius_m: float,
+        building: str | None,
+        address: str | None,
+        limit: int = 50,
+    ) -> builtins.list[WorkOrder]:
+        """Live orders of one category received since `since`, near `point` or at the same building
+        or address: the candidates a new order may repeat."""
+        o = t.orders.c
+        near: list[ColumnElement[bool]] = []
+        if point is not None:
+            dlat = radius_m / 111_320.0
+            dlon = dlat / max(0.1, math.cos(math.radians(point.lat)))
+            near.append(
+                and_(
+                    o.lat.between(point.lat - dlat, point.lat + dlat),
+                    o.lon.between(point.lon - dlon, point.lon + dlon),
+                )
+            )
+        if building:
+            near.append(o.building == building)
+        if address:
+            near.append(o.address == address)
+        if not near:
+            return []
+        rows = self._run(
+            select(t.orders)
+            .where(
+                o.street == street,
+                o.category == category,
+                o.received_at >= since,
+                o.state.in_([s.value for s in LIVE_STATES]),
+                or_(*near),
+            )
+            .order_by(o.received_at.desc())
+            .limit(limit)
+        )
+        return [self._loaded(row) for row in rows]
+
+    def open_counts(self, street: str) -> dict[str, int]:
+        """How many live orders each person holds."""
+        o = t.orders.c
+        held = func.count().label("held")
+        rows = self._run(
+            select(o.assignee, held)
+            .where(o.street == street, o.assignee.is_not(None), o.state.in_([s.value for s in LIVE_STATES]))
+            .group_by(o.assignee)
+        )
+        return {str(row.assignee): int(row.held) for row in rows}
+
     def timeline(self, order_id: int) -> builtins.list[TimelineEntry]:
         self.flush_timeline()
         rows = self._run(
@@ -714,6 +772,51 @@ class SqlPeopleRepository(_Repository):
         )
         return [_shift_from(r) for r in rows]
 
+    def set_position(self, street: str, staff_id: str, point: Point, at: datetime) -> None:
+        """Keep a person's newest check-in (an older one arriving late changes nothing)."""
+        c = t.staff_positions.c
+        values = {"staff": staff_id, "street": street, "lon": point.lon, "lat": point.lat, "at": at}
+        changed = self._run(
+            update(t.staff_positions)
+            .where(c.staff == staff_id, c.at <= at)
+            .values(street=street, lon=point.lon, lat=point.lat, at=at)
+        )
+        if changed.rowcount == 0:
+            self._run(_insert_ignoring_duplicates(self._dialect, t.staff_positions), values)
+
+    def positions(self, street: str, since: datetime) -> dict[str, tuple[Point, datetime]]:
+        c = t.staff_positions.c
+        rows = self._run(select(t.staff_positions).where(c.street == street, c.at >= since))
+        return {r.staff: (Point(r.lon, r.lat), r.at) for r in rows}
+
+    def add_absence(self, absence: Absence) -> int:
+        result = self._run(
+            insert(t.absences).values(
+                street=absence.street,
+                staff=absence.staff,
+                start_at=absence.start,
+                end_at=absence.end,
+                reason=absence.reason,
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def absences(self, street: str, start: datetime, end: datetime) -> list[Absence]:
+        """Leave overlapping [start, end)."""
+        c = t.absences.c
+        rows = self._run(
+            select(t.absences)
+            .where(c.street == street, c.end_at > start, c.start_at < end)
+            .order_by(c.start_at, c.id)
+        )
+        return [Absence(r.staff, r.start_at, r.end_at, r.street, r.reason, r.id) for r in rows]
+
+    def remove_absence(self, street: str, absence_id: int) -> bool:
+        c = t.absences.c
+        return self._run(delete(t.absences).where(c.street == street, c.id == absence_id)).rowcount == 1
+
     def on_duty(self, street: str, at: datetime) -> list[Shift]:
         c = t.shifts.c
         rows = self._run(
@@ -767,10 +870,7 @@ class SqlConfigRepository(_Repository):
         ]
 
     def set_categories(self, street: str, categories: Iterable[Category]) -> None:
-        rows = [
-            {"street": street, "position": i} | c.to_dict()
-            for i, c in enumerate(categories)
-        ]
+        rows = [{"street": street, "position": i} | c.to_dict() for i, c in enumerate(categories)]
         self._run(delete(t.categories).where(t.categories.c.street == street))
         if rows:
             self._run(insert(t.categories), rows)

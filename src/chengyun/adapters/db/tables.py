@@ -285,3 +285,29 @@ training_examples = Table(
     Column("by", String(200), nullable=False),
     Index("ix_training_examples_street_id", "street", "id"),
 )
+
+# Each person's last check-in (from the staff app or any action taken with a position): routing's
+# "who is nearest".
+staff_positions = Table(
+    "staff_positions",
+    metadata,
+    Column("staff", String(64), primary_key=True),
+    _street(),
+    Column("lon", Float(), nullable=False),
+    Column("lat", Float(), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Index("ix_staff_positions_street_at", "street", "at"),
+)
+
+# Leave (请假): routing passes over a person on leave even when the roster has them on shift.
+absences = Table(
+    "absences",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    _street(),
+    Column("staff", String(64), nullable=False),
+    Column("start_at", UtcDateTime(), nullable=False),
+    Column("end_at", UtcDateTime(), nullable=False),
+    Column("reason", String(200), nullable=False),
+    Index("ix_absences_street_end_start", "street", "end_at", "start_at"),
+)

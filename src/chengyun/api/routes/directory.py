@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 
+from chengyun.adapters.coords import to_wgs84
 from chengyun.api.deps import ActorDep, CenterDep, has_nul, street_of
-from chengyun.api.schemas import ImportResult, Moment, StaffOut
+from chengyun.api.schemas import MAX_ID, AbsenceIn, AbsenceOut, CheckinIn, ImportResult, Moment, StaffOut
 from chengyun.domain.access import READERS, require_role
 from chengyun.domain.calendar import local
 from chengyun.domain.errors import InvalidInput
@@ -196,3 +197,52 @@ def on_duty(
         }
         for s in shifts
     ]
+
+
+@router.post(
+    "/checkins",
+    status_code=204,
+    summary="签到定位",
+    description="工作人员上报当前位置，就近派单据此计算步行时间。",
+)
+def check_in(body: CheckinIn, center: CenterDep, actor: ActorDep) -> None:
+    point = to_wgs84(body.position.lat, body.position.lon, body.crs)
+    center.directory.check_in(actor, point, center.clock.now())
+
+
+@router.get("/absences", response_model=list[AbsenceOut], summary="请假记录")
+def list_absences(
+    center: CenterDep,
+    actor: ActorDep,
+    start: Moment | None = None,
+    end: Moment | None = None,
+    street: str | None = None,
+) -> list[AbsenceOut]:
+    require_role(actor, READERS, "查看请假记录")
+    now = center.clock.now()
+    start, end = start or now, end or now + timedelta(days=30)
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidInput("start / end 必须带时区")
+    found = center.directory.absences(street_of(actor, street), start, end)
+    return [
+        AbsenceOut(id=a.id or 0, staff=a.staff, start=local(a.start), end=local(a.end), reason=a.reason)
+        for a in found
+    ]
+
+
+@router.post("/absences", status_code=201, response_model=AbsenceOut, summary="登记请假")
+def add_absence(body: AbsenceIn, center: CenterDep, actor: ActorDep, street: str | None = None) -> AbsenceOut:
+    a = center.directory.add_absence(
+        actor, street_of(actor, street), body.staff, body.start, body.end, body.reason
+    )
+    return AbsenceOut(id=a.id or 0, staff=a.staff, start=local(a.start), end=local(a.end), reason=a.reason)
+
+
+@router.delete("/absences/{absence_id}", status_code=204, summary="撤销请假")
+def remove_absence(
+    absence_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    center: CenterDep,
+    actor: ActorDep,
+    street: str | None = None,
+) -> None:
+    center.directory.remove_absence(actor, street_of(actor, street), absence_id)

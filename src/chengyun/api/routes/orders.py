@@ -14,6 +14,7 @@ from chengyun.api.schemas import (
     CloseLoopIn,
     DecisionIn,
     DispatchIn,
+    DuplicateOut,
     ExtensionIn,
     HandleIn,
     MergeIn,
@@ -24,6 +25,7 @@ from chengyun.api.schemas import (
     OrderPage,
     PlanIn,
     ReasonIn,
+    ReclassifyIn,
     RegradeIn,
     ReplyIn,
     RequiredNoteIn,
@@ -240,3 +242,23 @@ def regrade(order_id: OrderId, body: RegradeIn, center: CenterDep, actor: ActorD
 def add_note(order_id: OrderId, body: RequiredNoteIn, center: CenterDep, actor: ActorDep) -> OrderOut:
     position = body.position.to_point() if body.position else None
     return shape(center, actor, center.orders.note(actor, order_id, body.note, position))
+
+
+@router.post(
+    "/{order_id}/reclassify",
+    response_model=OrderOut,
+    summary="更正类别",
+    description="受理员、值班长更正工单类别；更正同时成为分类模型的训练样本（重新训练后生效）。",
+)
+def reclassify(order_id: OrderId, body: ReclassifyIn, center: CenterDep, actor: ActorDep) -> OrderOut:
+    return shape(center, actor, center.orders.reclassify(actor, order_id, body.category, body.reason))
+
+
+@router.get(
+    "/{order_id}/duplicates",
+    response_model=list[DuplicateOut],
+    summary="疑似重复件",
+    description="同类、相距数十米、三天内、描述相似的在办工单；确认后用 /merge 并案。",
+)
+def duplicates(order_id: OrderId, center: CenterDep, actor: ActorDep) -> list[DuplicateOut]:
+    return [DuplicateOut.model_validate(p.to_dict()) for p in center.orders.duplicates(actor, order_id)]

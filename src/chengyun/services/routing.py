@@ -1,0 +1,127 @@
+"""What routing needs to know about a street's people right now, loaded once and kept a few seconds.
+
+Dispatch runs on every new order; reading pairs, roster, leave, workload and check-ins for each one
+would cost more than the rest of intake. A snapshot lives `DUTY_TTL_S` seconds (and never past the
+hour of roster it holds); this process counts its own dispatches into it meanwhile, and other
+processes' dispatches show up at the next reload.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from chengyun.domain.calendar import SHANGHAI
+from chengyun.domain.dispatch import Decision, RoutingRules, StaffStatus, route, statuses
+from chengyun.domain.geo import Point
+from chengyun.domain.staff import ABPair, Absence, Post, Shift
+from chengyun.services.ports import UnitOfWork, UnitOfWorkFactory
+
+DUTY_WINDOW = timedelta(hours=1)
+DUTY_TTL_S = 10.0
+POSITION_FRESH = timedelta(minutes=30)  # an older check-in says little about where someone is now
+DEFAULT_RULES = RoutingRules()
+FIELD_POSTS = frozenset({Post.AREA_MANAGER, Post.CHIEF_RESPONDER})
+
+
+@dataclass
+class DutySnapshot:
+    loaded: float
+    start: datetime
+    end: datetime
+    pairs: dict[str, ABPair]
+    names: dict[str, str]
+    field_workers: frozenset[str]
+    shifts: list[Shift]
+    absences: list[Absence]
+    positions: dict[str, tuple[Point, datetime]]
+    open_counts: dict[str, int]
+    departments: dict[str, str]
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fresh(self, now: datetime) -> bool:
+        return time.monotonic() - self.loaded < DUTY_TTL_S and self.start <= now < self.end
+
+    def on_duty(self, post: Post, now: datetime) -> list[str]:
+        """Who holds a shift of `post` at `now`, in roster order."""
+        return [s.staff for s in self.shifts if s.post is post and s.covers(now)]
+
+    def statuses(self, now: datetime) -> dict[str, StaffStatus]:
+        on_duty = {s.staff for s in self.shifts if s.covers(now)}
+        on_leave = {a.staff for a in self.absences if a.covers(now)}
+        positions = {k: p for k, (p, at) in self.positions.items() if now - at <= POSITION_FRESH}
+        people = [(staff_id, name, staff_id in self.field_workers) for staff_id, name in self.names.items()]
+        with self.lock:
+            counts = dict(self.open_counts)
+        return statuses(people, on_duty, on_leave, counts, positions)
+
+    def decide(
+        self,
+        area: str,
+        now: datetime,
+        site: Point | None,
+        arrive_within_minutes: float,
+        rules: RoutingRules = DEFAULT_RULES,
+    ) -> Decision | None:
+        """Who should take an order in `area` now; None when the area has no A/B pair."""
+        pair = self.pairs.get(area)
+        if pair is None:
+            return None
+        day = now.astimezone(SHANGHAI).date()
+        return route(pair, day, self.statuses(now), site, arrive_within_minutes, rules)
+
+    def took(self, staff_id: str) -> None:
+        """Count a dispatch made by this process until the next reload."""
+        with self.lock:
+            self.open_counts[staff_id] = self.open_counts.get(staff_id, 0) + 1
+
+
+def load_duty(uow: UnitOfWork, street: str, now: datetime) -> DutySnapshot:
+    end = now + DUTY_WINDOW
+    staff = [s for s in uow.people.staff(street) if s.active]
+    return DutySnapshot(
+        loaded=time.monotonic(),
+        start=now,
+        end=end,
+        pairs={p.area: p for p in uow.people.pairs(street)},
+        names={s.id: s.name for s in staff},
+        field_workers=frozenset(s.id for s in staff if s.posts & FIELD_POSTS),
+        shifts=uow.people.shifts(street, now, end),
+        absences=uow.people.absences(street, now, end),
+        positions=uow.people.positions(street, now - POSITION_FRESH),
+        open_counts=uow.orders.open_counts(street),
+        departments={d.code: d.name for d in uow.people.departments(street)},
+    )
+
+
+class DutyCache:
+    """One snapshot per street; `forget` after the roster, pairs or leave change."""
+
+    def __init__(
+        self, uow: UnitOfWorkFactory, load: Callable[[UnitOfWork, str, datetime], DutySnapshot]
+    ) -> None:
+        self._uow = uow
+        self._load = load
+        self._snapshots: dict[str, DutySnapshot] = {}
+        self._lock = threading.Lock()
+
+    def get(self, street: str, now: datetime, uow: UnitOfWork | None = None) -> DutySnapshot:
+        """Read through `uow` when the caller has one open (a second one would wait for its lock)."""
+        with self._lock:
+            duty = self._snapshots.get(street)
+        if duty is not None and duty.fresh(now):
+            return duty
+        if uow is None:
+            with self._uow() as own:
+                return self.get(street, now, own)
+        duty = self._load(uow, street, now)
+        with self._lock:
+            self._snapshots[street] = duty
+        return duty
+
+    def forget(self) -> None:
+        with self._lock:
+            self._snapshots.clear()
