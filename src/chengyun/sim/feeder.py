@@ -83,7 +83,7 @@ class DemoFeeder:
         self.created = 0
 
     def start(self) -> None:
-        self._load()
+        self.prepare()
         self._thread = threading.Thread(target=self._run, name="demo-feeder", daemon=True)
         self._thread.start()
 
@@ -92,11 +92,17 @@ class DemoFeeder:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def _load(self) -> None:
+    def prepare(self) -> None:
+        """Read the street's addresses and people (once)."""
+        if self._addresses:
+            return
         for place in self._center.directory.places(self._street, PlaceKind.BUILDING):
             address = place.props.get("address")
             if isinstance(address, str) and address:
                 self._addresses.append(address)
+        # Callers also name landmarks: "久光百货门口", "静安寺附近".
+        for place in self._center.directory.places(self._street, PlaceKind.POI):
+            self._addresses.append(place.name + self._rng.choice(["门口", "附近", "旁边", ""]))
         with self._center.uow() as uow:
             people = uow.people.staff(self._street)
         self._names = {p.id: p.name for p in people}
@@ -116,14 +122,15 @@ class DemoFeeder:
             expected = hours * self._rate
             count = int(expected) + (1 if self._rng.random() < expected - int(expected) else 0)
             for _ in range(count):
-                self._create(now)
+                self.report_one(now)
             while self._steps and self._steps[0].at <= now:
                 step = heapq.heappop(self._steps)
                 self._do(step, now)
 
-    def _create(self, now: datetime) -> None:
+    def report_one(self, now: datetime) -> WorkOrder | None:
+        """One citizen's or patrol's report, created through intake; None if intake refused it."""
         if not self._addresses:
-            return
+            return None
         weights = [t[2] for t in TEMPLATES]
         category, source, _, texts = self._rng.choices(TEMPLATES, weights)[0]
         address = self._rng.choice(self._addresses)
@@ -133,19 +140,21 @@ class DemoFeeder:
         actor = self._hotline if source == "hotline" else self._patrol
         command = NewOrder(
             source=source,
-            category=category,
+            # A 12345 call arrives as words and an address: intake classifies, locates and routes it.
+            category=None if source == "hotline" else category,
             description=text,
             street=self._street,
-            address=address,  # located by the intake itself, as a hotline order is
+            address=address,
             complainant=Contact(name, phone) if source == "hotline" else None,
         )
         try:
             order = self._center.orders.create(actor, command).order
         except DomainError as exc:
             log.warning("demo order refused: %s", exc.message)
-            return
+            return None
         self.created += 1
         self._plan(order, now)
+        return order
 
     def _plan(self, order: WorkOrder, now: datetime) -> None:
         assert order.id is not None
