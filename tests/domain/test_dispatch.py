@@ -104,3 +104,13 @@ def test_walking_distance_follows_the_street_grid() -> None:
     north_east = Point(SITE.lon + 0.001, SITE.lat + 0.001)
     assert 90 < walk_metres(SITE, east) < 100
     assert abs(walk_metres(SITE, north_east) - (walk_metres(SITE, east) + 111.32)) < 0.5
+
+
+def test_when_everyone_on_shift_has_a_full_hand_the_least_loaded_takes_it() -> None:
+    full = {k: {"open_orders": 5} for k in ("S1", "S2", "S3", "S4")}
+    full["S2"] = {"open_orders": 6}
+    decision = decide(people(**full))
+    assert decision.staff_id == "S1" and decision.rule == "overloaded"
+    assert decision.reason.endswith("在班人员均已满负荷，派遣给 李思远，请值班长关注")
+    off = decide(people(**full | {"S1": {"on_duty": False}, "S2": {"on_duty": False}}))
+    assert off.staff_id == "S3"

@@ -3,8 +3,9 @@
 A candidate is *available* when on shift, not on leave and below the open-order limit. An available
 A or B is chosen unless their last known position (a check-in) is too far to walk to the site within
 the arrival deadline (the "15" of 51530); then the nearest available qualified person who can make it
-gets the order. When nobody can make it, the fastest available person does; when nobody at all is
-available, A does, and the reason says so. Every step is written out in Chinese for the timeline.
+gets the order. When nobody can make it, the fastest available person does; when everyone on shift
+has a full hand, the least loaded of them (A or B first) does; when nobody is on shift at all, A
+does. The reason says which. Every step is written out in Chinese for the timeline.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class RoutingRules:
 class Decision:
     staff_id: str
     name: str
-    rule: str  # "a", "b", "nearest", "fastest", "least_busy", "fallback_a"
+    rule: str  # "a", "b", "nearest", "fastest", "least_busy", "overloaded", "fallback_a"
     reason: str  # why, in Chinese, for the timeline
     walk_minutes: float | None = None
 
@@ -76,7 +77,7 @@ def route(
         return walk_metres(person.position, site) / rules.walk_metres_per_minute
 
     def done(person: StaffStatus, rule: str, what: str, minutes: float | None) -> Decision:
-        walk = f"（步行约 {math.ceil(minutes)} 分钟）" if minutes is not None else ""
+        walk = f"（步行约 {max(1, math.ceil(minutes))} 分钟）" if minutes is not None else ""
         return Decision(person.id, person.name, rule, "，".join([*steps, f"{what}{walk}"]), minutes)
 
     for role, staff_id in (("A", a), ("B", b)):
@@ -120,8 +121,15 @@ def route(
     if others:
         person = min(others, key=lambda p: (p.open_orders, p.id))
         return done(person, "least_busy", f"派遣给在班且在办工单最少的 {person.name}", None)
+    # Everyone on shift has a full hand: the least loaded of them, A or B first, takes it anyway.
+    working = [
+        p for p in staff.values() if p.on_duty and not p.on_leave and (p.field_worker or p.id in (a, b))
+    ]
+    if working:
+        person = min(working, key=lambda p: (p.id not in (a, b), p.open_orders, p.id != a, p.id))
+        return done(person, "overloaded", f"在班人员均已满负荷，派遣给 {person.name}，请值班长关注", None)
     person = staff.get(a) or StaffStatus(a, a, on_duty=False)
-    return done(person, "fallback_a", f"无人可派，仍派遣给 A 角 {person.name}，请值班长关注", None)
+    return done(person, "fallback_a", f"无人在班，仍派遣给 A 角 {person.name}，请值班长关注", None)
 
 
 def _unavailable(person: StaffStatus, rules: RoutingRules) -> str:

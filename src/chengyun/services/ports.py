@@ -111,7 +111,7 @@ class OrderRepository(Protocol):
         """Live orders of `category` since `since`, near `point` or at the same building or address."""
 
     def open_counts(self, street: str) -> dict[str, int]:
-        """How many live orders each assignee holds."""
+        """How many orders each assignee must still go to or is working on site."""
 
     def find_idempotent(self, client: str, key: str) -> IdempotentRecord | None: ...
 

@@ -321,6 +321,7 @@ def _entry_from(row: Row[Any]) -> TimelineEntry:
 
 
 _INSERT_ORDER = insert(t.orders)
+_IN_HAND = [OrderState.DISPATCHED.value, OrderState.RESPONDED.value, OrderState.ON_SITE.value]
 # Built once: constructing a select per call costs more than running it on this hot path.
 _FIND_KEY = select(t.idempotency_keys.c.order_id, t.idempotency_keys.c.request_hash).where(
     t.idempotency_keys.c.client == bindparam("client"), t.idempotency_keys.c.key == bindparam("key")
@@ -476,12 +477,12 @@ class SqlOrderRepository(_Repository):
         return [self._loaded(row) for row in rows]
 
     def open_counts(self, street: str) -> dict[str, int]:
-        """How many live orders each person holds."""
+        """How many orders each person must still go to or is working on site (not planned ones)."""
         o = t.orders.c
         held = func.count().label("held")
         rows = self._run(
             select(o.assignee, held)
-            .where(o.street == street, o.assignee.is_not(None), o.state.in_([s.value for s in LIVE_STATES]))
+            .where(o.street == street, o.assignee.is_not(None), o.state.in_(_IN_HAND))
             .group_by(o.assignee)
         )
         return {str(row.assignee): int(row.held) for row in rows}
