@@ -25,9 +25,12 @@ from chengyun.services.ports import Example
 
 _DIGITS = re.compile(r"\d+")
 _PUNCTUATION = frozenset("，。！？、；：（）()!?,.;:“”\"'…~～ \t\r\n")
-# Softmax scale on the SVM margins: fitted on the built-in held-out split, where 10 gives the lowest log-loss
-# and a mean top-1 confidence (0.82) equal to the top-1 accuracy.
-_SCALE = 10.0
+# Softmax scale on the SVM margins: fitted on the built-in held-out split, where 8 gives the lowest log-loss
+# (0.43) and a mean top-1 confidence (0.90) close to the top-1 accuracy (0.91).
+_SCALE = 8.0
+# The jieba words count half as much as the character n-grams: the words repeat what the characters say,
+# and at full weight they pull texts towards the catalogue's words (measured: -1 point unseen-phrasing top-1).
+_WORDS_WEIGHT = 0.5
 
 _jieba_lock = threading.Lock()
 _tokenizer: Any = None
@@ -107,11 +110,12 @@ class TfidfSvmClassifier:
                 (
                     "chars",
                     TfidfVectorizer(
-                        analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, preprocessor=normalise
+                        analyzer="char_wb", ngram_range=(1, 2), sublinear_tf=True, preprocessor=normalise
                     ),
                 ),
                 ("words", TfidfVectorizer(analyzer=words, sublinear_tf=True)),
-            ]
+            ],
+            transformer_weights={"chars": 1.0, "words": _WORDS_WEIGHT},
         )
         matrix = features.fit_transform(texts)
         model = self._estimator() if self._estimator is not None else LinearSVC(C=self._c)
