@@ -199,3 +199,24 @@ def test_overdue_is_a_function_of_time() -> None:
     order = dispatched(an_order())
     assert not order.is_overdue(at(5))
     assert order.is_overdue(at(5) + timedelta(microseconds=1))
+
+
+def test_a_category_may_name_its_policy_but_a_red_order_keeps_the_red_clock() -> None:
+    slow = DEFAULT_POLICIES.to_list()[-1] | {
+        "categories": ["9001"],
+        "code": "housing",
+        "name": "房屋维修",
+        "stages": [
+            {"stage": "respond", "minutes": 30, "counted_from": "receipt"},
+            {"stage": "arrive", "minutes": 120, "counted_from": "receipt"},
+            {"stage": "handle", "minutes": 60 * 24, "counted_from": "previous"},
+            {"stage": "close", "minutes": 60, "counted_from": "previous"},
+        ],
+    }
+    policies = PolicySet.from_list([*DEFAULT_POLICIES.to_list()[:-1], slow, DEFAULT_POLICIES.to_list()[-1]])
+    assert "housing" in policies and "nothing" not in policies
+    assert policies.for_order("500102", Colour.BLUE, named="housing").code == "housing"
+    assert policies.for_order("500102", Colour.RED, named="housing").code == "51530-red"
+    assert policies.for_order("500102", Colour.BLUE, named="gone").code == "51530"
+    assert policies.for_order("500102", Colour.BLUE).code == "51530"
+    assert policies.for_order("900103", Colour.BLUE).code == "housing"
