@@ -2352,8 +2352,9 @@ def compose(core: str, rng: random.Random, aside: str = "") -> str:
             body = f"在{where}，{when}{core}"
     body += aside
     style = rng.randrange(10)
-    if style == 0:  # terse: the place and the core only
-        text = body.split("，")[0] if "，" in body and rng.random() < 0.4 else body
+    if style == 0:  # terse: often the place and the first clause of the core only (never the place alone)
+        short = core.replace("{p}", "").split("，")[0]
+        text = f"{where}{short}" if "，" in core and rng.random() < 0.4 else body
     elif style == 1:  # angry
         text = rng.choice(ANGRY) + body + rng.choice(("！！", "！到底谁管？", "，投诉！", "！"))
     elif style == 2:  # long-winded
