@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic_core import to_json
 
 from chengyun.domain.access import Actor, Role, sees_contact
 from chengyun.domain.geo import Point
@@ -191,70 +192,110 @@ class OrderOut(BaseModel):
         category_name: str | None = None,
         assignee_name: str | None = None,
     ) -> OrderOut:
+        return cls.model_validate(cls.fields(order, actor, now, category_name, assignee_name))
+
+    @classmethod
+    def json_of(
+        cls,
+        order: WorkOrder,
+        actor: Actor,
+        now: datetime,
+        category_name: str | None = None,
+        assignee_name: str | None = None,
+    ) -> bytes:
+        """The JSON of `of(...)` without building the model: the fields are plain values the model would
+        keep as they are, and pydantic serialises them alike (the hot path: order intake)."""
+        return to_json(cls.fields(order, actor, now, category_name, assignee_name))
+
+    @staticmethod
+    def fields(
+        order: WorkOrder,
+        actor: Actor,
+        now: datetime,
+        category_name: str | None = None,
+        assignee_name: str | None = None,
+    ) -> dict[str, Any]:
+        """The fields of the model as plain values (enums, datetimes, dicts for nested models)."""
         assert order.id is not None
         visible = sees_contact(actor, order)
         contacts = [c if visible else c.masked() for c in order.complainants]
-        return cls(
-            id=order.id,
-            street=order.street,
-            source=order.source,
-            source_label=order.source.label,
-            category=order.category,
-            category_name=category_name,
-            description=order.description,
-            address=order.location.address,
-            position=Position.of(order.location.point),
-            area=order.location.area,
-            grid=order.location.grid,
-            building=order.location.building,
-            colour=order.colour,
-            colour_label=order.colour.label,
-            state=order.state.value,
-            state_label=order.state.label,
-            group=order.state.group.value,
-            assignee=order.assignee,
-            assignee_name=assignee_name,
-            complainants=[ContactOut(name=c.name, phone=c.phone, masked=not visible) for c in contacts],
-            attachments=order.attachments,
-            external_id=order.external_id,
-            received_at=order.received_at,
-            updated_at=order.updated_at,
-            policy=order.policy_code,
-            clocks=[
-                ClockOut(
-                    stage=c.stage,
-                    label=c.stage.label,
-                    started_at=c.started_at,
-                    due_at=c.due_at,
-                    done_at=c.done_at,
-                    on_time=c.on_time,
-                    overdue=c.overdue(now),
-                )
+        location = order.location
+        point = location.point
+        state = order.state
+        return {
+            "id": order.id,
+            "street": order.street,
+            "source": order.source,
+            "source_label": order.source.label,
+            "category": order.category,
+            "category_name": category_name,
+            "description": order.description,
+            "address": location.address,
+            "position": {"lon": point.lon, "lat": point.lat} if point else None,
+            "area": location.area,
+            "grid": location.grid,
+            "building": location.building,
+            "colour": order.colour,
+            "colour_label": order.colour.label,
+            "state": state.value,
+            "state_label": state.label,
+            "group": state.group.value,
+            "assignee": order.assignee,
+            "assignee_name": assignee_name,
+            "complainants": [{"name": c.name, "phone": c.phone, "masked": not visible} for c in contacts],
+            "attachments": list(order.attachments),
+            "external_id": order.external_id,
+            "received_at": order.received_at,
+            "updated_at": order.updated_at,
+            "policy": order.policy_code,
+            "clocks": [
+                {
+                    "stage": c.stage,
+                    "label": c.stage.label,
+                    "started_at": c.started_at,
+                    "due_at": c.due_at,
+                    "done_at": c.done_at,
+                    "on_time": c.on_time,
+                    "overdue": c.overdue(now),
+                }
                 for c in order.clocks.values()
             ],
-            overdue=order.is_overdue(now),
-            next_due_at=order.next_due_at(),
-            escalation_level=order.escalation_level,
-            round=order.round,
-            plan=order.plan,
-            planned_for=order.planned_for,
-            satisfaction=order.satisfaction,
-            merged_into=order.merged_into,
-            extensions=[ExtensionOut(**vars(e)) for e in order.extensions],
-            supervisions=[
-                SupervisionOut(
-                    no=s.no,
-                    issued_by=s.issued_by,
-                    issued_at=s.issued_at,
-                    note=s.note,
-                    reply_due_at=s.reply_due_at,
-                    replied_at=s.replied_at,
-                    reply=s.reply,
-                )
+            "overdue": order.is_overdue(now),
+            "next_due_at": order.next_due_at(),
+            "escalation_level": order.escalation_level,
+            "round": order.round,
+            "plan": order.plan,
+            "planned_for": order.planned_for,
+            "satisfaction": order.satisfaction,
+            "merged_into": order.merged_into,
+            "extensions": [
+                {
+                    "no": e.no,
+                    "stage": e.stage,
+                    "requested_by": e.requested_by,
+                    "requested_at": e.requested_at,
+                    "until": e.until,
+                    "reason": e.reason,
+                    "decision": e.decision,
+                    "decided_by": e.decided_by,
+                    "decided_at": e.decided_at,
+                }
+                for e in order.extensions
+            ],
+            "supervisions": [
+                {
+                    "no": s.no,
+                    "issued_by": s.issued_by,
+                    "issued_at": s.issued_at,
+                    "note": s.note,
+                    "reply_due_at": s.reply_due_at,
+                    "replied_at": s.replied_at,
+                    "reply": s.reply,
+                }
                 for s in order.supervisions
             ],
-            version=order.version,
-        )
+            "version": order.version,
+        }
 
 
 class OrderPage(BaseModel):
