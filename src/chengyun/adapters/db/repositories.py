@@ -15,6 +15,7 @@ from sqlalchemy import (
     CursorResult,
     Executable,
     Row,
+    Select,
     Table,
     and_,
     bindparam,
@@ -336,6 +337,47 @@ def _insert_ignoring_duplicates(dialect: str, table: Table) -> postgresql.Insert
     raise NotImplementedError(f"insert-or-ignore is not implemented for {dialect}")
 
 
+_REMEMBER_KEY = {
+    dialect: _insert_ignoring_duplicates(dialect, t.idempotency_keys).returning(t.idempotency_keys.c.key)
+    for dialect in ("postgresql", "sqlite")
+}
+_SIMILAR: dict[tuple[bool, bool, bool, int], Select[Any]] = {}
+
+
+def _similar_statement(point: bool, building: bool, address: bool, limit: int) -> Select[Any]:
+    """The duplicate candidates' query for one combination of clues, built once: every new order runs
+    one, and building the select cost more than running it."""
+    key = (point, building, address, limit)
+    statement = _SIMILAR.get(key)
+    if statement is None:
+        o = t.orders.c
+        near: list[ColumnElement[bool]] = []
+        if point:
+            near.append(
+                and_(
+                    o.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
+                    o.lon.between(bindparam("lon_lo"), bindparam("lon_hi")),
+                )
+            )
+        if building:
+            near.append(o.building == bindparam("building"))
+        if address:
+            near.append(o.address == bindparam("address"))
+        statement = _SIMILAR[key] = (
+            select(t.orders)
+            .where(
+                o.street == bindparam("street"),
+                o.category == bindparam("category"),
+                o.received_at >= bindparam("since"),
+                o.state.in_([s.value for s in LIVE_STATES]),
+                or_(*near),
+            )
+            .order_by(o.received_at.desc())
+            .limit(limit)
+        )
+    return statement
+
+
 class SqlOrderRepository(_Repository):
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
@@ -445,35 +487,24 @@ class SqlOrderRepository(_Repository):
     ) -> builtins.list[WorkOrder]:
         """Live orders of one category received since `since`, near `point` or at the same building
         or address: the candidates a new order may repeat."""
-        o = t.orders.c
-        near: list[ColumnElement[bool]] = []
+        if point is None and not building and not address:
+            return []
+        params: dict[str, Any] = {"street": street, "category": category, "since": since}
         if point is not None:
             dlat = radius_m / 111_320.0
             dlon = dlat / max(0.1, math.cos(math.radians(point.lat)))
-            near.append(
-                and_(
-                    o.lat.between(point.lat - dlat, point.lat + dlat),
-                    o.lon.between(point.lon - dlon, point.lon + dlon),
-                )
-            )
+            params |= {
+                "lat_lo": point.lat - dlat,
+                "lat_hi": point.lat + dlat,
+                "lon_lo": point.lon - dlon,
+                "lon_hi": point.lon + dlon,
+            }
         if building:
-            near.append(o.building == building)
+            params["building"] = building
         if address:
-            near.append(o.address == address)
-        if not near:
-            return []
-        rows = self._run(
-            select(t.orders)
-            .where(
-                o.street == street,
-                o.category == category,
-                o.received_at >= since,
-                o.state.in_([s.value for s in LIVE_STATES]),
-                or_(*near),
-            )
-            .order_by(o.received_at.desc())
-            .limit(limit)
-        )
+            params["address"] = address
+        statement = _similar_statement(point is not None, bool(building), bool(address), limit)
+        rows = self._run(statement, params)
         return [self._loaded(row) for row in rows]
 
     def open_counts(self, street: str) -> dict[str, int]:
@@ -565,10 +596,7 @@ class SqlOrderRepository(_Repository):
         }
         # ON CONFLICT DO NOTHING keeps the transaction usable on both engines without a savepoint.
         # RETURNING, not rowcount: psycopg reports -1 for an INSERT that did nothing.
-        statement = _insert_ignoring_duplicates(self._dialect, t.idempotency_keys).returning(
-            t.idempotency_keys.c.key
-        )
-        if self._run(statement, values).first() is None:
+        if self._run(_REMEMBER_KEY[self._dialect], values).first() is None:
             raise Conflict("该 Idempotency-Key 已被使用", key=key)
 
     # --- helpers ---
