@@ -1,9 +1,9 @@
 """Write the labelled complaint corpus the classifier learns from: src/chengyun/data/complaints.jsonl.
 
 Each line is a 12345-hotline style complaint about the demo street (静安寺街道),
-labelled with a code of the built-in catalogue. Texts are composed from per-category phrasings (many per
-category, written by hand) × places × times × speaking styles, with a fixed seed, so the file is
-reproducible and can be reviewed here.
+labelled with a code of the built-in catalogue. Texts are composed from per-category phrasings (26–29 per
+category, written by hand; each used once, a random half of them twice) × places × times × speaking styles,
+with a fixed seed, so the file is reproducible and can be reviewed here.
 
 Each line is `{"text", "code", "phrasing", "split"}`. The held-out split (`"split": "test"`) is a fifth of
 each category's texts drawn at random: some of them reuse a phrasing seen in training (in another place,
