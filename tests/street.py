@@ -7,6 +7,8 @@ from datetime import datetime, timedelta, timezone
 from chengyun.bootstrap import Center
 from chengyun.domain.access import Actor, Role
 from chengyun.domain.events import OrderEvent
+from chengyun.domain.orders import Contact
+from chengyun.services.orders import NewOrder
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=CST)  # a Wednesday morning
@@ -149,3 +151,16 @@ class Recorder:
 
 def person(role: Role, staff: str | None = None, name: str = "") -> Actor:
     return Actor(role, frozenset({STREET}), staff, name or staff or role.label, f"t-{staff or role.value}")
+
+
+def tile(**changes: object) -> NewOrder:
+    """The issue's example 12345 call (loose paving at B1, 愚园路608弄6号); override what a test is about."""
+    values: dict[str, object] = {
+        "source": "hotline",
+        "category": "200101",
+        "description": "商场门口人行道大理石地砖翘起，我晚上路过绊倒了手臂受伤",
+        "address": "愚园路608弄6号",
+        "complainant": Contact("唐女士", "13812345678"),
+    }
+    values.update(changes)
+    return NewOrder(**values)  # type: ignore[arg-type]

@@ -6,20 +6,17 @@ call to create a request, so the post is a plain form post with `requests`, as i
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 import requests
-import uvicorn
 from georeport import GeoReport
 
 from chengyun.api.app import create_app
 from chengyun.bootstrap import Center
 from chengyun.domain.access import Role
 from chengyun.domain.categories import Category
+from liveserver import serving
 from street import STREET
 
 NOISE = "300201"
@@ -44,12 +41,6 @@ CATALOGUE = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def root(center: Center) -> Iterator[str]:
     """The Open311 root of the test center served by uvicorn on a free port."""
@@ -57,19 +48,8 @@ def root(center: Center) -> Iterator[str]:
         uow.config.set_categories(STREET, [Category.from_dict(c) for c in CATALOGUE])
         uow.commit()
     center.orders.forget_rules()
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(center), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/open311/v2"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(center)) as url:
+        yield f"{url}/open311/v2"
 
 
 def test_georeport_lists_posts_and_reads_back(root: str, center: Center) -> None:

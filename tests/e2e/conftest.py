@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from chengyun.adapters.clock import ManualClock
@@ -19,6 +15,7 @@ from chengyun.api.app import create_app
 from chengyun.bootstrap import Center, build
 from chengyun.domain.access import Role
 from chengyun.settings import Settings
+from liveserver import serving
 from street import STREET, T0, load_street
 
 CHROMIUM = "/usr/bin/chromium"
@@ -32,12 +29,6 @@ class LiveServer:
     token: str
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
     target = tmp_path / "e2e.db"
@@ -46,19 +37,8 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
     center = build(Settings(database_url=f"sqlite:///{target}", run_worker=False), clock=clock, migrate=False)
     load_street(center)
     token, _ = center.auth.issue(Role.DIRECTOR, [STREET], staff_id="D1")
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(center), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield LiveServer(f"http://127.0.0.1:{port}", center, clock, token)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(center)) as url:
+        yield LiveServer(url, center, clock, token)
 
 
 @pytest.fixture(scope="session")

@@ -12,26 +12,13 @@ from chengyun.domain.access import Actor, Role
 from chengyun.domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from chengyun.domain.geo import Point
 from chengyun.domain.orders import Contact, OrderState
-from chengyun.services.orders import NewOrder
 from chengyun.services.ports import OrderQuery
-from street import STREET, Recorder, person
+from street import STREET, Recorder, person, tile
 
 HOTLINE = person(Role.HOTLINE_SYSTEM)
 DESK = person(Role.HOTLINE_HANDLER, "H1", "孙丽")
 M1, M2, M3 = (person(Role.AREA_MANAGER, s) for s in ("M1", "M2", "M3"))
 DUTY = person(Role.DUTY_OFFICER, "O1", "周强")
-
-
-def tile(**changes: object) -> NewOrder:
-    values: dict[str, object] = {
-        "source": "hotline",
-        "category": "200101",
-        "description": "商场门口人行道大理石地砖翘起，我晚上路过绊倒了手臂受伤",
-        "address": "愚园路608弄6号",
-        "complainant": Contact("唐女士", "13812345678"),
-    }
-    values.update(changes)
-    return NewOrder(**values)  # type: ignore[arg-type]
 
 
 def test_an_address_is_located_and_the_order_goes_to_the_a_manager_on_duty(center: Center) -> None:
