@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from chengyun.domain.calendar import SHANGHAI
@@ -41,6 +41,13 @@ class DutySnapshot:
     open_counts: dict[str, int]
     departments: dict[str, str]
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Who is on shift / on leave / where, valid for `now` in [lo, hi): nothing changes in between.
+    _moment: tuple[datetime, datetime, set[str], set[str], dict[str, Point]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    # statuses(...) at that moment, kept up to date by took(); guarded by `lock`.
+    _built: dict[str, StaffStatus] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _built_for: object = field(default=None, init=False, repr=False, compare=False)
 
     def fresh(self, now: datetime) -> bool:
         return time.monotonic() - self.loaded < DUTY_TTL_S and self.start <= now < self.end
@@ -50,13 +57,29 @@ class DutySnapshot:
         return [s.staff for s in self.shifts if s.post is post and s.covers(now)]
 
     def statuses(self, now: datetime) -> dict[str, StaffStatus]:
-        on_duty = {s.staff for s in self.shifts if s.covers(now)}
-        on_leave = {a.staff for a in self.absences if a.covers(now)}
-        positions = {k: p for k, (p, at) in self.positions.items() if now - at <= POSITION_FRESH}
+        _, _, on_duty, on_leave, positions = self._at(now)
         people = [(staff_id, name, staff_id in self.field_workers) for staff_id, name in self.names.items()]
         with self.lock:
             counts = dict(self.open_counts)
         return statuses(people, on_duty, on_leave, counts, positions)
+
+    def _at(self, now: datetime) -> tuple[datetime, datetime, set[str], set[str], dict[str, Point]]:
+        """Who is on shift, on leave, and whose check-in is fresh at `now`; computed once per interval
+        in which none of these can change (the next shift or leave boundary, the next check-in going
+        stale), since every new order asks."""
+        moment = self._moment
+        if moment is not None and moment[0] <= now < moment[1]:
+            return moment
+        on_duty = {s.staff for s in self.shifts if s.covers(now)}
+        on_leave = {a.staff for a in self.absences if a.covers(now)}
+        positions = {k: p for k, (p, at) in self.positions.items() if now - at <= POSITION_FRESH}
+        bounds = [t for s in self.shifts for t in (s.start, s.end) if t > now]
+        bounds += [t for a in self.absences for t in (a.start, a.end) if t > now]
+        # A check-in is fresh while now <= at + POSITION_FRESH: recompute from that instant on.
+        bounds += [at + POSITION_FRESH for _, at in self.positions.values() if at + POSITION_FRESH >= now]
+        hi = min(bounds, default=self.end)
+        moment = self._moment = (now, max(hi, now), on_duty, on_leave, positions)
+        return moment
 
     def decide(
         self,
@@ -71,12 +94,23 @@ class DutySnapshot:
         if pair is None:
             return None
         day = now.astimezone(SHANGHAI).date()
-        return route(pair, day, self.statuses(now), site, arrive_within_minutes, rules)
+        moment = self._at(now)
+        _, _, on_duty, on_leave, positions = moment
+        with self.lock:
+            if self._built_for is not moment:
+                people = [(i, name, i in self.field_workers) for i, name in self.names.items()]
+                self._built = statuses(people, on_duty, on_leave, dict(self.open_counts), positions)
+                self._built_for = moment
+            staff = dict(self._built)
+        return route(pair, day, staff, site, arrive_within_minutes, rules)
 
     def took(self, staff_id: str) -> None:
         """Count a dispatch made by this process until the next reload."""
         with self.lock:
-            self.open_counts[staff_id] = self.open_counts.get(staff_id, 0) + 1
+            held = self.open_counts[staff_id] = self.open_counts.get(staff_id, 0) + 1
+            status = self._built.get(staff_id)
+            if status is not None:
+                self._built[staff_id] = replace(status, open_orders=held)
 
 
 def load_duty(uow: UnitOfWork, street: str, now: datetime) -> DutySnapshot:

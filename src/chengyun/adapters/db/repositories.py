@@ -23,6 +23,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     update,
@@ -353,6 +354,9 @@ def _no_index(dialect: str, column: ColumnElement[Any]) -> ColumnElement[Any]:
     return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
 
 
+_LIVE_LIST = literal_column("(" + ", ".join(sorted(f"'{s.value}'" for s in LIVE_STATES)) + ")")
+
+
 def _similar_statement(dialect: str, point: bool, building: bool, address: bool, limit: int) -> Select[Any]:
     """The duplicate candidates' query for one combination of clues, built once: every new order runs
     one, and building the select cost more than running it."""
@@ -382,7 +386,8 @@ def _similar_statement(dialect: str, point: bool, building: bool, address: bool,
                 o.street == bindparam("street"),
                 o.category == bindparam("category"),
                 received_at >= bindparam("since"),
-                _no_index(dialect, o.state).in_([s.value for s in LIVE_STATES]),
+                # Literal values, not an expanding IN: that one rewrites the SQL on every execution.
+                _no_index(dialect, o.state).op("IN", is_comparison=True)(_LIVE_LIST),
                 or_(*near),
             )
             .order_by(received_at.desc())
