@@ -38,7 +38,9 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False})
+    # LIFO: the connection used last goes out next, its page cache still valid. FIFO handed out the
+    # one idle longest, whose cache the other connections' commits had made stale (read again).
+    engine = create_engine(url, connect_args={"check_same_thread": False}, pool_use_lifo=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
