@@ -247,7 +247,7 @@ def _loads(payload: bytes) -> tuple[bool, Any]:
     """Untyped decode: (True, value), or (False, None) for bytes that are not JSON at all."""
     try:
         return True, _ANY.decode(payload)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, ValueError, RecursionError):  # ValueError: bad UTF-8
         pass
     try:  # stdlib reads NaN / Infinity / 1e999, so those become per-value rejections
         return True, json.loads(payload)
@@ -317,7 +317,7 @@ def _decode(
     if first == b"{" and sensor_id is not None:
         try:
             one = _READING.decode(payload)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, ValueError, RecursionError):  # ValueError: bad UTF-8
             pass
         else:
             ctx.reading(sensor_id, one.ts, one.values, out, payload, None, True)
@@ -325,7 +325,7 @@ def _decode(
     elif first == b"[":
         try:
             items = _ITEMS.decode(payload)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, ValueError, RecursionError):  # ValueError: bad UTF-8
             pass
         else:
             if not items:
@@ -413,6 +413,14 @@ def _number(value: object) -> bool:
 
 
 def _senml(ctx: _Context, records: list[Any], topic_sensor: str | None, out: list[Decoded]) -> None:
+    before = len(out), len(ctx.rejected)
+    _senml_records(ctx, records, topic_sensor, out)
+    if (len(out), len(ctx.rejected)) == before:  # only base fields: say so rather than drop it
+        reason = "SenML 报文只有基准字段，没有任何读数"
+        ctx.reject("empty_payload", reason, topic_sensor, _item_excerpt(records), None)
+
+
+def _senml_records(ctx: _Context, records: list[Any], topic_sensor: str | None, out: list[Decoded]) -> None:
     bn, bt, bu, bv = "", 0.0, None, 0.0
     groups: dict[tuple[str, datetime], Decoded] = {}
     for i, rec in enumerate(records):
