@@ -13,6 +13,7 @@ from chengyun.adapters.payloads import (
     Rejected,
     decode_batch,
     decode_message,
+    decode_messages,
 )
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -329,3 +330,36 @@ def test_deep_nesting_does_not_raise() -> None:
 def test_senml_pack_with_only_base_fields_is_reported() -> None:
     good, bad = batch([{"bn": "S-1:", "bt": EPOCH}])
     assert good == [] and codes(bad) == ["empty_payload"]
+
+
+def test_senml_fast_and_slow_paths_agree() -> None:
+    pack: list[dict[str, object]] = [
+        {"bn": "S-1:", "bt": EPOCH, "bu": "m", "n": "level", "v": 0.5},
+        {"n": "flow", "u": "m3/h", "v": 2, "t": -5},
+        {"bn": "urn:dev:mac:0024be:", "n": "tilt", "v": -1},
+        {"n": "when_relative", "v": 3, "bt": 0, "t": -1e300},
+    ]
+    fast, none = batch(pack[:3])
+    slow, bad = batch([*pack[:3], {"n": "flag", "vb": True}])  # a boolean record forces the slow path
+    assert none == [] and codes(bad) == ["not_numeric"]
+    assert fast == slow and len(fast) == 3
+    good, bad = batch(pack)
+    assert good == fast and codes(bad) == ["bad_timestamp"]
+
+
+def test_many_messages_at_once_match_one_by_one() -> None:
+    messages = [
+        ("chengyun/T/sensors/S-1", b'{"ts": %d, "values": {"a": 1}}' % int(EPOCH)),
+        ("chengyun/U/sensors/S-2", b'{"ts": "2026-11-25T07:59:00Z", "values": {"b": 2}}'),
+        ("bad/topic", b"{}"),
+        ("chengyun/T/sensors/S-3", b"{oops"),
+    ]
+    good, bad = decode_messages(messages, NOW)
+    assert [(d.street, d.sensor_id, d.values) for d in good] == [
+        ("T", "S-1", {"a": 1.0}),
+        ("U", "S-2", {"b": 2.0}),
+    ]
+    assert codes(bad) == ["bad_topic", "malformed_json"]
+    one_by_one = [decode_message(t, p, NOW) for t, p in messages]
+    assert [d for g, _ in one_by_one for d in g] == good
+    assert [r for _, b in one_by_one for r in b] == bad

@@ -39,8 +39,10 @@ name what is wrong. Nothing here raises on bad input.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -110,7 +112,26 @@ class _Item(msgspec.Struct):
     values: dict[str, float]
 
 
+class _Record(msgspec.Struct, forbid_unknown_fields=True):
+    """A SenML record as the fast path takes it: numbers only; vs/vb/vd/s or "must understand"
+    fields fail typed decoding and go to the slow path."""
+
+    bn: str | None = None
+    bt: float | None = None
+    bu: str | None = None
+    bv: float | None = None
+    bver: int | None = None
+    n: str | None = None
+    u: str | None = None
+    v: float | None = None
+    t: float = 0.0
+    ut: float | None = None
+
+
 _READING = msgspec.json.Decoder(_Reading)
+_SENML = msgspec.json.Decoder(list[_Record])
+_TOPICS: dict[str, tuple[str, str]] = {}
+_TOPIC_CACHE = 100_000
 _ITEMS = msgspec.json.Decoder(list[_Item])
 _ANY = msgspec.json.Decoder()
 _Failure = tuple[str, str]  # (code, reason)
@@ -193,6 +214,9 @@ class _Context:
         typed: bool,
     ) -> None:
         """Validate one reading (values already a dict); append it or its rejections."""
+        if not sensor_id:
+            self.reject("bad_sensor_id", "sensor_id 为空", None, _item_excerpt(excerpt), index)
+            return
         ts = self.timestamp(raw_ts)
         if isinstance(ts, tuple):
             self.reject(ts[0], ts[1], sensor_id, _item_excerpt(excerpt), index)
@@ -256,6 +280,8 @@ def _loads(payload: bytes) -> tuple[bool, Any]:
 
 
 def _topic(topic: str) -> tuple[str, str] | None:
+    if type(topic) is not str:
+        return None
     parts = topic.split("/")
     if len(parts) != 4 or parts[0] != TOPIC_PREFIX or parts[2] != "sensors":
         return None
@@ -264,6 +290,12 @@ def _topic(topic: str) -> tuple[str, str] | None:
         if not part or part != part.strip() or "+" in part or "#" in part:
             return None
     return street, sensor_id
+
+
+def _context(now: datetime, max_future: timedelta, max_age: timedelta, street: str | None) -> _Context:
+    if now.tzinfo is None:  # a programming slip, not bad input: the clock port gives aware times
+        now = now.replace(tzinfo=UTC)
+    return _Context(now, max_future, max_age, street)
 
 
 def decode_message(
@@ -276,12 +308,35 @@ def decode_message(
 ) -> tuple[list[Decoded], list[Rejected]]:
     """One MQTT message -> its readings and rejections. Street and sensor id come from the topic;
     the payload is the contract object, a gateway list or a SenML pack. Never raises."""
-    parsed = _topic(topic)
-    if parsed is None:
-        reason = f"主题 {topic[:80]!r} 应为 chengyun/{{街道}}/sensors/{{传感器编号}}"
-        return [], [Rejected("bad_topic", reason, None, _excerpt(payload))]
-    street, sensor_id = parsed
-    return _decode(payload, now, max_future, max_age, street, sensor_id)
+    return decode_messages([(topic, payload)], now, max_future=max_future, max_age=max_age)
+
+
+def decode_messages(
+    messages: Iterable[tuple[str, bytes]],
+    now: datetime,
+    *,
+    max_future: timedelta = DEFAULT_MAX_FUTURE,
+    max_age: timedelta = DEFAULT_MAX_AGE,
+) -> tuple[list[Decoded], list[Rejected]]:
+    """Many MQTT messages (topic, payload) received together -> all their readings and rejections,
+    as `decode_message` on each, sharing the per-call set-up and the timestamp cache. Never raises."""
+    ctx = _context(now, max_future, max_age, None)
+    out: list[Decoded] = []
+    topics = _TOPICS
+    for topic, payload in messages:
+        parsed = topics.get(topic)
+        if parsed is None:
+            parsed = _topic(topic)
+            if parsed is None:
+                reason = f"主题 {str(topic)[:80]!r} 应为 chengyun/{{街道}}/sensors/{{传感器编号}}"
+                ctx.reject("bad_topic", reason, None, _excerpt(payload), None)
+                continue
+            if len(topics) >= _TOPIC_CACHE:
+                topics.clear()
+            topics[topic] = parsed
+        ctx.street = parsed[0]
+        _decode(ctx, out, payload, parsed[1])
+    return out, ctx.rejected
 
 
 def decode_batch(
@@ -292,28 +347,25 @@ def decode_batch(
     max_age: timedelta = DEFAULT_MAX_AGE,
 ) -> tuple[list[Decoded], list[Rejected]]:
     """An HTTP body (``POST /api/v1/readings``): a gateway list or a SenML pack. Never raises."""
-    return _decode(body, now, max_future, max_age, None, None)
+    ctx = _context(now, max_future, max_age, None)
+    out: list[Decoded] = []
+    _decode(ctx, out, body, None)
+    return out, ctx.rejected
 
 
-def _decode(
-    payload: bytes,
-    now: datetime,
-    max_future: timedelta,
-    max_age: timedelta,
-    street: str | None,
-    sensor_id: str | None,
-) -> tuple[list[Decoded], list[Rejected]]:
-    if not isinstance(payload, bytes | bytearray | memoryview):
-        return [], [Rejected("wrong_shape", "报文应为字节串", sensor_id, _excerpt(str(payload)))]
-    payload = bytes(payload)
-    if now.tzinfo is None:  # a programming slip, not bad input: the clock port gives aware times
-        now = now.replace(tzinfo=UTC)
+def _decode(ctx: _Context, out: list[Decoded], payload: bytes, sensor_id: str | None) -> None:
+    if type(payload) is not bytes:
+        if not isinstance(payload, bytearray | memoryview):
+            ctx.reject("wrong_shape", "报文应为字节串", sensor_id, _excerpt(str(payload)), None)
+            return
+        payload = bytes(payload)
     if len(payload) > MAX_PAYLOAD_BYTES:
         reason = f"报文 {len(payload)} 字节，超过上限 {MAX_PAYLOAD_BYTES} 字节"
-        return [], [Rejected("payload_too_large", reason, sensor_id, _excerpt(payload))]
-    ctx = _Context(now, max_future, max_age, street)
-    out: list[Decoded] = []
-    first = payload.lstrip()[:1]
+        ctx.reject("payload_too_large", reason, sensor_id, _excerpt(payload), None)
+        return
+    first = payload[:1]
+    if first.isspace():
+        first = payload.lstrip()[:1]
     if first == b"{" and sensor_id is not None:
         try:
             one = _READING.decode(payload)
@@ -321,26 +373,99 @@ def _decode(
             pass
         else:
             ctx.reading(sensor_id, one.ts, one.values, out, payload, None, True)
-            return out, ctx.rejected
+            return
     elif first == b"[":
         try:
             items = _ITEMS.decode(payload)
-        except (msgspec.DecodeError, ValueError, RecursionError):  # ValueError: bad UTF-8
+        except (msgspec.DecodeError, ValueError, RecursionError):
             pass
         else:
-            if not items:
-                return [], [Rejected("empty_payload", "列表为空，没有任何读数", sensor_id, _excerpt(payload))]
-            for i, item in enumerate(items):
-                ctx.reading(item.sensor_id, item.ts, item.values, out, item, i, True)
-            return out, ctx.rejected
+            if items:
+                _typed_items(ctx, items, out)
+                return
+        try:
+            records = _SENML.decode(payload)
+        except (msgspec.DecodeError, ValueError, RecursionError):
+            pass
+        else:
+            if records and _typed_senml(ctx, records, sensor_id, out):
+                return
     ok, data = _loads(payload)
     if not ok:
-        return [], [Rejected("malformed_json", "报文不是合法的 JSON", sensor_id, _excerpt(payload))]
+        ctx.reject("malformed_json", "报文不是合法的 JSON", sensor_id, _excerpt(payload), None)
+        return
     try:
         _walk(ctx, data, sensor_id, out, payload)
     except RecursionError:  # absurdly nested values; never raise
-        return [], [Rejected("wrong_shape", "报文嵌套过深", sensor_id, _excerpt(payload))]
-    return out, ctx.rejected
+        ctx.reject("wrong_shape", "报文嵌套过深", sensor_id, _excerpt(payload), None)
+
+
+def _typed_items(ctx: _Context, items: list[_Item], out: list[Decoded]) -> None:
+    cache, street, append = ctx.cache, ctx.street, out.append
+    for i, item in enumerate(items):
+        raw = item.ts
+        ts = cache.get(raw)
+        if ts is None:
+            ts = ctx.timestamp(raw)
+        values = item.values
+        # msgspec has checked the types, and JSON numbers it accepts as float are finite
+        if type(ts) is datetime and values and item.sensor_id and "" not in values:
+            append(Decoded(item.sensor_id, ts, values, street))
+        else:
+            ctx.reading(item.sensor_id, raw, values, out, item, i, True)
+
+
+def _typed_senml(ctx: _Context, records: list[_Record], topic_sensor: str | None, out: list[Decoded]) -> bool:
+    """SenML, the well-formed case. False (and nothing appended) at the first record that needs
+    the slow path to name its problem: the caller then walks the whole pack again untyped."""
+    bn, bt, bu, bv = "", 0.0, None, 0.0
+    groups: dict[tuple[str, datetime], Decoded] = {}
+    mark = len(out)
+    now, street, cache = ctx.now, ctx.street, ctx.cache
+    for rec in records:
+        if rec.bn is not None:
+            bn = rec.bn
+        if rec.bt is not None:
+            bt = rec.bt
+        if rec.bu is not None:
+            bu = rec.bu
+        if rec.bv is not None:
+            bv = rec.bv
+        v = rec.v
+        if v is None:
+            if rec.n is None and (
+                rec.bn is not None or rec.bt is not None or rec.bu is not None or rec.bv is not None
+            ):
+                continue  # base fields only
+            break
+        sensor, quantity = _senml_name(bn + (rec.n or ""), topic_sensor)
+        if sensor is None or not quantity:
+            break
+        value = v + bv
+        when = bt + rec.t
+        if when < _SENML_RELATIVE:
+            if when < -_SENML_RELATIVE:
+                break  # out of any window; the slow path names it
+            ts = ctx.window(now + timedelta(seconds=when), when)
+        else:
+            ts = cache.get(when) or ctx.timestamp(when)
+        if type(ts) is not datetime or not math.isfinite(value):
+            break
+        group = groups.get((sensor, ts))
+        if group is None:
+            group = groups[sensor, ts] = Decoded(sensor, ts, {}, street)
+            out.append(group)
+        group.values[quantity] = value
+        unit = rec.u or bu
+        if unit is not None:
+            if group.units is None:
+                group.units = {}
+            group.units[quantity] = unit
+    else:
+        if len(out) > mark:
+            return True
+    del out[mark:]
+    return False
 
 
 def _walk(ctx: _Context, data: Any, sensor_id: str | None, out: list[Decoded], payload: bytes) -> None:
@@ -397,7 +522,8 @@ def _object(
     ctx.reading(sid, item["ts"], values, out, item, index, False)
 
 
-def _senml_sensor(name: str, topic_sensor: str | None) -> tuple[str | None, str]:
+@functools.lru_cache(maxsize=65536)
+def _senml_name(name: str, topic_sensor: str | None) -> tuple[str | None, str]:
     """Resolved SenML name -> (sensor id, quantity)."""
     cut = max(name.rfind(":"), name.rfind("/"))
     if cut < 0:
@@ -465,7 +591,7 @@ def _senml_records(ctx: _Context, records: list[Any], topic_sensor: str | None, 
             elif not any(key in rec for key in ("bn", "bt", "bu", "bv", "bver")):
                 ctx.reject("missing_field", "SenML 记录缺少 n 和 v", None, _item_excerpt(rec), i)
             continue  # a record carrying only base fields is fine
-        sensor, quantity = _senml_sensor(bn + n, topic_sensor)
+        sensor, quantity = _senml_name(bn + n, topic_sensor)
         if sensor is None:
             reason = f"SenML 名称 {bn + n!r} 中没有传感器编号（应为 传感器编号:数值名称）"
             ctx.reject("senml_no_sensor", reason, None, _item_excerpt(rec), i)
