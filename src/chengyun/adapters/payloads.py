@@ -372,7 +372,12 @@ def _decode(ctx: _Context, out: list[Decoded], payload: bytes, sensor_id: str | 
         except (msgspec.DecodeError, ValueError, RecursionError):  # ValueError: bad UTF-8
             pass
         else:
-            ctx.reading(sensor_id, one.ts, one.values, out, payload, None, True)
+            raw, values = one.ts, one.values
+            ts = ctx.cache.get(raw) or ctx.timestamp(raw)
+            if type(ts) is datetime and values and "" not in values:
+                out.append(Decoded(sensor_id, ts, values, ctx.street))
+            else:
+                ctx.reading(sensor_id, raw, values, out, payload, None, True)
             return
     elif first == b"[":
         try:
