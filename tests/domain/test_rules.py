@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import tracemalloc
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -34,7 +35,7 @@ MIN = timedelta(minutes=1)
 
 def run(
     rules: list[ThresholdRule | RateRule | SustainedRule | DriftRule | OfflineRule | StuckRule],
-    series: list[float],
+    series: Sequence[float],
     quantity: str = "v",
     step: timedelta = MIN,
     interval: timedelta = MIN,

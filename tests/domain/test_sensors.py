@@ -85,7 +85,7 @@ def test_unknown_quantity_is_rejected_naming_the_expected_ones() -> None:
 
 @pytest.mark.parametrize("value", ["0.3", None, True, [1.0]])
 def test_non_numeric_values_are_rejected(value: object) -> None:
-    (r,) = validate(Reading("TILT-001", NOW, {"tilt_x": value}), tilt_sensor(), NOW)  # type: ignore[dict-item]
+    (r,) = validate(Reading("TILT-001", NOW, {"tilt_x": value}), tilt_sensor(), NOW)
     assert r.code is RejectCode.NOT_NUMERIC
     assert "不是数字" in r.reason
 
