@@ -397,16 +397,18 @@ class Reading:
 
 
 class RejectCode(StrEnum):
+    """The same codes as the payload decoder's dead-letter log (adapters/payloads.py) where they overlap."""
+
     WRONG_SENSOR = "wrong_sensor"
-    NAIVE_TIME = "naive_time"
-    NO_VALUES = "no_values"
+    NAIVE_TIME = "ts_no_timezone"
+    NO_VALUES = "empty_values"
     UNKNOWN_QUANTITY = "unknown_quantity"
     WRONG_UNIT = "wrong_unit"
     NOT_NUMERIC = "not_numeric"
     NOT_FINITE = "not_finite"
     OUT_OF_RANGE = "out_of_range"
-    IN_FUTURE = "in_future"
-    TOO_OLD = "too_old"
+    IN_FUTURE = "ts_future"
+    TOO_OLD = "ts_too_old"
 
 
 @dataclass(frozen=True, slots=True)
