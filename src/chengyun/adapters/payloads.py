@@ -426,6 +426,7 @@ def _typed_senml(ctx: _Context, records: list[_Record], topic_sensor: str | None
     bn, bt, bu, bv = "", 0.0, None, 0.0
     groups: dict[tuple[str, datetime], Decoded] = {}
     mark = len(out)
+    last_bn, last_sensor = None, topic_sensor
     now, street, cache = ctx.now, ctx.street, ctx.cache
     for rec in records:
         if rec.bn is not None:
@@ -443,7 +444,13 @@ def _typed_senml(ctx: _Context, records: list[_Record], topic_sensor: str | None
             ):
                 continue  # base fields only
             break
-        sensor, quantity = _senml_name(bn + (rec.n or ""), topic_sensor)
+        n = rec.n or ""
+        if bn and bn[-1] in ":/" and ":" not in n and "/" not in n:
+            if bn is not last_bn:  # the usual pack: one base name per sensor, plain quantity names
+                last_bn, last_sensor = bn, _senml_name(bn, topic_sensor)[0]
+            sensor, quantity = last_sensor, n
+        else:
+            sensor, quantity = _senml_name(bn + n, topic_sensor)
         if sensor is None or not quantity:
             break
         value = v + bv
