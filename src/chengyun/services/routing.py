@@ -56,13 +56,6 @@ class DutySnapshot:
         """Who holds a shift of `post` at `now`, in roster order."""
         return [s.staff for s in self.shifts if s.post is post and s.covers(now)]
 
-    def statuses(self, now: datetime) -> dict[str, StaffStatus]:
-        _, _, on_duty, on_leave, positions = self._at(now)
-        people = [(staff_id, name, staff_id in self.field_workers) for staff_id, name in self.names.items()]
-        with self.lock:
-            counts = dict(self.open_counts)
-        return statuses(people, on_duty, on_leave, counts, positions)
-
     def _at(self, now: datetime) -> tuple[datetime, datetime, set[str], set[str], dict[str, Point]]:
         """Who is on shift, on leave, and whose check-in is fresh at `now`; computed once per interval
         in which none of these can change (the next shift or leave boundary, the next check-in going
