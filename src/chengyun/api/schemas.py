@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, field_validator
 from pydantic_core import to_json
 
+from chengyun.adapters.coords import to_wgs84
 from chengyun.domain.access import Actor, Role, sees_contact
 from chengyun.domain.geo import Point
 from chengyun.domain.orders import (
@@ -22,6 +23,7 @@ from chengyun.domain.orders import (
 )
 from chengyun.domain.severity import Colour
 from chengyun.domain.sla import Stage
+from chengyun.services.orders import NewOrder
 
 Note = Annotated[str, Field(max_length=MAX_NOTE)]
 RequiredNote = Annotated[str, Field(min_length=1, max_length=MAX_NOTE)]
@@ -104,6 +106,24 @@ class OrderCreate(Strict):
     attachments: list[HttpUrl] = Field(default_factory=list, max_length=20)
     external_id: str | None = Field(None, max_length=64, description="上游系统（如 12345）的工单号")
     auto_dispatch: bool = True
+
+    def command(self) -> NewOrder:
+        """The intake command, with the position converted to WGS-84."""
+        position = self.position
+        return NewOrder(
+            source=self.source.value,
+            category=self.category,
+            description=self.description,
+            street=self.street,
+            point=to_wgs84(position.lat, position.lon, self.crs) if position else None,
+            address=self.address,
+            area=self.area,
+            colour=self.colour,
+            complainant=contact_of(self.complainant),
+            attachments=tuple(str(u) for u in self.attachments),
+            external_id=self.external_id,
+            auto_dispatch=self.auto_dispatch,
+        )
 
 
 class ClockOut(BaseModel):

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
-from chengyun.adapters.coords import to_wgs84
 from chengyun.api.deps import ActorDep, CenterDep
 from chengyun.api.schemas import (
     MAX_ID,
@@ -33,14 +32,12 @@ from chengyun.api.schemas import (
     ReturnIn,
     SuperviseIn,
     TimelineOut,
-    contact_of,
 )
 from chengyun.bootstrap import Center
 from chengyun.domain.access import Actor
 from chengyun.domain.errors import InvalidInput
 from chengyun.domain.orders import OrderState, WorkOrder
 from chengyun.domain.severity import Colour
-from chengyun.services.orders import NewOrder
 from chengyun.services.ports import OrderQuery
 
 router = APIRouter(prefix="/api/v1/orders", tags=["工单"])
@@ -73,21 +70,7 @@ def create_order(
 ) -> Response:
     """Register an order. Send an `Idempotency-Key` header when you may retry: the same key with the same
     body returns the first order (200, `Idempotent-Replayed: true`) instead of creating a second."""
-    command = NewOrder(
-        source=body.source.value,
-        category=body.category,
-        description=body.description,
-        street=body.street,
-        point=to_wgs84(body.position.lat, body.position.lon, body.crs) if body.position else None,
-        address=body.address,
-        area=body.area,
-        colour=body.colour,
-        complainant=contact_of(body.complainant),
-        attachments=tuple(str(u) for u in body.attachments),
-        external_id=body.external_id,
-        auto_dispatch=body.auto_dispatch,
-    )
-    created = center.orders.create(actor, command, idempotency_key)
+    created = center.orders.create(actor, body.command(), idempotency_key)
     assert created.order.id is not None
     headers = {"Location": f"/api/v1/orders/{created.order.id}"}
     if created.replayed:
