@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz, process
 from shapely import STRtree
 from shapely.geometry import Point as ShapelyPoint
@@ -84,6 +83,10 @@ class _Road:
 
 @functools.lru_cache(maxsize=65_536)
 def _pinyin(text: str) -> tuple[str, ...]:
+    # Imported on first use: loading pypinyin's dictionaries takes ~0.3 s, which every CLI command
+    # would pay at start-up; only building a street's address index needs it.
+    from pypinyin import lazy_pinyin
+
     return tuple(lazy_pinyin(text))
 
 
