@@ -122,3 +122,14 @@ def a_token(
     expires_at: datetime | None = None,
 ) -> TokenRecord:
     return TokenRecord(token_id, role, streets, staff_id, "李专管", created_at, expires_at)
+
+
+# A category a street adds to its catalogue, and the texts it teaches the classifier with.
+DOG = {"code": "990001", "name": "犬只伤人", "kind": "matter", "major": "12345诉求", "department": "police"}
+DOG_TEXTS = [
+    "小区里一条大狼狗把人咬伤了，小腿流血",
+    "被邻居家的狗咬了一口，要打狂犬疫苗",
+    "有条没拴绳的大狗扑上来咬了我家孩子",
+    "遛狗不牵绳，狗把路过的老人咬伤",
+    "流浪狗咬人，已经咬伤两个小孩",
+]

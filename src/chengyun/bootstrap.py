@@ -95,11 +95,12 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         batch=DEADLINE_BATCH,
     )
     classifier = ClassifierService(
-        uow, clock, orders.catalogue, TfidfSvmClassifier, load_builtin_examples(), catalogue_examples
+        uow, clock, orders.catalogue, TfidfSvmClassifier, load_builtin_examples, catalogue_examples
     )
     orders.connect_classifier(
         lambda street, text: [(c.code, c.confidence) for c in classifier.classify(street, text)],
         classifier.learn,
+        classifier.forget,
     )
     return Center(settings, engine, uow, clock, bus, orders, directory, auth, gazetteers, worker, classifier)
 

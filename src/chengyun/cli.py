@@ -202,8 +202,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         if street is None:
             raise SystemExit("请用 --street 指明街道")
         items = _json_list(text)
-        count = len(center.classifier.replace_catalogue(street, items))
-        center.orders.forget_rules()
+        count = len(center.orders.set_categories(CLI_ADMIN, street, items))
     else:
         if street is None:
             raise SystemExit("请用 --street 指明街道")

@@ -5,16 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from apikit import Api, assert_error
+from builders import DOG, DOG_TEXTS
 
 TILE = "南京西路某商场门口人行道大理石地砖翘起，我晚上路过绊倒了手臂受伤"
-DOG = {"code": "990001", "name": "犬只伤人", "kind": "matter", "major": "12345诉求", "department": "police"}
-DOG_TEXTS = [
-    "小区里一条大狼狗把人咬伤了，小腿流血",
-    "被邻居家的狗咬了一口，要打狂犬疫苗",
-    "有条没拴绳的大狗扑上来咬了我家孩子",
-    "遛狗不牵绳，狗把路过的老人咬伤",
-    "流浪狗咬人，已经咬伤两个小孩",
-]
 
 
 def test_a_complaint_gets_three_candidates_with_the_tile_category_first(api: Api) -> None:

@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from builders import DOG, DOG_TEXTS
 from chengyun.adapters.classifier import TfidfSvmClassifier, catalogue_examples, load_builtin_examples
 from chengyun.adapters.clock import ManualClock
 from chengyun.bootstrap import builtin_categories
 from chengyun.domain.categories import Catalogue, Category
-from chengyun.domain.errors import ImportRejected, InvalidInput
+from chengyun.domain.errors import InvalidInput
 from chengyun.services.classify import ClassifierService
 from chengyun.services.ports import UnitOfWorkFactory
 from street import T0
 
 CODES = ("100118", "200101", "900101", "900108", "040101", "010101")
-DOG = {"code": "990001", "name": "犬只伤人", "kind": "matter", "major": "12345诉求", "department": "police"}
-DOG_TEXTS = [
-    "小区里一条大狼狗把人咬伤了，小腿流血",
-    "被邻居家的狗咬了一口，要打狂犬疫苗",
-    "有条没拴绳的大狗扑上来咬了我家孩子",
-    "遛狗不牵绳，狗把路过的老人咬伤",
-    "流浪狗咬人，已经咬伤两个小孩",
-]
 
 
 class Catalogues:
@@ -43,7 +36,7 @@ def catalogues() -> Catalogues:
 def service(uow_factory: UnitOfWorkFactory, catalogues: Catalogues) -> ClassifierService:
     builtin = [e for e in load_builtin_examples() if e.code in CODES]
     return ClassifierService(
-        uow_factory, ManualClock(T0), catalogues, TfidfSvmClassifier, builtin, catalogue_examples
+        uow_factory, ManualClock(T0), catalogues, TfidfSvmClassifier, lambda: builtin, catalogue_examples
     )
 
 
@@ -116,17 +109,3 @@ def test_corrections_teach_a_new_category_after_retrain_and_survive_a_restart(
     assert classifier.classify("T", "楼下那条狗又咬伤了一个人")[0].code == "990001"
     restarted = service(uow_factory, catalogues)  # a new process: the model is built from the database
     assert restarted.classify("T", "楼下那条狗又咬伤了一个人")[0].code == "990001"
-
-
-def test_a_bad_catalogue_is_refused_row_by_row_and_nothing_is_stored(
-    uow_factory: UnitOfWorkFactory, catalogues: Catalogues
-) -> None:
-    classifier = service(uow_factory, catalogues)
-    rows = [DOG, {"code": "990002"}, DOG | {"colour": "purple"}, DOG | {"code": "990003", "policy": "none"}]
-
-    with pytest.raises(ImportRejected) as refused:
-        classifier.replace_catalogue("T", rows)
-
-    assert [e["row"] for e in refused.value.details["errors"]] == [1, 2, 3]
-    with uow_factory() as uow:
-        assert uow.config.categories("T") == []

@@ -6,14 +6,22 @@ import threading
 
 import pytest
 
+from builders import DOG
 from chengyun.adapters.clock import ManualClock
 from chengyun.bootstrap import Center
 from chengyun.domain.access import Actor, Role
-from chengyun.domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound, PermissionDenied
+from chengyun.domain.errors import (
+    Conflict,
+    IllegalTransition,
+    ImportRejected,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from chengyun.domain.geo import Point
 from chengyun.domain.orders import Contact, OrderState
 from chengyun.services.ports import OrderQuery
-from street import STREET, Recorder, person, tile
+from street import ADMIN, STREET, Recorder, person, tile
 
 HOTLINE = person(Role.HOTLINE_SYSTEM)
 DESK = person(Role.HOTLINE_HANDLER, "H1", "孙丽")
@@ -210,3 +218,16 @@ def test_an_order_for_a_street_that_does_not_exist_is_refused(center: Center) ->
     with pytest.raises(InvalidInput, match="街道 nowhere 不存在"):
         center.orders.create(district_admin, tile(street="nowhere"))
     assert center.orders.create(district_admin, tile(street=STREET)).order.street == STREET
+
+
+def test_a_bad_catalogue_is_refused_row_by_row_and_nothing_is_stored(center: Center) -> None:
+    rows = [DOG, {"code": "990002"}, DOG | {"colour": "purple"}, DOG | {"code": "990003", "policy": "none"}]
+
+    with pytest.raises(ImportRejected) as refused:
+        center.orders.set_categories(ADMIN, STREET, rows)
+
+    assert [e["row"] for e in refused.value.details["errors"]] == [1, 2, 3]
+    with center.uow() as uow:
+        assert uow.config.categories(STREET) == []
+    with pytest.raises(PermissionDenied):
+        center.orders.set_categories(DESK, STREET, [DOG])

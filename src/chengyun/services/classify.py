@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from chengyun.domain.categories import Catalogue, Category, categories_from_dicts
+from chengyun.domain.categories import Catalogue, Category
 from chengyun.domain.errors import InvalidInput
-from chengyun.domain.sla import DEFAULT_POLICIES
 from chengyun.services.ports import Clock, Example, TextClassifier, UnitOfWorkFactory
 
 MAX_TEXT = 2000
@@ -96,14 +94,15 @@ class ClassifierService:
         clock: Clock,
         catalogue_for: Callable[[str], Catalogue],
         make_model: Callable[[], TextClassifier],
-        builtin_examples: Sequence[Example],
+        builtin_examples: Callable[[], Sequence[Example]],
         catalogue_examples: Callable[[Sequence[Category]], Sequence[Example]] = lambda _: (),
     ) -> None:
         self._uow = uow_factory
         self._clock = clock
         self._catalogue_for = catalogue_for
         self._make_model = make_model
-        self._builtin = list(builtin_examples)
+        self._load_builtin = builtin_examples  # read on the first model build, not at start-up
+        self._builtin: list[Example] | None = None
         self._catalogue_examples = catalogue_examples
         self._models: dict[str, _Model] = {}
         self._lock = threading.Lock()  # guards the dict of per-street locks
@@ -159,18 +158,6 @@ class ClassifierService:
             seconds=round(time.perf_counter() - started, 3),
         )
 
-    def replace_catalogue(self, street: str, items: Sequence[Mapping[str, Any]]) -> list[Category]:
-        """Validate a whole catalogue (all or nothing, errors by row) and store it as the street's.
-
-        The street's model is dropped; callers also drop their cached copies of the catalogue."""
-        with self._uow() as uow:
-            policies = uow.config.policies(street) or DEFAULT_POLICIES
-            categories = categories_from_dicts(items, policies=[p.code for p in policies.policies])
-            uow.config.set_categories(street, categories)
-            uow.commit()
-        self.forget(street)
-        return categories
-
     def forget(self, street: str | None = None) -> None:
         """Drop a street's model (all models with None): the next classification builds a new one."""
         if street is None:
@@ -195,6 +182,8 @@ class ClassifierService:
         codes = {c.code for c in catalogue}
         with self._uow() as uow:
             stored = [e for e in uow.examples.list(street) if e.code in codes]
+        if self._builtin is None:
+            self._builtin = list(self._load_builtin())
         builtin = [e for e in self._builtin if e.code in codes]
         own = [Example(e.text, e.code) for e in self._catalogue_examples(list(catalogue))]
         # A correction counts twice: it is the street's own word against the generic corpus.

@@ -21,7 +21,7 @@ from chengyun.domain.access import (
     require_street,
 )
 from chengyun.domain.calendar import SHANGHAI
-from chengyun.domain.categories import Catalogue, Category
+from chengyun.domain.categories import Catalogue, Category, categories_from_dicts
 from chengyun.domain.dispatch import RoutingRules
 from chengyun.domain.duplicates import RADIUS_M, DuplicateProposal, propose
 from chengyun.domain.duplicates import WINDOW as DUPLICATE_WINDOW
@@ -124,10 +124,12 @@ class OrderService:
         self.routing = RoutingRules()
         self._suggest: Suggest | None = None
         self._learn: Learn | None = None
+        self._catalogue_changed: Callable[[str], None] = lambda _: None
 
-    def connect_classifier(self, suggest: Suggest, learn: Learn) -> None:
-        """Let intake classify orders that come without a category, and learn from corrections."""
-        self._suggest, self._learn = suggest, learn
+    def connect_classifier(self, suggest: Suggest, learn: Learn, forget: Callable[[str], None]) -> None:
+        """Let intake classify orders that come without a category, learn from corrections, and drop a
+        street's model when its catalogue is replaced."""
+        self._suggest, self._learn, self._catalogue_changed = suggest, learn, forget
 
     # --- configuration --------------------------------------------------------------------------
 
@@ -169,6 +171,19 @@ class OrderService:
             uow.commit()
         self.forget_rules()
         return policies
+
+    def set_categories(self, actor: Actor, street: str, items: Sequence[Mapping[str, Any]]) -> list[Category]:
+        """Replace the street's catalogue as a whole: all rows valid (errors by row) or nothing stored."""
+        require_role(actor, SUPERVISORS, "修改类别目录")
+        require_street(actor, street)
+        with self._uow() as uow:
+            policies = uow.config.policies(street) or DEFAULT_POLICIES
+            categories = categories_from_dicts(items, policies=[p.code for p in policies.policies])
+            uow.config.set_categories(street, categories)
+            uow.commit()
+        self.forget_rules()
+        self._catalogue_changed(street)
+        return categories
 
     def forget_rules(self) -> None:
         """Drop cached configuration and duty data (after an import; other processes wait out the TTL)."""

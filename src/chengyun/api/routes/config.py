@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from chengyun.api.deps import ActorDep, CenterDep, has_nul, street_of
-from chengyun.domain.access import READERS, SUPERVISORS, require_role
+from chengyun.domain.access import READERS, require_role
 from chengyun.domain.errors import InvalidInput
 
 router = APIRouter(prefix="/api/v1", tags=["配置"])
@@ -39,12 +39,9 @@ def put_categories(
     items: Annotated[list[dict[str, Any]], Body(max_length=2000)],
     street: str | None = None,
 ) -> list[dict[str, Any]]:
-    require_role(actor, SUPERVISORS, "修改类别目录")
     if has_nul(items):
         raise InvalidInput("类别目录中不能含有 NUL 字符", code="invalid_request")
-    catalogue = center.classifier.replace_catalogue(street_of(actor, street), items)
-    center.orders.forget_rules()
-    return [c.to_dict() for c in catalogue]
+    return [c.to_dict() for c in center.orders.set_categories(actor, street_of(actor, street), items)]
 
 
 @router.get("/deadline-policies", summary="时限规则（51530）")
