@@ -30,7 +30,7 @@ from chengyun.domain.calendar import SHANGHAI
 from chengyun.domain.categories import Attribute, Category, Datatype
 from chengyun.domain.errors import DomainError, NotFound, PermissionDenied, Unauthenticated
 from chengyun.domain.geo import Point
-from chengyun.domain.orders import MAX_TEXT, Contact, OrderState, WorkOrder
+from chengyun.domain.orders import MAX_TEXT, Contact, OrderState, WorkOrder, mask_phone
 from chengyun.domain.places import PlaceKind
 from chengyun.domain.sla import STAGES, DeadlinePolicy
 from chengyun.services.orders import NewOrder
@@ -63,7 +63,7 @@ DATATYPE_HINTS = {
 MAX_ATTRIBUTE_TEXT = 500
 PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,19}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,20}$")
-MOBILE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+MOBILE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\]]+)\](\[\])?$")
 
 STATE_NOTES = {
@@ -314,7 +314,7 @@ class _Context:
 
 
 def _mask(text: str) -> str:
-    return MOBILE_IN_TEXT.sub(r"\1****\2", text)
+    return MOBILE_IN_TEXT.sub(lambda found: mask_phone(found.group(0)), text)
 
 
 def _minutes(value: float) -> str:
