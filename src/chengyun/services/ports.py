@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -84,6 +84,9 @@ class OrderRepository(Protocol):
     def search(self, query: OrderQuery) -> Page: ...
 
     def timeline(self, order_id: int) -> list[TimelineEntry]: ...
+
+    def last_entries(self, wanted: Mapping[int, str]) -> dict[int, TimelineEntry]:
+        """For each order id, its latest timeline entry of the kind given for it."""
 
     def claim_due(self, now: datetime, limit: int) -> list[WorkOrder]:
         """Orders whose next alert is due, locked for this transaction (others skip them)."""

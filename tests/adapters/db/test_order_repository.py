@@ -199,6 +199,16 @@ def test_the_timeline_holds_every_entry_of_the_order_in_sequence(uow_factory: Un
     assert reload_timeline(uow_factory, order_id) == expected
 
 
+def test_the_latest_entry_of_a_kind_is_found_for_a_page_of_orders(uow_factory: UnitOfWorkFactory) -> None:
+    busy, plain = a_busy_order(), dispatched(an_order())
+    busy_id, plain_id = stored(uow_factory, busy, plain)
+    with uow_factory() as uow:
+        found = uow.orders.last_entries({busy_id: "supervised", plain_id: "responded"})
+
+    assert list(found) == [busy_id]
+    assert (found[busy_id].kind, found[busy_id].note) == ("supervised", "督办：请汇报进展")
+
+
 def test_saving_appends_only_the_new_entries_and_leaves_stored_rows_untouched(
     uow_factory: UnitOfWorkFactory, engine: Engine
 ) -> None:

@@ -617,6 +617,24 @@ class SqlOrderRepository(_Repository):
         )
         return [_entry_from(row) for row in rows]
 
+    def last_entries(self, wanted: Mapping[int, str]) -> dict[int, TimelineEntry]:
+        """For each order id, its latest timeline entry of the given kind: one query for a page."""
+        self.flush_timeline()
+        tl = t.timeline.c
+        found: dict[int, TimelineEntry] = {}
+        ids = sorted(wanted)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self._run(
+                select(t.timeline)
+                .where(tl.order_id.in_(chunk), tl.kind.in_(sorted({wanted[i] for i in chunk})))
+                .order_by(tl.order_id, tl.seq)
+            )
+            for row in rows:
+                if row.kind == wanted[row.order_id]:
+                    found[row.order_id] = _entry_from(row)
+        return found
+
     def claim_due(self, now: datetime, limit: int) -> builtins.list[WorkOrder]:
         o = t.orders.c
         rows = self._run(

@@ -387,16 +387,11 @@ def _request(ctx: _Context, order: WorkOrder) -> dict[str, Any]:
 
 
 def _context(center: Center, street: str, orders: Sequence[WorkOrder]) -> _Context:
-    outcomes: dict[int, str] = {}
+    wanted = {o.id: OUTCOME_KINDS[o.state] for o in orders if o.id is not None and o.state in OUTCOME_KINDS}
     with center.uow() as uow:
         departments = {d.code: d.name for d in uow.people.departments(street)}
-        for order in orders:
-            kind = OUTCOME_KINDS.get(order.state)
-            if kind is None or order.id is None:
-                continue
-            entry = next((e for e in reversed(uow.orders.timeline(order.id)) if e.kind == kind), None)
-            if entry is not None and entry.note.strip():
-                outcomes[order.id] = entry.note.strip()[:500]
+        entries = uow.orders.last_entries(wanted) if wanted else {}
+    outcomes = {i: e.note.strip()[:500] for i, e in entries.items() if e.note.strip()}
     return _Context(center, street, departments, outcomes)
 
 
