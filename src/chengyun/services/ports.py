@@ -36,6 +36,7 @@ class OrderQuery:
     states: Sequence[OrderState] = ()
     area: str | None = None
     category: str | None = None
+    categories: Sequence[str] = ()  # any of these
     colour: Colour | None = None
     assignee: str | None = None
     overdue_at: datetime | None = None  # only orders overdue at this time

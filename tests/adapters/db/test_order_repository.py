@@ -484,6 +484,19 @@ def test_search_counts_all_matches_but_returns_one_page_newest_first(uow_factory
     assert [o.id for o in page.items] == [ids[3], ids[2]]
 
 
+def test_search_by_several_categories_pages_over_all_of_them(uow_factory: UnitOfWorkFactory) -> None:
+    orders = [
+        an_order(now=at(i), category=code) for i, code in enumerate(["100101", "100118", "200101", "100118"])
+    ]
+    ids = stored(uow_factory, *orders)
+
+    with uow_factory() as uow:
+        page = uow.orders.search(OrderQuery(categories=["100118", "200101"], limit=2, offset=1))
+
+    assert page.total == 3
+    assert [o.id for o in page.items] == [ids[2], ids[1]]
+
+
 # --- the live feed -------------------------------------------------------------------------------
 
 

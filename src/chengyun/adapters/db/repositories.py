@@ -537,6 +537,8 @@ class SqlOrderRepository(_Repository):
             conditions.append(o.area == query.area)
         if query.category is not None:
             conditions.append(o.category == query.category)
+        if query.categories:
+            conditions.append(o.category.in_(list(query.categories)))
         if query.colour is not None:
             conditions.append(o.colour == query.colour.value)
         if query.assignee is not None:

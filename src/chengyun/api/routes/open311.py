@@ -43,7 +43,6 @@ TOKEN_PREFIX = "cy311-"
 DEFAULT_DAYS = 90
 MAX_SPAN = timedelta(days=90)
 MAX_PAGE_SIZE = 1000
-MAX_MERGED_ROWS = 20_000  # several service codes are paged by merging per-code searches
 MAX_IDS = 1000
 
 # Open311 knows two statuses. A request is closed for the citizen once the result has been fed back
@@ -454,32 +453,17 @@ def _search(center: Center, street: str, params: Mapping[str, Sequence[str]]) ->
     start, end = _window(params, center.clock.now())
     until = end + timedelta(microseconds=1)  # end_date is inclusive; the repository's `until` is not
 
-    def run(category: str | None, limit: int, offset: int) -> tuple[list[WorkOrder], int]:
-        query = OrderQuery(
-            street=street,
-            states=states,
-            category=category,
-            since=start,
-            until=until,
-            limit=limit,
-            offset=offset,
-        )
-        found = center.orders.search(actor, query)
-        return found.items, found.total
-
-    if len(codes) <= 1:
-        return run(codes[0] if codes else None, size, (page - 1) * size)
-    # OrderQuery filters one category: search each code for the rows up to this page and merge them.
-    if page * size > MAX_MERGED_ROWS:
-        raise Open311Error(400, f"指定多个 service_code 时最多翻到第 {MAX_MERGED_ROWS} 条，请缩小时间范围")
-    merged: list[WorkOrder] = []
-    total = 0
-    for code in codes:
-        items, count = run(code, page * size, 0)
-        merged += items
-        total += count
-    merged.sort(key=lambda o: (o.received_at, o.id or 0), reverse=True)
-    return merged[(page - 1) * size : page * size], total
+    query = OrderQuery(
+        street=street,
+        states=states,
+        categories=codes,
+        since=start,
+        until=until,
+        limit=size,
+        offset=(page - 1) * size,
+    )
+    found = center.orders.search(actor, query)
+    return found.items, found.total
 
 
 @router.get("/requests.{fmt}", summary="查询诉求")
