@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
+from chengyun.domain.alarms import Alarm, AlarmState
 from chengyun.domain.categories import Category
 from chengyun.domain.events import OrderEvent
 from chengyun.domain.geo import Point
 from chengyun.domain.orders import Location, OrderState, TimelineEntry, WorkOrder
 from chengyun.domain.places import Place, PlaceKind
+from chengyun.domain.sensors import Sensor, SensorKind
 from chengyun.domain.severity import Colour
 from chengyun.domain.sla import DeadlinePolicy, PolicySet
 from chengyun.domain.staff import ABPair, Absence, Department, Shift, Staff
@@ -211,6 +213,168 @@ class ExampleRepository(Protocol):
     def list(self, street: str) -> list[Example]: ...
 
 
+# --- sensors --------------------------------------------------------------------------------------
+
+
+@dataclass
+class SensorLive:
+    """What the store keeps of one sensor between batches: its latest values and its rules' state.
+    Any worker can pick a sensor up from here, so several workers may split one MQTT stream."""
+
+    sensor_id: str
+    street: str
+    last_ts: datetime | None = None  # the newest reading's time
+    values: dict[str, float] = field(default_factory=dict)  # the newest value of each quantity
+    state: dict[str, Any] = field(default_factory=dict)  # rule id -> its JSON-able evaluator state
+    check_at: datetime | None = None  # when a time-driven rule (offline) must next be looked at
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingRow:
+    """One stored data point: one quantity of one reading."""
+
+    sensor_id: str
+    street: str
+    ts: datetime
+    quantity: str
+    value: float
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A refused payload, reading or value, kept for the operator to read."""
+
+    code: str  # adapters/payloads.py REJECTION_CODES or domain RejectCode, plus unknown_sensor
+    reason: str  # Chinese
+    received_at: datetime
+    source: str  # "mqtt" or "http"
+    street: str | None = None
+    sensor_id: str | None = None
+    excerpt: str = ""
+    topic: str | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    """A bucket of a sensor's quantity over time (raw readings are buckets of one)."""
+
+    ts: datetime  # bucket start
+    count: int
+    minimum: float
+    maximum: float
+    mean: float
+
+
+@dataclass(frozen=True)
+class AlarmQuery:
+    street: str | None = None
+    streets: frozenset[str] | None = None  # limits a non-district caller
+    states: Sequence[AlarmState] = ()
+    sensor_id: str | None = None
+    colour: Colour | None = None
+    since: datetime | None = None  # raised at or after
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class AlarmRecord:
+    """One entry of an alarm's history."""
+
+    alarm_id: int
+    kind: str  # AlarmEventKind value
+    at: datetime
+    state: AlarmState
+    colour: Colour
+    message: str
+
+
+class SensorRepository(Protocol):
+    # registry
+    def upsert(self, sensors: Iterable[Sensor]) -> int:
+        """Insert or replace sensors (by id); returns how many."""
+
+    def get(self, sensor_id: str) -> Sensor:
+        """NotFound when there is no such sensor."""
+
+    def list(
+        self,
+        street: str | None,
+        kind: SensorKind | None = None,
+        watches: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Sensor]: ...
+
+    def count(self, street: str | None, kind: SensorKind | None = None) -> int: ...
+
+    def remove(self, street: str, sensor_ids: Iterable[str]) -> int: ...
+
+    def registry_stamp(self) -> int:
+        """A number that changes whenever any sensor is added, changed or removed (cache check)."""
+
+    # live state
+    def live(self, sensor_ids: Collection[str], *, lock: bool = True) -> dict[str, SensorLive]:
+        """The live state of these sensors (missing ones are absent), locked for this transaction."""
+
+    def save_live(self, states: Iterable[SensorLive]) -> None: ...
+
+    def claim_checks(self, now: datetime, limit: int) -> list[SensorLive]:
+        """Live states whose check_at has come, locked for this transaction (others skip them)."""
+
+    # readings
+    def add_readings(self, rows: Sequence[ReadingRow]) -> int:
+        """Store data points in one batch; a point already stored (same sensor, quantity and time:
+        an MQTT redelivery) is skipped. Returns how many were new."""
+
+    def series(
+        self, sensor_id: str, quantity: str, since: datetime, until: datetime, resolution: str
+    ) -> list[SeriesPoint]:
+        """`resolution` is "raw", "1m" or "1h"; oldest first."""
+
+    def roll_up(self, since: datetime, until: datetime) -> int:
+        """(Re)compute the 1-minute buckets touching [since, until) from the raw points and the
+        1-hour buckets from those minutes. Idempotent. Returns the minute buckets written."""
+
+    def purge(self, raw_before: datetime, minutes_before: datetime, hours_before: datetime) -> int:
+        """Retention: delete raw points, minute and hour buckets older than these; returns rows deleted."""
+
+    def reading_count(self, street: str | None = None) -> int: ...
+
+    # dead letters
+    def add_dead_letters(self, letters: Sequence[DeadLetter]) -> None: ...
+
+    def dead_letters(
+        self, street: str | None, code: str | None, since: datetime | None, limit: int, offset: int = 0
+    ) -> tuple[list[DeadLetter], int]:
+        """Newest first, with the total matching count. street=None: all (including unknown street)."""
+
+    def dead_letter_counts(self, street: str | None, since: datetime | None) -> dict[str, int]: ...
+
+    # alarms
+    def alarms_for(self, keys: Collection[tuple[str, str]]) -> list[Alarm]:
+        """The latest alarm of each (sensor_id, rule_id) key that has one, locked for this transaction."""
+
+    def save_alarms(self, alarms: Iterable[Alarm]) -> None:
+        """Insert new alarms (giving them ids) and update changed ones; append each alarm's
+        `events` to its history and empty the list."""
+
+    def get_alarm(self, alarm_id: int, *, for_update: bool = False) -> Alarm:
+        """NotFound when there is no such alarm."""
+
+    def pending_clears(self, limit: int) -> list[Alarm]:
+        """Active alarms with a clear pending, locked for this transaction (others skip them)."""
+
+    def search_alarms(self, query: AlarmQuery) -> tuple[list[Alarm], int]:
+        """Newest raised first, with the total matching count."""
+
+    def alarm_history(self, alarm_id: int) -> list[AlarmRecord]: ...
+
+    def alarm_counts(self, street: str | None) -> dict[str, int]:
+        """How many alarms are in each state (AlarmState values)."""
+
+
 class UnitOfWork(Protocol):
     orders: OrderRepository
     places: PlaceRepository
@@ -218,6 +382,7 @@ class UnitOfWork(Protocol):
     config: ConfigRepository
     tokens: TokenRepository
     examples: ExampleRepository
+    sensors: SensorRepository
 
     def __enter__(self) -> Self: ...
 
