@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import tracemalloc
 from collections.abc import Sequence
@@ -266,3 +267,63 @@ def test_live_state_of_14000_sensors_is_small() -> None:
     finally:
         tracemalloc.stop()
     assert size < 60 * 1024 * 1024  # the target is "well under 500 MB"
+
+
+# --- state kept between batches -------------------------------------------------------------------
+
+
+ALL_KINDS: list[ThresholdRule | RateRule | SustainedRule | DriftRule | OfflineRule | StuckRule] = [
+    ThresholdRule("hi", "v", Colour.ORANGE, high=10.0, clear_below=8.0),
+    RateRule("jump", "v", Colour.YELLOW, per_minute=3.0),
+    SustainedRule("long", "v", Colour.YELLOW, above=9.0, n=3, m=4),
+    DriftRule("drift", "v", Colour.RED, max_drift=2.0, baseline_samples=3, smoothing=0.5),
+    OfflineRule("off", Colour.BLUE, factor=3),
+    StuckRule("stuck", "v", Colour.BLUE, samples=4),
+]
+
+
+def test_a_snapshot_taken_mid_series_continues_exactly_where_it_stopped() -> None:
+    """A worker stores each sensor's rule state after a batch; whichever worker takes the next batch
+    restores it and must see the same transitions as one evaluator that saw the whole series."""
+    series = [5.0, 5.0, 5.0, 9.5, 9.6, 9.7, 10.5, 10.5, 10.5, 10.5, 7.0, 6.0, 12.0, 5.0]
+    whole = SensorEvaluator("S1", ALL_KINDS, MIN)
+    split = SensorEvaluator("S1", ALL_KINDS, MIN)
+    expected: list[tuple[str, str]] = []
+    got: list[tuple[str, str]] = []
+    for i, value in enumerate(series):
+        reading = Reading("S1", T0 + i * MIN, {"v": value})
+        expected += [(t.rule_id, t.kind.value) for t in whole.observe(reading)]
+        got += [(t.rule_id, t.kind.value) for t in split.observe(reading)]
+        stored = json.loads(json.dumps(split.snapshot()))  # what the store keeps, as JSON
+        split = SensorEvaluator("S1", ALL_KINDS, MIN)
+        split.restore(stored)
+    assert {rule for rule, _ in expected} >= {"hi", "jump", "long", "drift", "stuck"}
+    assert got == expected
+    # the offline clock too: due when the last reading is older than 3 intervals
+    assert split.due() == T0 + (len(series) - 1) * MIN + 3 * MIN
+    assert [t.rule_id for t in split.tick(T0 + (len(series) + 3) * MIN)] == ["off"]
+    assert split.due() is None  # raised: nothing more for the clock to do until a reading comes
+
+
+def test_a_learnt_drift_baseline_survives_a_restore() -> None:
+    rule = DriftRule("drift", "v", Colour.RED, max_drift=0.5, baseline_samples=4)
+    ev = SensorEvaluator("S1", [rule], MIN)
+    for i in range(4):
+        ev.observe(Reading("S1", T0 + i * MIN, {"v": 1.0}))
+    fresh = SensorEvaluator("S1", [rule], MIN)
+    fresh.restore(ev.snapshot())
+    raised = [t for i in range(4, 40) for t in fresh.observe(Reading("S1", T0 + i * MIN, {"v": 1.8}))]
+    assert [t.kind for t in raised] == [TransitionKind.RAISE]
+
+
+def test_a_snapshot_of_another_rule_set_is_taken_in_part() -> None:
+    old = SensorEvaluator("S1", [ThresholdRule("hi", "v", Colour.ORANGE, high=10.0)], MIN)
+    old.observe(Reading("S1", T0, {"v": 11.0}))
+    new_rules = [
+        ThresholdRule("hi", "v", Colour.ORANGE, high=10.0),
+        StuckRule("stuck", "v", Colour.BLUE, samples=3),
+    ]
+    ev = SensorEvaluator("S1", new_rules, MIN)
+    ev.restore({**old.snapshot(), "gone": [True], "stuck": ["not", "a", "state"]})
+    assert ev.active_rules() == ["hi"]
+    assert [t.kind for t in ev.observe(Reading("S1", T0 + MIN, {"v": 5.0}))] == [TransitionKind.CLEAR]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -414,14 +414,55 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _epoch(ts: datetime | None) -> float | None:
+    return None if ts is None else ts.timestamp()
+
+
+def _from_epoch(value: Any) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(float(value), UTC)
+
+
 class RuleState:
-    """The live state of one rule on one sensor. `observe` and `tick` return a transition or None."""
+    """The live state of one rule on one sensor. `observe` and `tick` return a transition or None.
+
+    `snapshot()` is the state as a JSON-able list and `restore()` takes it back, so the state can be
+    stored between batches and picked up by another worker. `_fields` names what a subclass keeps;
+    `_times` which of those are datetimes (stored as epoch seconds)."""
 
     __slots__ = ("active", "spec")
+    _fields: tuple[str, ...] = ()
+    _times: frozenset[str] = frozenset()
 
     def __init__(self, spec: RuleSpec) -> None:
         self.spec = spec
         self.active = False
+
+    def snapshot(self) -> list[Any]:
+        out: list[Any] = [self.active]
+        for name in self._fields:
+            value = getattr(self, name)
+            if name in self._times:
+                value = _epoch(value)
+            elif isinstance(value, float) and not math.isfinite(value):
+                value = None
+            out.append(value)
+        return out
+
+    def restore(self, data: Sequence[Any]) -> None:
+        """Take back a snapshot; a malformed one (another version's) leaves the fresh state."""
+        if not data or len(data) != 1 + len(self._fields):
+            return
+        self.active = bool(data[0])
+        for name, value in zip(self._fields, data[1:], strict=True):
+            if name in self._times:
+                value = _from_epoch(value)
+            elif value is None and isinstance(getattr(self, name), float):
+                value = math.nan
+            setattr(self, name, value)
+
+    def due(self) -> datetime | None:
+        """When `tick` could next change something (None: only readings can)."""
+        return None
 
     def observe(self, reading: Reading) -> Transition | None:
         value = reading.values.get(self.spec.quantity) if self.spec.quantity is not None else None
@@ -481,6 +522,8 @@ class ThresholdState(RuleState):
 
 class RateState(RuleState):
     __slots__ = ("last_ts", "last_value")
+    _fields = ("last_ts", "last_value")
+    _times = frozenset({"last_ts"})
     spec: RateRule
 
     def __init__(self, spec: RateRule) -> None:
@@ -508,6 +551,7 @@ class RateState(RuleState):
 
 class SustainedState(RuleState):
     __slots__ = ("bits", "seen")
+    _fields = ("bits", "seen")
     spec: SustainedRule
 
     def __init__(self, spec: SustainedRule) -> None:
@@ -531,6 +575,7 @@ class SustainedState(RuleState):
 
 class DriftState(RuleState):
     __slots__ = ("baseline", "count", "smoothed")
+    _fields = ("baseline", "count", "smoothed")  # the learnt baseline survives restarts with the rest
     spec: DriftRule
 
     def __init__(self, spec: DriftRule) -> None:
@@ -565,6 +610,8 @@ class DriftState(RuleState):
 
 class OfflineState(RuleState):
     __slots__ = ("last_seen", "limit")
+    _fields = ("last_seen",)
+    _times = frozenset({"last_seen"})
     spec: OfflineRule
 
     def __init__(self, spec: OfflineRule, interval: timedelta, since: datetime | None = None) -> None:
@@ -589,9 +636,16 @@ class OfflineState(RuleState):
             return self._flip(sensor_id, True, now, reason, None)
         return None
 
+    def due(self) -> datetime | None:
+        if self.active or self.last_seen is None:
+            return None
+        return self.last_seen + self.limit
+
 
 class StuckState(RuleState):
     __slots__ = ("run_count", "run_start", "run_value")
+    _fields = ("run_count", "run_start", "run_value")
+    _times = frozenset({"run_start"})
     spec: StuckRule
 
     def __init__(self, spec: StuckRule) -> None:
@@ -669,3 +723,19 @@ class SensorEvaluator:
 
     def active_rules(self) -> list[str]:
         return [s.spec.id for s in self.states if s.active]
+
+    def snapshot(self) -> dict[str, list[Any]]:
+        """Every rule's state by rule id, JSON-able."""
+        return {s.spec.id: s.snapshot() for s in self.states}
+
+    def restore(self, snapshot: Mapping[str, Sequence[Any]]) -> None:
+        """Take back a snapshot. Rules added since start fresh; rules removed since are ignored."""
+        for state in self.states:
+            data = snapshot.get(state.spec.id)
+            if data is not None:
+                state.restore(data)
+
+    def due(self) -> datetime | None:
+        """The earliest time a clock tick could raise something (the offline rule)."""
+        times = [t for t in (s.due() for s in self.states) if t is not None]
+        return min(times) if times else None
