@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -312,4 +313,155 @@ absences = Table(
     Column("end_at", UtcDateTime(), nullable=False),
     Column("reason", String(200), nullable=False),
     Index("ix_absences_street_end_start", "street", "end_at", "start_at"),
+)
+
+
+# --- sensors (神经元) ------------------------------------------------------------------------------
+
+# The registry. `units` is a list of [quantity, unit] pairs (JSONB does not keep an object's key order).
+sensors = Table(
+    "sensors",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    _street(),
+    Column("kind", String(32), nullable=False),
+    Column("lon", Float(), nullable=False),
+    Column("lat", Float(), nullable=False),
+    Column("watches", String(64), nullable=False),
+    Column("watch_kind", String(16), nullable=False),
+    Column("units", _json(), nullable=False),
+    Column("interval_s", Float(), nullable=False),
+    Column("rules", _json(), nullable=False),
+    Index("ix_sensors_street_kind", "street", "kind"),
+)
+
+# One row: a counter bumped by every registry change, so caches can tell they are stale.
+sensor_registry = Table(
+    "sensor_registry",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("stamp", BigInteger(), nullable=False),
+)
+
+# Each sensor's newest values and rule states. Times are epoch milliseconds; `values` and `state` are
+# JSON text (written and read with msgspec on the hot path): `last_values` is SensorLive.values.
+sensor_live = Table(
+    "sensor_live",
+    metadata,
+    Column("sensor_id", String(64), primary_key=True),
+    _street(),
+    Column("last_ts", BigInteger()),
+    Column("last_values", Text(), nullable=False),
+    Column("state", Text(), nullable=False),
+    Column("check_at", BigInteger()),
+    Index(
+        "ix_sensor_live_check_at",
+        "check_at",
+        postgresql_where=text("check_at IS NOT NULL"),
+        sqlite_where=text("check_at IS NOT NULL"),
+    ),
+)
+
+# Raw data points, `ts` in epoch milliseconds. The primary key makes a redelivered point a no-op.
+readings = Table(
+    "readings",
+    metadata,
+    Column("sensor_id", String(64), primary_key=True),
+    Column("quantity", String(64), primary_key=True),
+    Column("ts", BigInteger(), primary_key=True),
+    Column("value", Float(), nullable=False),
+    _street(),
+    # Roll-up and retention read time ranges across all sensors.
+    Index("ix_readings_ts", "ts"),
+    sqlite_with_rowid=False,
+)
+
+
+def _buckets(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("sensor_id", String(64), primary_key=True),
+        Column("quantity", String(64), primary_key=True),
+        Column("bucket", BigInteger(), primary_key=True),  # bucket start, epoch milliseconds
+        _street(),
+        Column("n", Integer(), nullable=False),
+        Column("minimum", Float(), nullable=False),
+        Column("maximum", Float(), nullable=False),
+        Column("total", Float(), nullable=False),
+        Index(f"ix_{name}_bucket", "bucket"),
+        sqlite_with_rowid=False,
+    )
+
+
+readings_1m = _buckets("readings_1m")
+readings_1h = _buckets("readings_1h")
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("street", String(64)),
+    Column("sensor_id", String(200)),
+    Column("code", String(64), nullable=False),
+    Column("reason", Text(), nullable=False),
+    Column("excerpt", Text(), nullable=False),
+    Column("topic", String(500)),
+    Index("ix_dead_letters_street_id", "street", "id"),
+    Index("ix_dead_letters_received_at", "received_at"),
+    sqlite_autoincrement=True,
+)
+
+alarms = Table(
+    "alarms",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("sensor_id", String(64), nullable=False),
+    Column("rule_id", String(64), nullable=False),
+    Column("rule_kind", String(16), nullable=False),
+    _street(),
+    Column("colour", String(16), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("raised_at", UtcDateTime(), nullable=False),
+    Column("reason", Text(), nullable=False),
+    Column("value", Float()),
+    Column("sensor_label", String(200), nullable=False),
+    Column("watches", String(64)),
+    Column("last_raised_at", UtcDateTime()),
+    Column("clear_pending_since", UtcDateTime()),
+    Column("clear_reason", Text()),
+    Column("cleared_at", UtcDateTime()),
+    Column("acknowledged_at", UtcDateTime()),
+    Column("acknowledged_by", String(200)),
+    Column("flaps", Integer(), nullable=False),
+    Column("order_id", Integer()),
+    # The latest alarm of a (sensor, rule): the highest id.
+    Index("ix_alarms_sensor_rule_id", "sensor_id", "rule_id", "id"),
+    Index("ix_alarms_street_raised", "street", "raised_at"),
+    Index("ix_alarms_raised", "raised_at"),
+    # Only alarms waiting for a clear to hold are in it: as small as that workload.
+    Index(
+        "ix_alarms_clear_pending_since",
+        "clear_pending_since",
+        postgresql_where=text("clear_pending_since IS NOT NULL"),
+        sqlite_where=text("clear_pending_since IS NOT NULL"),
+    ),
+    sqlite_autoincrement=True,
+)
+
+alarm_events = Table(
+    "alarm_events",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("alarm_id", Integer(), ForeignKey("alarms.id"), nullable=False),
+    _street(),
+    Column("kind", String(32), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("colour", String(16), nullable=False),
+    Column("message", Text(), nullable=False),
+    Index("ix_alarm_events_alarm_id", "alarm_id", "id"),
+    sqlite_autoincrement=True,
 )
