@@ -18,12 +18,14 @@ from chengyun.adapters.db.repositories import (
     SqlTokenRepository,
     translate_errors,
 )
+from chengyun.adapters.db.sensors import SqlSensorRepository
 from chengyun.services.ports import (
     ConfigRepository,
     ExampleRepository,
     OrderRepository,
     PeopleRepository,
     PlaceRepository,
+    SensorRepository,
     TokenRepository,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -42,6 +44,7 @@ class SqlUnitOfWork:
     config: ConfigRepository
     tokens: TokenRepository
     examples: ExampleRepository
+    sensors: SensorRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -78,6 +81,7 @@ class SqlUnitOfWork:
         self.config = SqlConfigRepository(connection)
         self.tokens = SqlTokenRepository(connection)
         self.examples = SqlExampleRepository(connection)
+        self.sensors = SqlSensorRepository(connection)
         return self
 
     def __exit__(

@@ -1,0 +1,701 @@
+"""The sensor repository over SQLAlchemy Core: registry, live state, readings and roll-ups, dead letters,
+alarms.
+
+The hot paths (add_readings, live, save_live) talk to the driver directly: SQLite's executemany on the
+unit of work's connection, and on PostgreSQL psycopg's COPY into a session temporary table followed by
+one INSERT ... SELECT. Times of readings and live state are epoch milliseconds in the database.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    CursorResult,
+    Executable,
+    Row,
+    Select,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+
+from chengyun.adapters.db import tables as t
+from chengyun.adapters.db.repositories import translate_errors
+from chengyun.domain.alarms import Alarm, AlarmState
+from chengyun.domain.errors import NotFound
+from chengyun.domain.geo import Point
+from chengyun.domain.rules import RuleKind, rule_to_dict, rules_from_dicts
+from chengyun.domain.sensors import Sensor, SensorKind, WatchKind
+from chengyun.domain.severity import Colour
+from chengyun.services.ports import (
+    AlarmQuery,
+    AlarmRecord,
+    DeadLetter,
+    ReadingRow,
+    SensorLive,
+    SeriesPoint,
+)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
+# Bound parameters per statement on SQLite (its limit is 32,766) and ids per IN list.
+_CHUNK = 5_000
+
+_json_encode = msgspec.json.Encoder().encode
+_json_decode = msgspec.json.Decoder().decode
+
+
+def to_ms(at: datetime) -> int:
+    """Epoch milliseconds of an aware datetime."""
+    if at.tzinfo is None:
+        raise ValueError(f"naive datetime {at!r}: store timezone-aware datetimes only")
+    return round(at.timestamp() * 1000)
+
+
+def from_ms(ms: int) -> datetime:
+    return EPOCH + timedelta(milliseconds=ms)
+
+
+def _floor(ms: int, step: int) -> int:
+    return ms - ms % step
+
+
+def _ceil(ms: int, step: int) -> int:
+    return -(-ms // step) * step
+
+
+def _plain(result: Iterable[Any]) -> builtins.list[Any]:
+    """The rows as plain tuples to unpack."""
+    return [tuple(row) for row in result]
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- raw SQL of the hot paths ----------------------------------------------------------------------
+
+_SQLITE_ADD_READINGS = (
+    "INSERT OR IGNORE INTO readings (sensor_id, quantity, ts, value, street) VALUES (?, ?, ?, ?, ?)"
+)
+_PG_READINGS_IN = (
+    "CREATE TEMP TABLE IF NOT EXISTS readings_in "
+    "(sensor_id text, quantity text, ts bigint, value float8, street text) ON COMMIT DELETE ROWS"
+)
+_PG_COPY_READINGS = "COPY readings_in (sensor_id, quantity, ts, value, street) FROM STDIN (FORMAT BINARY)"
+_PG_READING_TYPES = ("text", "text", "int8", "float8", "text")
+_PG_ADD_READINGS = (
+    "INSERT INTO readings (sensor_id, quantity, ts, value, street) "
+    "SELECT sensor_id, quantity, ts, value, street FROM readings_in ON CONFLICT DO NOTHING"
+)
+
+_LIVE_COLUMNS = "sensor_id, street, last_ts, last_values, state, check_at"
+_LIVE_UPDATE = (
+    "ON CONFLICT (sensor_id) DO UPDATE SET street = excluded.street, last_ts = excluded.last_ts, "
+    "last_values = excluded.last_values, state = excluded.state, check_at = excluded.check_at"
+)
+_SQLITE_SAVE_LIVE = f"INSERT INTO sensor_live ({_LIVE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) {_LIVE_UPDATE}"
+_PG_LIVE_IN = (
+    "CREATE TEMP TABLE IF NOT EXISTS sensor_live_in (sensor_id text, street text, last_ts bigint, "
+    "last_values text, state text, check_at bigint) ON COMMIT DELETE ROWS"
+)
+_PG_COPY_LIVE = f"COPY sensor_live_in ({_LIVE_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+_PG_LIVE_TYPES = ("text", "text", "int8", "text", "text", "int8")
+_PG_SAVE_LIVE = (
+    f"INSERT INTO sensor_live ({_LIVE_COLUMNS}) SELECT {_LIVE_COLUMNS} FROM sensor_live_in {_LIVE_UPDATE}"
+)
+_SQLITE_LIVE = "SELECT {cols} FROM sensor_live WHERE sensor_id IN ({marks})"
+_PG_LIVE = f"SELECT {_LIVE_COLUMNS} FROM sensor_live WHERE sensor_id = ANY(%s) ORDER BY sensor_id"
+
+
+def _live_from(row: Sequence[Any]) -> SensorLive:
+    sensor_id, street, last_ts, values, state, check_at = row
+    return SensorLive(
+        sensor_id,
+        street,
+        None if last_ts is None else from_ms(last_ts),
+        _json_decode(values),
+        _json_decode(state),
+        None if check_at is None else from_ms(check_at),
+    )
+
+
+def _live_row(live: SensorLive) -> tuple[Any, ...]:
+    return (
+        live.sensor_id,
+        live.street,
+        None if live.last_ts is None else to_ms(live.last_ts),
+        _json_encode(live.values).decode(),
+        _json_encode(live.state).decode(),
+        None if live.check_at is None else to_ms(live.check_at),
+    )
+
+
+# --- conversions ---------------------------------------------------------------------------------
+
+
+def _sensor_values(sensor: Sensor) -> dict[str, Any]:
+    return {
+        "id": sensor.id,
+        "street": sensor.street,
+        "kind": sensor.kind.value,
+        "lon": sensor.location.lon,
+        "lat": sensor.location.lat,
+        "watches": sensor.watches,
+        "watch_kind": sensor.watch_kind.value,
+        "units": [[name, unit] for name, unit in sensor.units.items()],
+        "interval_s": sensor.period.total_seconds(),
+        "rules": [rule_to_dict(r) for r in sensor.rule_set],
+    }
+
+
+def _sensor_from(row: Row[Any]) -> Sensor:
+    return Sensor(
+        id=row.id,
+        street=row.street,
+        kind=SensorKind(row.kind),
+        location=Point(row.lon, row.lat),
+        watches=row.watches,
+        watch_kind=WatchKind(row.watch_kind),
+        units={name: unit for name, unit in row.units},
+        interval=timedelta(seconds=row.interval_s),
+        rules=rules_from_dicts(row.rules),
+    )
+
+
+def _alarm_values(alarm: Alarm) -> dict[str, Any]:
+    return {
+        "sensor_id": alarm.sensor_id,
+        "rule_id": alarm.rule_id,
+        "rule_kind": alarm.rule_kind.value,
+        "street": alarm.street,
+        "colour": alarm.colour.value,
+        "state": alarm.state.value,
+        "raised_at": alarm.raised_at,
+        "reason": alarm.reason,
+        "value": alarm.value,
+        "sensor_label": alarm.sensor_label,
+        "watches": alarm.watches,
+        "last_raised_at": alarm.last_raised_at,
+        "clear_pending_since": alarm.clear_pending_since,
+        "clear_reason": alarm.clear_reason,
+        "cleared_at": alarm.cleared_at,
+        "acknowledged_at": alarm.acknowledged_at,
+        "acknowledged_by": alarm.acknowledged_by,
+        "flaps": alarm.flaps,
+        "order_id": alarm.order_id,
+    }
+
+
+def _alarm_from(row: Row[Any]) -> Alarm:
+    return Alarm(
+        sensor_id=row.sensor_id,
+        rule_id=row.rule_id,
+        rule_kind=RuleKind(row.rule_kind),
+        street=row.street,
+        colour=Colour(row.colour),
+        state=AlarmState(row.state),
+        raised_at=row.raised_at,
+        reason=row.reason,
+        value=row.value,
+        sensor_label=row.sensor_label,
+        watches=row.watches,
+        id=row.id,
+        last_raised_at=row.last_raised_at,
+        clear_pending_since=row.clear_pending_since,
+        clear_reason=row.clear_reason,
+        cleared_at=row.cleared_at,
+        acknowledged_at=row.acknowledged_at,
+        acknowledged_by=row.acknowledged_by,
+        flaps=row.flaps,
+        order_id=row.order_id,
+    )
+
+
+def _letter_from(row: Row[Any]) -> DeadLetter:
+    return DeadLetter(
+        code=row.code,
+        reason=row.reason,
+        received_at=row.received_at,
+        source=row.source,
+        street=row.street,
+        sensor_id=row.sensor_id,
+        excerpt=row.excerpt,
+        topic=row.topic,
+        id=row.id,
+    )
+
+
+_ACTIVE = [AlarmState.RAISED.value, AlarmState.ACKNOWLEDGED.value]
+_STAMP = "registry"
+
+
+class SqlSensorRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._conn = connection
+        self._pg = connection.dialect.name == "postgresql"
+
+    # --- plumbing ---
+
+    def _run(
+        self, statement: Executable, params: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None
+    ) -> CursorResult[Any]:
+        with translate_errors():
+            return self._conn.execute(statement, params)
+
+    @contextmanager
+    def _driver(self) -> Iterator[Any]:
+        """A cursor of the driver's own connection (the unit of work's transaction); driver errors come
+        out as SQLAlchemy's, translated like every other statement's."""
+        dialect = self._conn.dialect
+        dbapi = dialect.loaded_dbapi
+        cursor = self._conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            with translate_errors():
+                try:
+                    yield cursor
+                except dbapi.Error as exc:
+                    raise DBAPIError.instance(None, None, exc, dbapi.Error, dialect=dialect) from exc
+        finally:
+            cursor.close()
+
+    def _upsert_rows(self, table: Any, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> None:
+        if self._pg:
+            pg = postgresql.insert(table)
+            pg_set = {c.name: pg.excluded[c.name] for c in table.columns if c.name not in keys}
+            self._run(pg.on_conflict_do_update(index_elements=keys, set_=pg_set), rows)
+        else:
+            lite = sqlite.insert(table)
+            lite_set = {c.name: lite.excluded[c.name] for c in table.columns if c.name not in keys}
+            self._run(lite.on_conflict_do_update(index_elements=keys, set_=lite_set), rows)
+
+    def _bump_stamp(self) -> None:
+        reg = t.sensor_registry
+        statement = (postgresql.insert(reg) if self._pg else sqlite.insert(reg)).values(name=_STAMP, stamp=1)
+        self._run(statement.on_conflict_do_update(index_elements=["name"], set_={"stamp": reg.c.stamp + 1}))
+
+    # --- registry ---
+
+    def upsert(self, sensors: Iterable[Sensor]) -> int:
+        rows = list({s.id: _sensor_values(s) for s in sensors}.values())
+        if not rows:
+            return 0
+        for chunk in _chunks(rows, 1000):
+            self._upsert_rows(t.sensors, chunk, ["id"])
+        self._bump_stamp()
+        return len(rows)
+
+    def get(self, sensor_id: str) -> Sensor:
+        row = self._run(select(t.sensors).where(t.sensors.c.id == sensor_id)).first()
+        if row is None:
+            raise NotFound(f"传感器 {sensor_id} 不存在", sensor_id=sensor_id)
+        return _sensor_from(row)
+
+    def _filtered(
+        self, statement: Select[Any], street: str | None, kind: SensorKind | None, watches: str | None
+    ) -> Select[Any]:
+        c = t.sensors.c
+        if street is not None:
+            statement = statement.where(c.street == street)
+        if kind is not None:
+            statement = statement.where(c.kind == kind.value)
+        if watches is not None:
+            statement = statement.where(c.watches == watches)
+        return statement
+
+    def list(
+        self,
+        street: str | None,
+        kind: SensorKind | None = None,
+        watches: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> builtins.list[Sensor]:
+        statement = self._filtered(select(t.sensors), street, kind, watches).order_by(t.sensors.c.id)
+        if limit is not None:
+            statement = statement.limit(limit)
+        if offset:
+            statement = statement.offset(offset)
+        return [_sensor_from(row) for row in self._run(statement)]
+
+    def count(self, street: str | None, kind: SensorKind | None = None) -> int:
+        statement = self._filtered(select(func.count()).select_from(t.sensors), street, kind, None)
+        return int(self._run(statement).scalar_one())
+
+    def remove(self, street: str, sensor_ids: Iterable[str]) -> int:
+        ids = sorted(set(sensor_ids))
+        removed = 0
+        for chunk in _chunks(ids):
+            result = self._run(
+                delete(t.sensors).where(t.sensors.c.street == street, t.sensors.c.id.in_(chunk))
+            )
+            removed += result.rowcount
+            self._run(
+                delete(t.sensor_live).where(
+                    t.sensor_live.c.street == street, t.sensor_live.c.sensor_id.in_(chunk)
+                )
+            )
+        if removed:
+            self._bump_stamp()
+        return removed
+
+    def registry_stamp(self) -> int:
+        value = self._run(
+            select(t.sensor_registry.c.stamp).where(t.sensor_registry.c.name == _STAMP)
+        ).scalar()
+        return int(value or 0)
+
+    # --- live state ---
+
+    def live(self, sensor_ids: Collection[str], *, lock: bool = True) -> dict[str, SensorLive]:
+        ids = sorted(set(sensor_ids))
+        out: dict[str, SensorLive] = {}
+        if not ids:
+            return out
+        with self._driver() as cursor:
+            if self._pg:
+                # Sorted and locked in sensor order: two workers locking overlapping sets cannot deadlock.
+                cursor.execute(_PG_LIVE + (" FOR UPDATE" if lock else ""), (ids,))
+                for row in cursor.fetchall():
+                    out[row[0]] = _live_from(row)
+                return out
+            # SQLite: the unit of work already holds the database's write lock.
+            for chunk in _chunks(ids):
+                sql = _SQLITE_LIVE.format(cols=_LIVE_COLUMNS, marks=", ".join("?" * len(chunk)))
+                cursor.execute(sql, chunk)
+                for row in cursor.fetchall():
+                    out[row[0]] = _live_from(row)
+        return out
+
+    def save_live(self, states: Iterable[SensorLive]) -> None:
+        # One row per sensor (the last given wins): an upsert may not touch a row twice.
+        rows = list({s.sensor_id: _live_row(s) for s in states}.values())
+        if not rows:
+            return
+        with self._driver() as cursor:
+            if not self._pg:
+                cursor.executemany(_SQLITE_SAVE_LIVE, rows)
+                return
+            cursor.execute(_PG_LIVE_IN)
+            with cursor.copy(_PG_COPY_LIVE) as copy:
+                copy.set_types(_PG_LIVE_TYPES)
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(_PG_SAVE_LIVE)
+            cursor.execute("TRUNCATE sensor_live_in")
+
+    def claim_checks(self, now: datetime, limit: int) -> builtins.list[SensorLive]:
+        c = t.sensor_live.c
+        statement = (
+            select(c.sensor_id, c.street, c.last_ts, c.last_values, c.state, c.check_at)
+            .where(c.check_at.is_not(None), c.check_at <= to_ms(now))
+            .order_by(c.check_at, c.sensor_id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [_live_from(row) for row in self._run(statement)]
+
+    # --- readings ---
+
+    def add_readings(self, rows: Sequence[ReadingRow]) -> int:
+        if not rows:
+            return 0
+        # Several quantities of one reading share its datetime: convert each distinct one once.
+        cache: dict[int, int] = {}
+        values: builtins.list[tuple[str, str, int, float, str]] = []
+        append = values.append
+        for row in rows:
+            ts = row.ts
+            key = id(ts)
+            ms = cache.get(key)
+            if ms is None:
+                if ts.tzinfo is None:
+                    raise ValueError(f"naive datetime {ts!r}: store timezone-aware datetimes only")
+                ms = cache[key] = round(ts.timestamp() * 1000)
+            append((row.sensor_id, row.quantity, ms, row.value, row.street))
+        with self._driver() as cursor:
+            if not self._pg:
+                cursor.executemany(_SQLITE_ADD_READINGS, values)
+                return int(cursor.rowcount)
+            cursor.execute(_PG_READINGS_IN)
+            with cursor.copy(_PG_COPY_READINGS) as copy:
+                copy.set_types(_PG_READING_TYPES)
+                for value in values:
+                    copy.write_row(value)
+            cursor.execute(_PG_ADD_READINGS)
+            added = int(cursor.rowcount)
+            cursor.execute("TRUNCATE readings_in")
+            return added
+
+    def series(
+        self, sensor_id: str, quantity: str, since: datetime, until: datetime, resolution: str
+    ) -> builtins.list[SeriesPoint]:
+        lo, hi = to_ms(since), to_ms(until)
+        if resolution == "raw":
+            r = t.readings.c
+            rows = self._run(
+                select(r.ts, r.value)
+                .where(r.sensor_id == sensor_id, r.quantity == quantity, r.ts >= lo, r.ts < hi)
+                .order_by(r.ts)
+            )
+            return [SeriesPoint(from_ms(ts), 1, value, value, value) for ts, value in _plain(rows)]
+        if resolution == "1m":
+            table, step = t.readings_1m, MINUTE_MS
+        elif resolution == "1h":
+            table, step = t.readings_1h, HOUR_MS
+        else:
+            raise ValueError(f"unknown resolution {resolution!r}: raw, 1m or 1h")
+        b = table.c
+        # Buckets starting in [since, until), and the one `since` falls in.
+        rows = self._run(
+            select(b.bucket, b.n, b.minimum, b.maximum, b.total)
+            .where(b.sensor_id == sensor_id, b.quantity == quantity, b.bucket >= _floor(lo, step))
+            .where(b.bucket < hi)
+            .order_by(b.bucket)
+        )
+        return [
+            SeriesPoint(from_ms(bucket), n, minimum, maximum, total / n)
+            for bucket, n, minimum, maximum, total in _plain(rows)
+        ]
+
+    def _roll(self, target: Any, source: Any, time: Any, step: int, lo: int, hi: int, weighted: bool) -> int:
+        """Upsert the buckets of `target` starting in [lo, hi) from the rows of `source` in that range.
+        An upsert, not delete-and-insert: buckets whose source rows were purged survive a rerun."""
+        s = source.c
+        bucket = (time - time % step).label("bucket")
+        columns: builtins.list[ColumnElement[Any]]
+        if weighted:  # from minute buckets
+            columns = [func.sum(s.n), func.min(s.minimum), func.max(s.maximum), func.sum(s.total)]
+        else:  # from raw points
+            columns = [func.count(), func.min(s.value), func.max(s.value), func.sum(s.value)]
+        query = (
+            select(s.sensor_id, s.quantity, bucket, func.min(s.street), *columns)
+            .where(time >= lo, time < hi)
+            .group_by(s.sensor_id, s.quantity, bucket)
+        )
+        names = ["sensor_id", "quantity", "bucket", "street", "n", "minimum", "maximum", "total"]
+        keys = ["sensor_id", "quantity", "bucket"]
+        if self._pg:
+            pg = postgresql.insert(target).from_select(names, query)
+            statement: Any = pg.on_conflict_do_update(
+                index_elements=keys, set_={n: pg.excluded[n] for n in names if n not in keys}
+            )
+        else:
+            lite = sqlite.insert(target).from_select(names, query)
+            statement = lite.on_conflict_do_update(
+                index_elements=keys, set_={n: lite.excluded[n] for n in names if n not in keys}
+            )
+        return int(self._run(statement).rowcount)
+
+    def roll_up(self, since: datetime, until: datetime) -> int:
+        lo, hi = _floor(to_ms(since), MINUTE_MS), _ceil(to_ms(until), MINUTE_MS)
+        if hi <= lo:
+            return 0
+        written = self._roll(t.readings_1m, t.readings, t.readings.c.ts, MINUTE_MS, lo, hi, False)
+        self._roll(
+            t.readings_1h,
+            t.readings_1m,
+            t.readings_1m.c.bucket,
+            HOUR_MS,
+            _floor(lo, HOUR_MS),
+            _ceil(hi, HOUR_MS),
+            True,
+        )
+        return written
+
+    def purge(self, raw_before: datetime, minutes_before: datetime, hours_before: datetime) -> int:
+        deleted = self._run(delete(t.readings).where(t.readings.c.ts < to_ms(raw_before))).rowcount
+        deleted += self._run(
+            delete(t.readings_1m).where(t.readings_1m.c.bucket < to_ms(minutes_before))
+        ).rowcount
+        deleted += self._run(
+            delete(t.readings_1h).where(t.readings_1h.c.bucket < to_ms(hours_before))
+        ).rowcount
+        return int(deleted)
+
+    def reading_count(self, street: str | None = None) -> int:
+        statement = select(func.count()).select_from(t.readings)
+        if street is not None:
+            statement = statement.where(t.readings.c.street == street)
+        return int(self._run(statement).scalar_one())
+
+    # --- dead letters ---
+
+    def add_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        rows = [
+            {
+                "received_at": d.received_at,
+                "source": d.source,
+                "street": d.street,
+                "sensor_id": d.sensor_id,
+                "code": d.code,
+                "reason": d.reason,
+                "excerpt": d.excerpt,
+                "topic": d.topic,
+            }
+            for d in letters
+        ]
+        if rows:
+            self._run(insert(t.dead_letters), rows)
+
+    def _letters_where(
+        self, statement: Select[Any], street: str | None, code: str | None, since: datetime | None
+    ) -> Select[Any]:
+        d = t.dead_letters.c
+        if street is not None:
+            statement = statement.where(d.street == street)
+        if code is not None:
+            statement = statement.where(d.code == code)
+        if since is not None:
+            statement = statement.where(d.received_at >= since)
+        return statement
+
+    def dead_letters(
+        self, street: str | None, code: str | None, since: datetime | None, limit: int, offset: int = 0
+    ) -> tuple[builtins.list[DeadLetter], int]:
+        d = t.dead_letters.c
+        rows = self._run(
+            self._letters_where(select(t.dead_letters), street, code, since)
+            .order_by(d.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        letters = [_letter_from(row) for row in rows]
+        total = self._run(
+            self._letters_where(select(func.count()).select_from(t.dead_letters), street, code, since)
+        ).scalar_one()
+        return letters, int(total)
+
+    def dead_letter_counts(self, street: str | None, since: datetime | None) -> dict[str, int]:
+        d = t.dead_letters.c
+        statement = self._letters_where(select(d.code, func.count()), street, None, since).group_by(d.code)
+        return {code: int(n) for code, n in _plain(self._run(statement))}
+
+    # --- alarms ---
+
+    def alarms_for(self, keys: Collection[tuple[str, str]]) -> builtins.list[Alarm]:
+        wanted = set(keys)
+        if not wanted:
+            return []
+        a = t.alarms.c
+        ids: builtins.list[int] = []
+        for chunk in _chunks(sorted({sensor for sensor, _ in wanted})):
+            rows = self._run(
+                select(a.sensor_id, a.rule_id, func.max(a.id))
+                .where(a.sensor_id.in_(chunk))
+                .group_by(a.sensor_id, a.rule_id)
+            )
+            ids.extend(latest for sensor, rule, latest in _plain(rows) if (sensor, rule) in wanted)
+        ids.sort()
+        out: builtins.list[Alarm] = []
+        for chunk in _chunks(ids):
+            rows = self._run(select(t.alarms).where(a.id.in_(chunk)).order_by(a.id).with_for_update())
+            out.extend(_alarm_from(row) for row in rows)
+        return out
+
+    def save_alarms(self, alarms: Iterable[Alarm]) -> None:
+        history: builtins.list[dict[str, Any]] = []
+        for alarm in alarms:
+            values = _alarm_values(alarm)
+            if alarm.id is None:
+                alarm.id = int(
+                    self._run(insert(t.alarms).values(values).returning(t.alarms.c.id)).scalar_one()
+                )
+            else:
+                result = self._run(update(t.alarms).where(t.alarms.c.id == alarm.id).values(values))
+                if result.rowcount == 0:
+                    raise NotFound(f"告警 {alarm.id} 不存在", alarm_id=alarm.id)
+            history.extend(
+                {
+                    "alarm_id": alarm.id,
+                    "street": alarm.street,
+                    "kind": e.kind.value,
+                    "at": e.at,
+                    "state": e.state.value,
+                    "colour": e.colour.value,
+                    "message": e.message,
+                }
+                for e in alarm.events
+            )
+            alarm.events.clear()
+        if history:
+            self._run(insert(t.alarm_events), history)
+
+    def get_alarm(self, alarm_id: int, *, for_update: bool = False) -> Alarm:
+        statement = select(t.alarms).where(t.alarms.c.id == alarm_id)
+        if for_update:
+            statement = statement.with_for_update()
+        row = self._run(statement).first()
+        if row is None:
+            raise NotFound(f"告警 {alarm_id} 不存在", alarm_id=alarm_id)
+        return _alarm_from(row)
+
+    def pending_clears(self, limit: int) -> builtins.list[Alarm]:
+        a = t.alarms.c
+        rows = self._run(
+            select(t.alarms)
+            .where(a.clear_pending_since.is_not(None), a.state.in_(_ACTIVE))
+            .order_by(a.clear_pending_since, a.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [_alarm_from(row) for row in rows]
+
+    def _alarms_where(self, statement: Select[Any], query: AlarmQuery) -> Select[Any]:
+        a = t.alarms.c
+        if query.street is not None:
+            statement = statement.where(a.street == query.street)
+        if query.streets is not None:
+            statement = statement.where(a.street.in_(sorted(query.streets)))
+        if query.states:
+            statement = statement.where(a.state.in_(sorted({s.value for s in query.states})))
+        if query.sensor_id is not None:
+            statement = statement.where(a.sensor_id == query.sensor_id)
+        if query.colour is not None:
+            statement = statement.where(a.colour == query.colour.value)
+        if query.since is not None:
+            statement = statement.where(a.raised_at >= query.since)
+        return statement
+
+    def search_alarms(self, query: AlarmQuery) -> tuple[builtins.list[Alarm], int]:
+        a = t.alarms.c
+        rows = self._run(
+            self._alarms_where(select(t.alarms), query)
+            .order_by(a.raised_at.desc(), a.id.desc())
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+        found = [_alarm_from(row) for row in rows]
+        total = self._run(self._alarms_where(select(func.count()).select_from(t.alarms), query)).scalar_one()
+        return found, int(total)
+
+    def alarm_history(self, alarm_id: int) -> builtins.list[AlarmRecord]:
+        e = t.alarm_events.c
+        rows = self._run(select(t.alarm_events).where(e.alarm_id == alarm_id).order_by(e.id))
+        return [
+            AlarmRecord(
+                row.alarm_id, row.kind, row.at, AlarmState(row.state), Colour(row.colour), row.message
+            )
+            for row in rows
+        ]
+
+    def alarm_counts(self, street: str | None) -> dict[str, int]:
+        a = t.alarms.c
+        statement = select(a.state, func.count()).group_by(a.state)
+        if street is not None:
+            statement = statement.where(a.street == street)
+        return {state: int(n) for state, n in _plain(self._run(statement))}
