@@ -499,7 +499,8 @@ class SqlSensorRepository:
             statement = lite.on_conflict_do_update(
                 index_elements=keys, set_={n: lite.excluded[n] for n in names if n not in keys}
             )
-        return int(self._run(statement).rowcount)
+        # INSERT's rowcount is kept only on request (SQLAlchemy 2).
+        return int(self._run(statement.execution_options(preserve_rowcount=True)).rowcount)
 
     def roll_up(self, since: datetime, until: datetime) -> int:
         lo, hi = _floor(to_ms(since), MINUTE_MS), _ceil(to_ms(until), MINUTE_MS)

@@ -1,0 +1,401 @@
+"""The sensor repository on both engines: registry, live state, readings and roll-ups, dead letters, alarms."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chengyun.domain.alarms import Alarm, AlarmPolicy, AlarmState
+from chengyun.domain.errors import NotFound
+from chengyun.domain.geo import Point
+from chengyun.domain.rules import OfflineRule, RuleKind, ThresholdRule, Transition, TransitionKind
+from chengyun.domain.sensors import Sensor, SensorKind, WatchKind
+from chengyun.domain.severity import Colour
+from chengyun.services.ports import AlarmQuery, DeadLetter, ReadingRow, SensorLive, UnitOfWorkFactory
+
+T = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # on the hour
+POLICY = AlarmPolicy()
+
+
+def a_sensor(sensor_id: str = "S-1", street: str = "JAS", kind: SensorKind = SensorKind.TILT) -> Sensor:
+    return Sensor(sensor_id, street, kind, Point(121.45, 31.22), "B-001")
+
+
+def custom_sensor() -> Sensor:
+    return Sensor(
+        "W-9",
+        "JAS",
+        SensorKind.WATER_LEVEL,
+        Point(121.4501, 31.2207),
+        "MH-17",
+        WatchKind.COMPONENT,
+        {"level": "cm"},
+        timedelta(seconds=30),
+        (
+            ThresholdRule("deep", "level", Colour.RED, high=40.0, clear_below=25.0),
+            OfflineRule("silent", Colour.BLUE, factor=5.0),
+        ),
+    )
+
+
+def point(sensor: str, quantity: str, at: datetime, value: float, street: str = "JAS") -> ReadingRow:
+    return ReadingRow(sensor, street, at, quantity, value)
+
+
+# --- registry ------------------------------------------------------------------------------------
+
+
+def test_a_sensor_comes_back_as_it_was_stored(uow_factory: UnitOfWorkFactory) -> None:
+    sensor, default = custom_sensor(), a_sensor()
+    with uow_factory() as uow:
+        assert uow.sensors.upsert([sensor, default]) == 2
+        uow.commit()
+
+    with uow_factory() as uow:
+        assert uow.sensors.get("W-9") == sensor
+        back = uow.sensors.get("S-1")
+    assert back == default
+    assert list(back.units) == ["tilt_x", "tilt_y"]  # the order of the quantities is kept
+    assert back.rule_set == default.rule_set
+
+
+def test_a_missing_sensor_is_not_found(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow, pytest.raises(NotFound):
+        uow.sensors.get("nope")
+
+
+def test_list_filters_counts_and_removal_change_the_stamp(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        empty_stamp = uow.sensors.registry_stamp()
+        uow.sensors.upsert(
+            [
+                a_sensor("A-1"),
+                a_sensor("A-2", kind=SensorKind.GAS),
+                a_sensor("A-3"),
+                a_sensor("X-1", street="NJX"),
+                custom_sensor(),
+            ]
+        )
+        uow.commit()
+        added_stamp = uow.sensors.registry_stamp()
+        assert added_stamp != empty_stamp
+
+        assert [s.id for s in uow.sensors.list("JAS")] == ["A-1", "A-2", "A-3", "W-9"]
+        assert [s.id for s in uow.sensors.list("JAS", SensorKind.TILT)] == ["A-1", "A-3"]
+        assert [s.id for s in uow.sensors.list(None, watches="MH-17")] == ["W-9"]
+        assert [s.id for s in uow.sensors.list("JAS", limit=2, offset=1)] == ["A-2", "A-3"]
+        assert uow.sensors.count("JAS") == 4
+        assert uow.sensors.count(None) == 5
+        assert uow.sensors.count("JAS", SensorKind.GAS) == 1
+
+        # Another street's sensor is not removed by this street.
+        assert uow.sensors.remove("JAS", ["A-1", "X-1", "nope"]) == 1
+        uow.commit()
+        removed_stamp = uow.sensors.registry_stamp()
+        assert removed_stamp not in (empty_stamp, added_stamp)
+        assert uow.sensors.count(None) == 4
+        assert uow.sensors.remove("JAS", ["nope"]) == 0
+
+        changed = Sensor("A-2", "JAS", SensorKind.GAS, Point(121.0, 31.0), "B-002")
+        assert uow.sensors.upsert([changed]) == 1
+        uow.commit()
+        assert uow.sensors.registry_stamp() != removed_stamp
+        assert uow.sensors.get("A-2").watches == "B-002"
+
+
+# --- live state ----------------------------------------------------------------------------------
+
+
+def test_live_state_is_upserted_and_read_back(uow_factory: UnitOfWorkFactory) -> None:
+    first = SensorLive("S-1", "JAS", T, {"tilt_x": 0.5, "tilt_y": -0.25}, {"offline": {"n": 1}}, T)
+    bare = SensorLive("S-2", "JAS")
+    with uow_factory() as uow:
+        uow.sensors.save_live([first, bare])
+        uow.commit()
+
+    later = SensorLive("S-1", "JAS", T + timedelta(minutes=10), {"tilt_x": 0.75}, {"rate": [1.5, 2]}, None)
+    with uow_factory() as uow:
+        assert uow.sensors.live(["S-1", "S-2", "S-3"]) == {"S-1": first, "S-2": bare}
+        uow.sensors.save_live([later])
+        uow.commit()
+
+    with uow_factory() as uow:
+        got = uow.sensors.live(["S-1"], lock=False)["S-1"]
+    assert got == later
+    assert got.last_ts is not None and got.last_ts.tzinfo is not None
+
+
+def test_live_reads_many_sensors_at_once(uow_factory: UnitOfWorkFactory) -> None:
+    states = [SensorLive(f"S-{i:05d}", "JAS", T, {"level": float(i)}) for i in range(6000)]
+    with uow_factory() as uow:
+        uow.sensors.save_live(states)
+        uow.commit()
+        got = uow.sensors.live([s.sensor_id for s in states])
+
+    assert len(got) == 6000
+    assert got["S-05999"].values == {"level": 5999.0}
+
+
+def test_claim_checks_returns_only_the_due_ones_soonest_first(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        uow.sensors.save_live(
+            [
+                SensorLive("late", "JAS", check_at=T + timedelta(minutes=5)),
+                SensorLive("due", "JAS", check_at=T - timedelta(minutes=1)),
+                SensorLive("now", "JAS", check_at=T),
+                SensorLive("never", "JAS"),
+            ]
+        )
+        uow.commit()
+
+    with uow_factory() as uow:
+        assert [s.sensor_id for s in uow.sensors.claim_checks(T, 10)] == ["due", "now"]
+        assert [s.sensor_id for s in uow.sensors.claim_checks(T, 1)] == ["due"]
+
+
+# --- readings ------------------------------------------------------------------------------------
+
+
+def test_a_redelivered_point_is_skipped(uow_factory: UnitOfWorkFactory) -> None:
+    batch = [
+        point("S-1", "tilt_x", T, 0.5),
+        point("S-1", "tilt_y", T, 0.25),
+        point("S-2", "level", T, 3.0, street="NJX"),
+    ]
+    with uow_factory() as uow:
+        assert uow.sensors.add_readings(batch) == 3
+        uow.commit()
+
+    again = [*batch, point("S-1", "tilt_x", T + timedelta(seconds=1), 0.6)]
+    with uow_factory() as uow:
+        assert uow.sensors.add_readings(again) == 1
+        # The same point twice in one batch is stored once.
+        twice = point("S-1", "tilt_x", T + timedelta(seconds=2), 0.7)
+        assert uow.sensors.add_readings([twice, twice]) == 1
+        uow.commit()
+        assert uow.sensors.reading_count() == 5
+        assert uow.sensors.reading_count("NJX") == 1
+        assert uow.sensors.add_readings([]) == 0
+
+
+def test_raw_series_gives_each_point_as_a_bucket_of_one(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        uow.sensors.add_readings(
+            [point("S-1", "tilt_x", T + timedelta(seconds=s), float(s)) for s in (30, 0, 10, 90)]
+            + [point("S-1", "tilt_y", T, 9.0)]
+        )
+        series = uow.sensors.series("S-1", "tilt_x", T, T + timedelta(seconds=90), "raw")
+
+    assert [(p.ts, p.count, p.minimum, p.maximum, p.mean) for p in series] == [
+        (T + timedelta(seconds=s), 1, float(s), float(s), float(s)) for s in (0, 10, 30)
+    ]
+    assert series[0].ts.tzinfo is not None
+
+
+def test_roll_up_makes_minute_and_hour_buckets_idempotently(uow_factory: UnitOfWorkFactory) -> None:
+    values = {
+        T + timedelta(seconds=5): 1.0,
+        T + timedelta(seconds=35): 3.0,
+        T + timedelta(minutes=1, seconds=10): 10.0,
+        T + timedelta(minutes=59, seconds=59): 2.0,
+        T + timedelta(hours=1, seconds=1): 7.0,
+    }
+    with uow_factory() as uow:
+        uow.sensors.add_readings([point("S-1", "tilt_x", at, v) for at, v in values.items()])
+        uow.sensors.add_readings([point("S-2", "tilt_x", T, 100.0)])
+        assert uow.sensors.roll_up(T, T + timedelta(hours=2)) == 5  # 4 minutes of S-1, 1 of S-2
+        assert uow.sensors.roll_up(T, T + timedelta(hours=2)) == 5
+        minutes = uow.sensors.series("S-1", "tilt_x", T, T + timedelta(hours=2), "1m")
+        hours = uow.sensors.series("S-1", "tilt_x", T, T + timedelta(hours=2), "1h")
+
+    figures = [(p.ts - T, p.count, p.minimum, p.maximum, p.mean) for p in minutes]
+    assert figures == [
+        (timedelta(0), 2, 1.0, 3.0, 2.0),
+        (timedelta(minutes=1), 1, 10.0, 10.0, 10.0),
+        (timedelta(minutes=59), 1, 2.0, 2.0, 2.0),
+        (timedelta(hours=1), 1, 7.0, 7.0, 7.0),
+    ]
+    assert [(p.ts - T, p.count, p.minimum, p.maximum, p.mean) for p in hours] == [
+        (timedelta(0), 4, 1.0, 10.0, 4.0),
+        (timedelta(hours=1), 1, 7.0, 7.0, 7.0),
+    ]
+
+
+def test_a_late_point_is_counted_when_its_minute_is_rolled_up_again(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    with uow_factory() as uow:
+        uow.sensors.add_readings([point("S-1", "tilt_x", T + timedelta(seconds=10), 4.0)])
+        uow.sensors.roll_up(T, T + timedelta(minutes=1))
+        uow.sensors.add_readings([point("S-1", "tilt_x", T + timedelta(seconds=50), 8.0)])
+        # Any range touching the minute recomputes it, whole.
+        uow.sensors.roll_up(T + timedelta(seconds=40), T + timedelta(seconds=41))
+        (minute,) = uow.sensors.series("S-1", "tilt_x", T, T + timedelta(minutes=1), "1m")
+        (hour,) = uow.sensors.series("S-1", "tilt_x", T, T + timedelta(hours=1), "1h")
+
+    assert (minute.count, minute.minimum, minute.maximum, minute.mean) == (2, 4.0, 8.0, 6.0)
+    assert (hour.count, hour.minimum, hour.maximum, hour.mean) == (2, 4.0, 8.0, 6.0)
+
+
+def test_purge_deletes_what_is_older_than_each_retention(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        uow.sensors.add_readings([point("S-1", "tilt_x", T + timedelta(hours=h), float(h)) for h in range(4)])
+        uow.sensors.roll_up(T, T + timedelta(hours=4))
+        deleted = uow.sensors.purge(
+            raw_before=T + timedelta(hours=3),  # 3 raw points
+            minutes_before=T + timedelta(hours=2),  # 2 minute buckets
+            hours_before=T + timedelta(hours=1),  # 1 hour bucket
+        )
+        assert deleted == 6
+        assert uow.sensors.reading_count() == 1
+        everything = (T, T + timedelta(hours=5))
+        assert len(uow.sensors.series("S-1", "tilt_x", *everything, "1m")) == 2
+        assert len(uow.sensors.series("S-1", "tilt_x", *everything, "1h")) == 3
+        # Rolling up a range whose raw points are gone keeps its buckets.
+        uow.sensors.roll_up(T, T + timedelta(hours=4))
+        assert len(uow.sensors.series("S-1", "tilt_x", *everything, "1m")) == 2
+
+
+# --- dead letters --------------------------------------------------------------------------------
+
+
+def letter(code: str, at: datetime, street: str | None = "JAS", **kw: str) -> DeadLetter:
+    return DeadLetter(code, f"拒收：{code}", at, "mqtt", street, kw.get("sensor"), "{...}", kw.get("topic"))
+
+
+def test_dead_letters_newest_first_with_total_and_counts(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        uow.sensors.add_dead_letters(
+            [
+                letter("not_numeric", T, sensor="S-1", topic="chengyun/JAS/sensors/S-1"),
+                letter("out_of_range", T + timedelta(minutes=1)),
+                letter("not_numeric", T + timedelta(minutes=2)),
+                letter("bad_json", T + timedelta(minutes=3), street=None),
+                letter("not_numeric", T + timedelta(minutes=4), street="NJX"),
+            ]
+        )
+        uow.commit()
+
+        page, total = uow.sensors.dead_letters("JAS", None, None, limit=2)
+        assert total == 3
+        assert [d.received_at for d in page] == [T + timedelta(minutes=2), T + timedelta(minutes=1)]
+        rest, _ = uow.sensors.dead_letters("JAS", None, None, limit=2, offset=2)
+        assert rest[0].sensor_id == "S-1" and rest[0].topic == "chengyun/JAS/sensors/S-1"
+        assert rest[0].reason == "拒收：not_numeric" and rest[0].id is not None
+
+        everything, total = uow.sensors.dead_letters(None, None, None, limit=10)
+        assert total == 5 and everything[0].street == "NJX" and everything[1].street is None
+        _, numeric = uow.sensors.dead_letters(None, "not_numeric", T + timedelta(minutes=1), limit=10)
+        assert numeric == 2
+
+        assert uow.sensors.dead_letter_counts("JAS", None) == {"not_numeric": 2, "out_of_range": 1}
+        assert uow.sensors.dead_letter_counts(None, T + timedelta(minutes=3)) == {
+            "bad_json": 1,
+            "not_numeric": 1,
+        }
+
+
+# --- alarms --------------------------------------------------------------------------------------
+
+
+def raised(sensor: Sensor, rule: str, at: datetime, colour: Colour = Colour.ORANGE) -> Alarm:
+    transition = Transition(
+        sensor.id, rule, RuleKind.THRESHOLD, TransitionKind.RAISE, at, colour, "倾角 2.5° 超过 2°", 2.5
+    )
+    alarm = Alarm.open(transition, sensor)
+    alarm.raised(POLICY)
+    return alarm
+
+
+def clear(alarm: Alarm, at: datetime) -> Transition:
+    return Transition(
+        alarm.sensor_id, alarm.rule_id, alarm.rule_kind, TransitionKind.CLEAR, at, alarm.colour, "恢复"
+    )
+
+
+def test_alarms_are_inserted_updated_and_keep_their_history(uow_factory: UnitOfWorkFactory) -> None:
+    sensor = a_sensor()
+    alarm = raised(sensor, "tilt-x-high", T)
+    with uow_factory() as uow:
+        uow.sensors.save_alarms([alarm])
+        uow.commit()
+    assert alarm.id is not None and alarm.events == []
+
+    with uow_factory() as uow:
+        stored = uow.sensors.get_alarm(alarm.id, for_update=True)
+        assert stored == alarm
+        assert stored.raised_at == T and stored.value == 2.5 and stored.watches == "B-001"
+        stored.acknowledge("张三", T + timedelta(minutes=1), POLICY)
+        stored.on_clear(clear(stored, T + timedelta(minutes=2)), POLICY)
+        uow.sensors.save_alarms([stored])
+        uow.commit()
+
+    with uow_factory() as uow:
+        again = uow.sensors.get_alarm(alarm.id)
+        history = uow.sensors.alarm_history(alarm.id)
+    assert again.state is AlarmState.ACKNOWLEDGED
+    assert again.acknowledged_by == "张三"
+    assert again.clear_pending_since == T + timedelta(minutes=2) and again.clear_reason == "恢复"
+    assert [(h.kind, h.at, h.state) for h in history] == [
+        ("raised", T, AlarmState.RAISED),
+        ("acknowledged", T + timedelta(minutes=1), AlarmState.ACKNOWLEDGED),
+    ]
+    assert history[1].message.startswith("张三 确认告警")
+    assert history[0].colour is Colour.ORANGE
+
+
+def test_a_missing_alarm_is_not_found(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow, pytest.raises(NotFound):
+        uow.sensors.get_alarm(404)
+
+
+def test_alarms_for_gives_the_latest_alarm_of_each_key(uow_factory: UnitOfWorkFactory) -> None:
+    one, two = a_sensor("S-1"), a_sensor("S-2")
+    old = raised(one, "tilt-x-high", T)
+    old.on_clear(clear(old, T + timedelta(minutes=1)), POLICY)
+    old.tick(T + timedelta(hours=1), POLICY)
+    new = raised(one, "tilt-x-high", T + timedelta(hours=2))
+    other_rule = raised(one, "tilt-y-high", T)
+    other_sensor = raised(two, "tilt-x-high", T)
+    with uow_factory() as uow:
+        uow.sensors.save_alarms([old])
+        uow.sensors.save_alarms([new, other_rule, other_sensor])
+        uow.commit()
+
+    with uow_factory() as uow:
+        found = uow.sensors.alarms_for([("S-1", "tilt-x-high"), ("S-2", "tilt-x-high"), ("S-9", "x")])
+        assert {a.id for a in found} == {new.id, other_sensor.id}
+        assert all(a.id is not None for a in found) and len(found) == 2
+        assert uow.sensors.alarms_for([]) == []
+
+
+def test_pending_clears_and_search_filters(uow_factory: UnitOfWorkFactory) -> None:
+    s1, s2 = a_sensor("S-1"), a_sensor("S-2", street="NJX")
+    pending = raised(s1, "tilt-x-high", T)
+    pending.on_clear(clear(pending, T + timedelta(minutes=1)), POLICY)
+    quiet = raised(s1, "tilt-y-high", T + timedelta(minutes=5), Colour.RED)
+    done = raised(s2, "tilt-x-high", T + timedelta(minutes=10))
+    done.on_clear(clear(done, T + timedelta(minutes=11)), POLICY)
+    done.tick(T + timedelta(hours=1), POLICY)
+    with uow_factory() as uow:
+        uow.sensors.save_alarms([pending, quiet, done])
+        uow.commit()
+
+        assert [a.id for a in uow.sensors.pending_clears(10)] == [pending.id]
+
+        found, total = uow.sensors.search_alarms(AlarmQuery())
+        assert total == 3 and [a.id for a in found] == [done.id, quiet.id, pending.id]
+        found, total = uow.sensors.search_alarms(AlarmQuery(street="JAS", limit=1))
+        assert total == 2 and [a.id for a in found] == [quiet.id]
+        found, _ = uow.sensors.search_alarms(AlarmQuery(states=[AlarmState.CLEARED_UNACKNOWLEDGED]))
+        assert [a.id for a in found] == [done.id]
+        found, _ = uow.sensors.search_alarms(AlarmQuery(colour=Colour.RED))
+        assert [a.id for a in found] == [quiet.id]
+        found, _ = uow.sensors.search_alarms(AlarmQuery(streets=frozenset({"NJX"})))
+        assert [a.id for a in found] == [done.id]
+        found, _ = uow.sensors.search_alarms(AlarmQuery(sensor_id="S-1", since=T + timedelta(minutes=1)))
+        assert [a.id for a in found] == [quiet.id]
+
+        assert uow.sensors.alarm_counts("JAS") == {"raised": 2}
+        assert uow.sensors.alarm_counts(None) == {"raised": 2, "cleared_unacknowledged": 1}
