@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -17,16 +18,24 @@ from chengyun.adapters.db.engine import make_engine
 from chengyun.adapters.db.migrate import upgrade
 from chengyun.adapters.db.uow import unit_of_work_factory
 from chengyun.adapters.gazetteer import GazetteerCache
-from chengyun.adapters.worker import DeadlineWorker
+from chengyun.adapters.payloads import decode_batch, decode_messages
+from chengyun.adapters.worker import DeadlineWorker, SensorWorker
+from chengyun.domain.alarms import AlarmEvent
 from chengyun.domain.categories import Category, categories_from_dicts
+from chengyun.domain.events import OrderEvent
 from chengyun.domain.places import Place
 from chengyun.services.auth import Auth
 from chengyun.services.classify import ClassifierService
 from chengyun.services.deadlines import fire_due
 from chengyun.services.directory import Directory
+from chengyun.services.ingest import AlarmOrders, IngestService
 from chengyun.services.orders import OrderService
 from chengyun.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from chengyun.services.sensors import SensorService
 from chengyun.settings import Settings
+
+if TYPE_CHECKING:
+    from chengyun.adapters.mqtt import MqttIngestor
 
 log = logging.getLogger(__name__)
 
@@ -49,23 +58,37 @@ class Center:
     engine: Engine
     uow: UnitOfWorkFactory
     clock: Clock
-    bus: EventBus
+    bus: EventBus[OrderEvent]
     orders: OrderService
     directory: Directory
     auth: Auth
     gazetteers: GazetteerCache
     worker: DeadlineWorker
     classifier: ClassifierService
+    alarm_bus: EventBus[AlarmEvent]
+    ingest: IngestService
+    sensors: SensorService
+    sensor_worker: SensorWorker
+    mqtt: MqttIngestor | None = None
     _started: bool = field(default=False, repr=False)
 
     def start(self) -> None:
-        if self.settings.run_worker and not self._started:
+        if self._started:
+            return
+        if self.settings.run_worker:
             self.worker.start()
-            self._started = True
+            self.sensor_worker.start()
+        if self.mqtt is not None:
+            self.mqtt.start()
+        self._started = True
 
     def stop(self) -> None:
         if self._started:
-            self.worker.stop()
+            if self.mqtt is not None:
+                self.mqtt.stop()
+            if self.settings.run_worker:
+                self.worker.stop()
+                self.sensor_worker.stop()
             self._started = False
         self.engine.dispose()
 
@@ -83,7 +106,8 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         with uow() as u:
             return u.places.list(street)
 
-    bus = EventBus()
+    bus = EventBus[OrderEvent]()
+    alarm_bus = EventBus[AlarmEvent]()
     gazetteers = GazetteerCache(load_places)
     orders = OrderService(uow, clock, bus.publish, gazetteers, builtin_categories())
     directory = Directory(uow, on_places_changed=gazetteers.invalidate, on_people_changed=orders.forget_rules)
@@ -102,7 +126,44 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         classifier.learn,
         classifier.forget,
     )
-    return Center(settings, engine, uow, clock, bus, orders, directory, auth, gazetteers, worker, classifier)
+    ingest = IngestService(
+        uow,
+        clock,
+        decode_messages=decode_messages,
+        decode_body=decode_batch,
+        publish=alarm_bus.publish,
+        orders=AlarmOrders(orders),
+    )
+    sensors = SensorService(uow, clock, on_registered=ingest.start_watching, publish=alarm_bus.publish)
+    retention = timedelta(days=settings.readings_retention_days)
+    sensor_worker = SensorWorker(
+        sweep=ingest.sweep, roll_up=ingest.roll_up, purge=lambda: ingest.purge(retention)
+    )
+    mqtt = None
+    if settings.mqtt_url:
+        from chengyun.adapters.mqtt import MqttConfig, MqttIngestor
+
+        mqtt = MqttIngestor(
+            MqttConfig(url=settings.mqtt_url, client_id="chengyun-ingest"), ingest.ingest_messages
+        )
+    return Center(
+        settings,
+        engine,
+        uow,
+        clock,
+        bus,
+        orders,
+        directory,
+        auth,
+        gazetteers,
+        worker,
+        classifier,
+        alarm_bus,
+        ingest,
+        sensors,
+        sensor_worker,
+        mqtt,
+    )
 
 
 def _next_alert(uow: UnitOfWork) -> datetime | None:

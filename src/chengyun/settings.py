@@ -17,7 +17,8 @@ class Settings:
     port: int = 8000
     bootstrap_token: str | None = None
     speed: float = 1.0  # the clock's speed: 1 is the wall clock, N a simulated clock N times faster
-    run_worker: bool = True  # run the deadline worker in the server process
+    run_worker: bool = True  # run the deadline and sensor workers in the server process
+    readings_retention_days: float = 30.0  # raw sensor points; minute roll-ups keep 90 days, hours 3 years
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -27,12 +28,22 @@ class Settings:
             port = int(port_text)
         except ValueError:
             raise SystemExit(f"CHENGYUN_PORT 应为端口号，不是 {port_text!r}") from None
+        retention_text = env.get("CHENGYUN_READINGS_RETENTION_DAYS", "30")
+        try:
+            retention = float(retention_text)
+            if not retention > 0:
+                raise ValueError(retention)
+        except ValueError:
+            raise SystemExit(
+                f"CHENGYUN_READINGS_RETENTION_DAYS 应为正数（天），不是 {retention_text!r}"
+            ) from None
         return cls(
             database_url=env.get("CHENGYUN_DATABASE_URL") or sqlite_url(DEFAULT_DB_FILE),
             mqtt_url=env.get("CHENGYUN_MQTT_URL") or None,
             host=env.get("CHENGYUN_HOST", "127.0.0.1"),
             port=port,
             bootstrap_token=env.get("CHENGYUN_BOOTSTRAP_TOKEN") or None,
+            readings_retention_days=retention,
         )
 
 

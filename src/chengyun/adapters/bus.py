@@ -5,20 +5,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-
-from chengyun.domain.events import OrderEvent
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
-Subscriber = Callable[[Sequence[OrderEvent]], None]
+E = TypeVar("E")
 
 
-class EventBus:
+class EventBus(Generic[E]):
+    """Events of one kind (order events; alarm events) to every subscriber."""
+
     def __init__(self) -> None:
-        self._subscribers: list[Subscriber] = []
+        self._subscribers: list[Callable[[Sequence[E]], None]] = []
         self._lock = threading.Lock()
 
-    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+    def subscribe(self, subscriber: Callable[[Sequence[E]], None]) -> Callable[[], None]:
         """Add a subscriber; returns the function that removes it again."""
         with self._lock:
             self._subscribers.append(subscriber)
@@ -30,7 +31,7 @@ class EventBus:
 
         return unsubscribe
 
-    def publish(self, events: Sequence[OrderEvent]) -> None:
+    def publish(self, events: Sequence[E]) -> None:
         if not events:
             return
         with self._lock:

@@ -99,6 +99,7 @@ class Rejected:
     sensor_id: str | None
     excerpt: str  # the start of the offending payload or item
     index: int | None = None  # position of the item in a list payload
+    street: str | None = None  # from the MQTT topic, when it named one
 
 
 class _Reading(msgspec.Struct):
@@ -169,7 +170,7 @@ class _Context:
         self.rejected: list[Rejected] = []
 
     def reject(self, code: str, reason: str, sensor_id: str | None, excerpt: str, index: int | None) -> None:
-        self.rejected.append(Rejected(code, reason, sensor_id, excerpt, index))
+        self.rejected.append(Rejected(code, reason, sensor_id, excerpt, index, self.street))
 
     def timestamp(self, raw: object) -> datetime | _Failure:
         if type(raw) is bool or not isinstance(raw, int | float | str):
@@ -328,6 +329,7 @@ def decode_messages(
         if parsed is None:
             parsed = _topic(topic)
             if parsed is None:
+                ctx.street = None
                 reason = f"主题 {str(topic)[:80]!r} 应为 chengyun/{{街道}}/sensors/{{传感器编号}}"
                 ctx.reject("bad_topic", reason, None, _excerpt(payload), None)
                 continue

@@ -72,3 +72,54 @@ class DeadlineWorker:
         if at is None:
             return self._max_sleep_s
         return max(0.0, min(self._max_sleep_s, self._clock.real_seconds_until(at)))
+
+
+class SensorWorker:
+    """The sensors' clock: every `every_s` real seconds, sweeps due checks (offline sensors, clears that
+    have held) until none are left, and rolls up the readings stored since the last round; every hour
+    applies the retention."""
+
+    def __init__(
+        self,
+        sweep: Callable[[], int],
+        roll_up: Callable[[], int],
+        purge: Callable[[], int],
+        batch: int = 500,
+        every_s: float = 1.0,
+        purge_every_s: float = 3600.0,
+    ) -> None:
+        self._sweep = sweep
+        self._roll_up = roll_up
+        self._purge = purge
+        self._batch = batch
+        self._every_s = every_s
+        self._purge_every_s = purge_every_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._rounds = 0
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="sensor-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def run_once(self) -> None:
+        while self._sweep() >= self._batch:
+            pass
+        self._roll_up()
+        if self._rounds % max(1, round(self._purge_every_s / self._every_s)) == 0:
+            self._purge()
+        self._rounds += 1
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("sensor worker round failed; retrying")
+            self._stop.wait(timeout=self._every_s)

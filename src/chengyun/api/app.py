@@ -13,7 +13,7 @@ from sqlalchemy import text
 from chengyun import __version__
 from chengyun.api import errors
 from chengyun.api.deps import CenterDep
-from chengyun.api.routes import auth, classify, config, directory, geocode, live, open311, orders
+from chengyun.api.routes import auth, classify, config, directory, geocode, live, open311, orders, sensors
 from chengyun.api.schemas import Health
 from chengyun.bootstrap import Center
 
@@ -41,7 +41,7 @@ def create_app(center: Center) -> FastAPI:
     app.add_middleware(errors.RefuseNul)
     app.state.center = center
     errors.install(app)
-    for module in (orders, directory, config, auth, live, open311, geocode, classify):
+    for module in (orders, directory, config, auth, live, open311, geocode, classify, sensors):
         app.include_router(module.router)
 
     @app.get("/api/v1/health", response_model=Health, tags=["系统"], summary="健康检查")

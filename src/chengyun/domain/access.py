@@ -81,7 +81,8 @@ ALSO_ALLOWED: dict[Action, frozenset[Role]] = {
     Action.SUPERVISE: SUPERVISORS,
     Action.REGRADE: DISPATCHERS,
     Action.RECLASSIFY: DISPATCHERS,
-    Action.NOTE: DISPATCHERS | {Role.CHIEF_RESPONDER, Role.PATROL_OBSERVER},
+    # the alarm engine writes an alarm's clearing into the order it filed
+    Action.NOTE: DISPATCHERS | {Role.CHIEF_RESPONDER, Role.PATROL_OBSERVER, Role.SENSOR_SYSTEM},
 }
 
 

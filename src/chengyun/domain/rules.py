@@ -453,10 +453,11 @@ class RuleState:
         if not data or len(data) != 1 + len(self._fields):
             return
         self.active = bool(data[0])
-        for name, value in zip(self._fields, data[1:], strict=True):
+        for name, stored in zip(self._fields, data[1:], strict=True):
+            value = stored
             if name in self._times:
-                value = _from_epoch(value)
-            elif value is None and isinstance(getattr(self, name), float):
+                value = _from_epoch(stored)
+            elif stored is None and isinstance(getattr(self, name), float):
                 value = math.nan
             setattr(self, name, value)
 

@@ -632,3 +632,66 @@ def sensors_from_rows(
     if errors:
         raise ImportRejected(f"传感器表有 {len(errors)} 处错误，未导入任何数据", errors=errors)
     return out
+
+
+def sensors_from_geojson(
+    collection: Mapping[str, Any],
+    street: str,
+    places: Iterable[str] | None = None,
+    components: Iterable[str] | None = None,
+) -> list[Sensor]:
+    """Sensors from a GeoJSON FeatureCollection of points whose properties are those `Sensor.as_feature`
+    writes (`id`, `kind`, `watches`, optional `watch_kind`, `interval_s`, `quantities`, `rules`, `street`).
+    All-or-nothing like `sensors_from_rows`; errors name the feature by its index (0-based)."""
+    features = collection.get("features") if isinstance(collection, Mapping) else None
+    if collection.get("type") != "FeatureCollection" or not isinstance(features, list):
+        raise ImportRejected(
+            "应为 GeoJSON FeatureCollection", errors=[{"feature": None, "reason": "缺少 features 数组"}]
+        )
+    rows: list[dict[str, str]] = []
+    shape_errors: list[dict[str, Any]] = []
+    for index, feature in enumerate(features):
+        props = feature.get("properties") if isinstance(feature, Mapping) else None
+        geometry = feature.get("geometry") if isinstance(feature, Mapping) else None
+        coords = geometry.get("coordinates") if isinstance(geometry, Mapping) else None
+        if (
+            not isinstance(props, Mapping)
+            or not isinstance(geometry, Mapping)
+            or geometry.get("type") != "Point"
+            or not isinstance(coords, list)
+            or len(coords) < 2
+        ):
+            shape_errors.append({"feature": index, "reason": "应为带 properties 的点（Point）要素"})
+            rows.append({})
+            continue
+        quantities = props.get("quantities") or ()
+        rules = props.get("rules")
+        interval = props.get("interval_s")
+        rows.append(
+            {
+                "id": str(props.get("id") or feature.get("id") or ""),
+                "kind": str(props.get("kind") or ""),
+                "lon": str(coords[0]),
+                "lat": str(coords[1]),
+                "watches": str(props.get("watches") or ""),
+                "watch_kind": str(props.get("watch_kind") or ""),
+                "interval_s": "" if interval is None else str(interval),
+                "quantities": "|".join(str(q) for q in quantities),
+                "rules": "" if rules is None else json.dumps(rules, ensure_ascii=False),
+                "street": str(props.get("street") or ""),
+            }
+        )
+    if shape_errors:
+        raise ImportRejected(
+            f"传感器 GeoJSON 有 {len(shape_errors)} 处错误，未导入任何数据", errors=shape_errors
+        )
+    try:
+        return sensors_from_rows(rows, street, places, components)
+    except ImportRejected as e:
+        errors = [
+            {"feature": err["row"] - 2, **{k: v for k, v in err.items() if k != "row"}}
+            for err in e.details.get("errors", [])
+        ]
+        raise ImportRejected(
+            f"传感器 GeoJSON 有 {len(errors)} 处错误，未导入任何数据", errors=errors
+        ) from None

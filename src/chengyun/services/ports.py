@@ -298,15 +298,6 @@ class SensorRepository(Protocol):
     def get(self, sensor_id: str) -> Sensor:
         """NotFound when there is no such sensor."""
 
-    def list(
-        self,
-        street: str | None,
-        kind: SensorKind | None = None,
-        watches: str | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[Sensor]: ...
-
     def count(self, street: str | None, kind: SensorKind | None = None) -> int: ...
 
     def remove(self, street: str, sensor_ids: Iterable[str]) -> int: ...
@@ -373,6 +364,17 @@ class SensorRepository(Protocol):
 
     def alarm_counts(self, street: str | None) -> dict[str, int]:
         """How many alarms are in each state (AlarmState values)."""
+
+    # last: inside the class, the name `list` is this method
+    def list(
+        self,
+        street: str | None,
+        kind: SensorKind | None = None,
+        watches: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Sensor]:
+        """Registered sensors by id (street None: all streets)."""
 
 
 class UnitOfWork(Protocol):

@@ -1,0 +1,465 @@
+"""Sensor ingestion: readings in, stored in batches, every rule evaluated, alarms raised and cleared.
+
+One call takes a whole batch (an MQTT worker's buffer, one HTTP body): the registry check, the
+validation and the rules run per reading in memory; the store sees one transaction with a handful of
+bulk statements. The rules' state lives in the store (`SensorLive`), so any worker may take any batch:
+several workers can split one MQTT stream (`$share`) and a restarted worker carries on where the last
+one stopped.
+
+Rules see the readings newer than the sensor's latest; an older reading (out of order, or an MQTT
+redelivery after a crash) is stored if new but does not drive alarms twice.
+
+Alarms of the colours the policy names become work orders after the batch is stored, located at the
+sensor and categorised by its kind; when such an alarm clears, the clearing goes into the order's
+timeline.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from chengyun.domain.access import Actor, Role
+from chengyun.domain.alarms import Alarm, AlarmBook, AlarmEvent, AlarmEventKind, AlarmPolicy
+from chengyun.domain.errors import DomainError
+from chengyun.domain.orders import Source
+from chengyun.domain.rules import SensorEvaluator, Transition
+from chengyun.domain.sensors import DEFAULT_LIMITS, Reading, Sensor, SensorKind, TimeLimits, validate
+from chengyun.services.orders import NewOrder, OrderService
+from chengyun.services.ports import (
+    Clock,
+    DeadLetter,
+    ReadingRow,
+    SensorLive,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+
+log = logging.getLogger(__name__)
+
+# The order category each sensor kind's alarm files under (the built-in catalogue's codes); a street
+# whose catalogue lacks the code leaves the choice to the classifier.
+ALARM_CATEGORIES: dict[SensorKind, str] = {
+    SensorKind.STRUCTURAL_DISPLACEMENT: "040105",  # 建筑结构安全隐患
+    SensorKind.TILT: "040105",
+    SensorKind.CRACK_WIDTH: "040105",
+    SensorKind.MANHOLE_COVER: "100103",  # 雨水井盖
+    SensorKind.WATER_LEVEL: "040104",  # 道路积水
+    SensorKind.SMOKE: "040107",  # 火情
+    SensorKind.GAS: "040103",  # 燃气管道破裂
+    SensorKind.NOISE: "900101",  # 噪声扰民
+    SensorKind.CROWD_DENSITY: "050105",  # 人群聚集
+    SensorKind.EBIKE_PARKING: "050104",  # 非机动车乱停放
+    SensorKind.STREET_LIGHT: "100118",  # 路灯
+    SensorKind.LITTER_BIN: "010104",  # 垃圾满溢
+    SensorKind.AIR_QUALITY: "900199",  # 其他诉求
+}
+
+ALARM_ACTOR = Actor(Role.SENSOR_SYSTEM, frozenset(), None, "感知告警引擎", "alarm-engine")
+REGISTRY_TTL_S = 1.0
+ROLL_UP_OVERLAP = timedelta(minutes=15)  # how stale the in-memory registry may be before its stamp is checked
+
+
+class IncomingReading(Protocol):
+    """A decoded reading as the payload decoder gives it (adapters/payloads.py `Decoded`)."""
+
+    sensor_id: str
+    ts: datetime
+    values: dict[str, float]
+    street: str | None
+    units: dict[str, str] | None
+
+
+class IncomingRejection(Protocol):
+    """A payload, reading or value the decoder refused (adapters/payloads.py `Rejected`)."""
+
+    code: str
+    reason: str
+    sensor_id: str | None
+    excerpt: str
+    index: int | None
+    street: str | None
+
+
+Decoded = tuple[Sequence[IncomingReading], Sequence[IncomingRejection]]
+DecodeMessages = Callable[[Iterable[tuple[str, bytes]], datetime], Decoded]
+DecodeBody = Callable[[bytes, datetime], Decoded]
+
+
+class OrderPort(Protocol):
+    """What ingestion needs of the order service."""
+
+    def create_for_alarm(self, alarm: AlarmEvent, sensor: Sensor, category: str | None) -> int | None:
+        """File a work order for a raised alarm; returns its id (None if it could not be filed)."""
+
+    def note_alarm(self, order_id: int, street: str, message: str) -> None:
+        """Write an alarm's later history (cleared, reopened) into its order's timeline."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One refused reading or payload, as a sender is told."""
+
+    code: str
+    reason: str
+    sensor_id: str | None = None
+    index: int | None = None
+
+
+@dataclass
+class IngestReport:
+    readings: int = 0  # readings accepted
+    points: int = 0  # data points newly stored (a redelivered point is not stored twice)
+    rejected: list[Rejection] = field(default_factory=list)
+    events: list[AlarmEvent] = field(default_factory=list)
+    orders: list[int] = field(default_factory=list)
+
+
+class IngestService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        decode_messages: DecodeMessages,
+        decode_body: DecodeBody,
+        publish: Callable[[Sequence[AlarmEvent]], None] = lambda _: None,
+        orders: OrderPort | None = None,
+        policy: AlarmPolicy | None = None,
+        limits: TimeLimits = DEFAULT_LIMITS,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._decode_messages = decode_messages
+        self._decode_body = decode_body
+        self._publish = publish
+        self._orders = orders
+        self.policy = policy or AlarmPolicy()
+        self._limits = limits
+        self._registry: dict[str, Sensor] = {}
+        self._stamp: int | None = None
+        self._checked = 0.0
+        # The oldest reading stored since the last roll-up. At start-up: the last quarter hour, so
+        # what an earlier process stored but did not roll up yet is covered.
+        self._dirty_since: datetime | None = clock.now() - ROLL_UP_OVERLAP
+        self.counters: dict[str, int] = {"readings": 0, "points": 0, "rejected": 0, "batches": 0}
+
+    # --- the registry as ingestion sees it ----------------------------------------------------------
+
+    def sensors(self) -> dict[str, Sensor]:
+        """Every registered sensor by id, refreshed when the store's registry stamp moves."""
+        now = time.monotonic()
+        if self._stamp is not None and now - self._checked < REGISTRY_TTL_S:
+            return self._registry
+        with self._uow() as uow:
+            stamp = uow.sensors.registry_stamp()
+            if stamp != self._stamp:
+                self._registry = {s.id: s for s in uow.sensors.list(None)}
+                self._stamp = stamp
+        self._checked = now
+        return self._registry
+
+    def forget_registry(self) -> None:
+        self._stamp = None
+
+    # --- ingestion -----------------------------------------------------------------------------------
+
+    def ingest_messages(self, messages: Sequence[tuple[str, bytes]], source: str = "mqtt") -> IngestReport:
+        """MQTT messages (topic, payload) received together; returns once everything is stored."""
+        now = self._clock.now()
+        decoded, rejected = self._decode_messages(messages, now)
+        return self._ingest(decoded, rejected, source, now, None)
+
+    def ingest_body(self, body: bytes, streets: frozenset[str] | None = None) -> IngestReport:
+        """An HTTP body (a gateway list or SenML); `streets` limits which streets' sensors it may feed."""
+        now = self._clock.now()
+        decoded, rejected = self._decode_body(body, now)
+        return self._ingest(decoded, rejected, "http", now, streets)
+
+    def _ingest(
+        self,
+        decoded: Sequence[IncomingReading],
+        rejected: Sequence[IncomingRejection],
+        source: str,
+        now: datetime,
+        streets: frozenset[str] | None,
+    ) -> IngestReport:
+        report = IngestReport()
+        letters: list[DeadLetter] = []
+
+        def refuse(
+            code: str, reason: str, sensor_id: str | None, street: str | None, excerpt: str, index: int | None
+        ) -> None:
+            report.rejected.append(Rejection(code, reason, sensor_id, index))
+            letters.append(DeadLetter(code, reason, now, source, street, sensor_id, excerpt[:200]))
+
+        for r in rejected:
+            refuse(r.code, r.reason, r.sensor_id, r.street, r.excerpt, r.index)
+        registry = self.sensors()
+        accepted: dict[str, list[Reading]] = {}
+        for index, item in enumerate(decoded):
+            sensor = registry.get(item.sensor_id)
+            if (
+                sensor is None
+                or (item.street is not None and item.street != sensor.street)
+                or (streets is not None and sensor.street not in streets)
+            ):
+                refuse(
+                    "unknown_sensor",
+                    f"传感器 {item.sensor_id} 未登记" + (f"（街道 {item.street}）" if item.street else ""),
+                    item.sensor_id,
+                    item.street,
+                    _describe(item),
+                    index,
+                )
+                continue
+            reading = Reading(item.sensor_id, item.ts, item.values, item.units)
+            problems = validate(reading, sensor, now, self._limits)
+            if problems:
+                refuse(
+                    problems[0].code.value,
+                    "；".join(p.reason for p in problems),
+                    sensor.id,
+                    sensor.street,
+                    _describe(item),
+                    index,
+                )
+                continue
+            accepted.setdefault(sensor.id, []).append(reading)
+
+        with self._uow() as uow:
+            if accepted:
+                report.points = self._store(uow, registry, accepted, now, report)
+            if letters:
+                uow.sensors.add_dead_letters(letters)
+            uow.commit()
+        report.readings = sum(len(v) for v in accepted.values())
+        self.counters["batches"] += 1
+        self.counters["readings"] += report.readings
+        self.counters["points"] += report.points
+        self.counters["rejected"] += len(report.rejected)
+        if letters:
+            log.info("ingest: %d rejected (%s)", len(letters), letters[0].code)
+        self._after(report)
+        return report
+
+    def _store(
+        self,
+        uow: UnitOfWork,
+        registry: dict[str, Sensor],
+        accepted: dict[str, list[Reading]],
+        now: datetime,
+        report: IngestReport,
+    ) -> int:
+        rows: list[ReadingRow] = []
+        lives = uow.sensors.live(accepted.keys())
+        transitions: list[Transition] = []
+        for sensor_id, readings in accepted.items():
+            sensor = registry[sensor_id]
+            street = sensor.street
+            for reading in readings:
+                ts = reading.ts
+                for quantity, value in reading.values.items():
+                    rows.append(ReadingRow(sensor_id, street, ts, quantity, float(value)))
+            live = lives.get(sensor_id)
+            if live is None:
+                live = lives[sensor_id] = SensorLive(sensor_id, street)
+            evaluator = SensorEvaluator(sensor_id, sensor.rule_set, sensor.period, live.last_ts or now)
+            evaluator.restore(live.state)
+            last = live.last_ts
+            if len(readings) > 1:
+                readings.sort(key=lambda r: r.ts)
+            for reading in readings:
+                if last is not None and reading.ts <= last:
+                    continue  # older than what the rules have seen: stored, not evaluated again
+                transitions.extend(evaluator.observe(reading))
+                last = reading.ts
+                live.values.update(reading.values)
+            live.last_ts = last
+            oldest = readings[0].ts
+            if self._dirty_since is None or oldest < self._dirty_since:
+                self._dirty_since = oldest
+            live.state = evaluator.snapshot()
+            live.check_at = evaluator.due()
+        stored = uow.sensors.add_readings(rows)
+        uow.sensors.save_live(lives.values())
+        if transitions:
+            report.events.extend(self._alarms(uow, registry, transitions))
+        return stored
+
+    def _alarms(
+        self, uow: UnitOfWork, registry: dict[str, Sensor], transitions: Sequence[Transition]
+    ) -> list[AlarmEvent]:
+        """Rule transitions -> alarm changes, stored; returns the events with their alarms' ids."""
+        book = AlarmBook(self.policy, uow.sensors.alarms_for({(t.sensor_id, t.rule_id) for t in transitions}))
+        events: list[AlarmEvent] = []
+        touched: dict[tuple[str, str], Alarm] = {}
+        for t in transitions:
+            event = book.apply(t, registry[t.sensor_id])
+            alarm = book.get(t.sensor_id, t.rule_id)
+            if alarm is not None:
+                touched[alarm.key] = alarm
+            if event is not None:
+                events.append(event)
+        return self._save_alarms(uow, touched.values(), events)
+
+    def _save_alarms(
+        self, uow: UnitOfWork, alarms: Iterable[Alarm], events: list[AlarmEvent]
+    ) -> list[AlarmEvent]:
+        alarms = list(alarms)
+        uow.sensors.save_alarms(alarms)
+        ids = {a.key: a for a in alarms}
+        return [
+            replace(
+                e, alarm_id=ids[(e.sensor_id, e.rule_id)].id, order_id=ids[(e.sensor_id, e.rule_id)].order_id
+            )
+            for e in events
+        ]
+
+    # --- the clock: offline sensors, clears that have held, roll-ups ---------------------------------
+
+    def sweep(self, batch: int = 500) -> int:
+        """Ticks the sensors whose time-driven rules are due (offline) and finalises held clears.
+        Safe to run in several workers at once (each claims its own rows)."""
+        now = self._clock.now()
+        report = IngestReport()
+        registry = self.sensors()
+        with self._uow() as uow:
+            transitions: list[Transition] = []
+            lives = uow.sensors.claim_checks(now, batch)
+            for live in lives:
+                sensor = registry.get(live.sensor_id)
+                if sensor is None:
+                    live.check_at = None
+                    continue
+                evaluator = SensorEvaluator(sensor.id, sensor.rule_set, sensor.period, live.last_ts or now)
+                evaluator.restore(live.state)
+                transitions.extend(evaluator.tick(now))
+                live.state = evaluator.snapshot()
+                live.check_at = evaluator.due()
+            if lives:
+                uow.sensors.save_live(lives)
+            if transitions:
+                report.events.extend(self._alarms(uow, registry, transitions))
+            pending = uow.sensors.pending_clears(batch)
+            cleared = [e for a in pending if (e := a.tick(now, self.policy)) is not None]
+            if cleared:
+                report.events.extend(self._save_alarms(uow, pending, cleared))
+            uow.commit()
+        self._after(report)
+        return max(len(lives), len(pending))
+
+    def start_watching(self, sensors: Sequence[Sensor], since: datetime | None = None) -> None:
+        """Newly registered sensors: their offline clock starts now (a sensor that never reports alarms)."""
+        now = since or self._clock.now()
+        with self._uow() as uow:
+            known = uow.sensors.live([s.id for s in sensors])
+            fresh = []
+            for s in sensors:
+                if s.id not in known:
+                    evaluator = SensorEvaluator(s.id, s.rule_set, s.period, now)
+                    fresh.append(
+                        SensorLive(s.id, s.street, state=evaluator.snapshot(), check_at=evaluator.due())
+                    )
+            for chunk in range(0, len(fresh), 5000):
+                uow.sensors.save_live(fresh[chunk : chunk + 5000])
+            uow.commit()
+        self.forget_registry()
+
+    def roll_up(self) -> int:
+        """Rolls up what was stored since the last call (1-minute and 1-hour buckets)."""
+        since, self._dirty_since = self._dirty_since, None
+        if since is None:
+            return 0
+        try:
+            with self._uow() as uow:
+                n = uow.sensors.roll_up(since, self._clock.now() + timedelta(minutes=1))
+                uow.commit()
+        except BaseException:
+            self._dirty_since = since if self._dirty_since is None else min(since, self._dirty_since)
+            raise
+        return n
+
+    def purge(
+        self,
+        keep_raw: timedelta,
+        keep_minutes: timedelta = timedelta(days=90),
+        keep_hours: timedelta = timedelta(days=3 * 366),
+    ) -> int:
+        """Retention: raw points older than `keep_raw` go, their roll-ups stay longer."""
+        now = self._clock.now()
+        with self._uow() as uow:
+            n = uow.sensors.purge(now - keep_raw, now - keep_minutes, now - keep_hours)
+            uow.commit()
+        return n
+
+    # --- after the batch is stored -------------------------------------------------------------------
+
+    def _after(self, report: IngestReport) -> None:
+        if not report.events:
+            return
+        if self._orders is not None:
+            report.events = [self._to_order(e, report) for e in report.events]
+        self._publish(report.events)
+
+    def _to_order(self, event: AlarmEvent, report: IngestReport) -> AlarmEvent:
+        """Files the order a raised alarm wants, or writes a later change into the alarm's order."""
+        assert self._orders is not None
+        try:
+            if event.creates_order and event.alarm_id is not None:
+                sensor = self.sensors().get(event.sensor_id)
+                if sensor is None:
+                    return event
+                order_id = self._orders.create_for_alarm(event, sensor, ALARM_CATEGORIES.get(sensor.kind))
+                if order_id is None:
+                    return event
+                with self._uow() as uow:
+                    alarm = uow.sensors.get_alarm(event.alarm_id, for_update=True)
+                    alarm.order_id = order_id
+                    uow.sensors.save_alarms([alarm])
+                    uow.commit()
+                report.orders.append(order_id)
+                return replace(event, order_id=order_id)
+            if event.order_id is not None and event.kind in (AlarmEventKind.CLEARED, AlarmEventKind.REOPENED):
+                self._orders.note_alarm(event.order_id, event.street, event.message)
+        except DomainError as e:  # the alarm stands; the order side is retried by nobody: say so loudly
+            log.error("alarm %s: order step failed: %s", event.alarm_id, e)
+        return event
+
+
+class AlarmOrders:
+    """The order side of alarms, on the order service: one order per alarm (an Idempotency-Key made of
+    the alarm's id, so a retried step files nothing twice), and its later history as order notes."""
+
+    def __init__(self, orders: OrderService) -> None:
+        self._orders = orders
+
+    def create_for_alarm(self, alarm: AlarmEvent, sensor: Sensor, category: str | None) -> int | None:
+        actor = replace(ALARM_ACTOR, streets=frozenset({sensor.street}))
+        if category is not None and category not in self._orders.catalogue(sensor.street):
+            category = None
+        created = self._orders.create(
+            actor,
+            NewOrder(
+                source=Source.SENSOR.value,
+                category=category,
+                description=alarm.message,
+                street=sensor.street,
+                point=sensor.location,
+                colour=alarm.colour,
+                external_id=f"alarm:{alarm.alarm_id}",
+            ),
+            idempotency_key=f"alarm-{alarm.alarm_id}",
+        )
+        return created.order.id
+
+    def note_alarm(self, order_id: int, street: str, message: str) -> None:
+        self._orders.note(replace(ALARM_ACTOR, streets=frozenset({street})), order_id, message)
+
+
+def _describe(item: IncomingReading) -> str:
+    values = ", ".join(f"{k}={v!r}" for k, v in list(item.values.items())[:5])
+    return f"{item.sensor_id} @ {item.ts.isoformat()}: {values}"
