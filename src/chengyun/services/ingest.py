@@ -196,8 +196,10 @@ class IngestService:
             report.rejected.append(Rejection(code, reason, sensor_id, index))
             letters.append(DeadLetter(code, reason, now, source, street, sensor_id, excerpt[:200]))
 
+        # A letter the payload does not place in a street belongs to the sender's, if it has only one.
+        home = next(iter(streets)) if streets is not None and len(streets) == 1 else None
         for r in rejected:
-            refuse(r.code, r.reason, r.sensor_id, r.street, r.excerpt, r.index)
+            refuse(r.code, r.reason, r.sensor_id, r.street or home, r.excerpt, r.index)
         registry = self.sensors()
         accepted: dict[str, list[Reading]] = {}
         for index, item in enumerate(decoded):
@@ -211,7 +213,7 @@ class IngestService:
                     "unknown_sensor",
                     f"传感器 {item.sensor_id} 未登记" + (f"（街道 {item.street}）" if item.street else ""),
                     item.sensor_id,
-                    item.street,
+                    item.street or home,
                     _describe(item),
                     index,
                 )
