@@ -98,10 +98,12 @@ _PG_READINGS_IN = (
 )
 _PG_COPY_READINGS = "COPY readings_in (sensor_id, quantity, ts, value, street) FROM STDIN (FORMAT BINARY)"
 _PG_READING_TYPES = ("text", "text", "int8", "float8", "text")
-_PG_ADD_READINGS = (
+_PG_ADD_NEW_READINGS = (
     "INSERT INTO readings (sensor_id, quantity, ts, value, street) "
-    "SELECT sensor_id, quantity, ts, value, street FROM readings_in ON CONFLICT DO NOTHING"
+    "SELECT sensor_id, quantity, ts, value, street FROM readings_in"
 )
+_PG_ADD_READINGS = _PG_ADD_NEW_READINGS + " ON CONFLICT DO NOTHING"
+_UNIQUE_VIOLATION = "23505"
 
 _LIVE_COLUMNS = "sensor_id, street, last_ts, last_values, state, check_at"
 _LIVE_UPDATE = (
@@ -396,7 +398,7 @@ class SqlSensorRepository:
                 for row in rows:
                     copy.write_row(row)
             cursor.execute(_PG_SAVE_LIVE)
-            cursor.execute("TRUNCATE sensor_live_in")
+            cursor.execute("DELETE FROM sensor_live_in")
 
     def claim_checks(self, now: datetime, limit: int) -> builtins.list[SensorLive]:
         c = t.sensor_live.c
@@ -436,9 +438,21 @@ class SqlSensorRepository:
                 copy.set_types(_PG_READING_TYPES)
                 for value in values:
                     copy.write_row(value)
-            cursor.execute(_PG_ADD_READINGS)
+            # A plain INSERT is about twice as fast as ON CONFLICT's speculative insertion, and a
+            # redelivered point is rare: try it first, and only when a point is already there do it
+            # again skipping those.
+            cursor.execute("SAVEPOINT add_readings")
+            try:
+                cursor.execute(_PG_ADD_NEW_READINGS)
+            except self._conn.dialect.loaded_dbapi.IntegrityError as exc:
+                if getattr(exc, "sqlstate", None) != _UNIQUE_VIOLATION:
+                    raise
+                cursor.execute("ROLLBACK TO SAVEPOINT add_readings")
+                cursor.execute(_PG_ADD_READINGS)
             added = int(cursor.rowcount)
-            cursor.execute("TRUNCATE readings_in")
+            # Emptied for a next batch in this transaction; the commit empties it anyway. DELETE rather
+            # than TRUNCATE: a temporary table's DELETE is cheap (no WAL), TRUNCATE makes a new file.
+            cursor.execute("RELEASE SAVEPOINT add_readings; DELETE FROM readings_in")
             return added
 
     def series(
