@@ -399,3 +399,16 @@ def test_pending_clears_and_search_filters(uow_factory: UnitOfWorkFactory) -> No
 
         assert uow.sensors.alarm_counts("JAS") == {"raised": 2}
         assert uow.sensors.alarm_counts(None) == {"raised": 2, "cleared_unacknowledged": 1}
+
+
+def test_an_overlong_claimed_street_or_sensor_is_cut_not_refused(uow_factory: UnitOfWorkFactory) -> None:
+    claimed = "x" * 300
+    with uow_factory() as uow:
+        uow.sensors.add_dead_letters(
+            [DeadLetter("bad_topic", "主题格式不对", T, "mqtt", claimed, claimed, "", "t/" + claimed * 2)]
+        )
+        (stored,), total = uow.sensors.dead_letters(None, None, None, limit=10)
+
+    assert total == 1
+    assert stored.street == "x" * 64 and stored.sensor_id == "x" * 200
+    assert stored.topic is not None and len(stored.topic) == 500

@@ -82,6 +82,10 @@ def _plain(result: Iterable[Any]) -> builtins.list[Any]:
     return [tuple(row) for row in result]
 
 
+def _cut(text: str | None, size: int) -> str | None:
+    return None if text is None else text[:size]
+
+
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -555,12 +559,13 @@ class SqlSensorRepository:
             {
                 "received_at": d.received_at,
                 "source": d.source,
-                "street": d.street,
-                "sensor_id": d.sensor_id,
-                "code": d.code,
+                # What a refused payload claims is untrusted: cut to the columns' sizes, never refused.
+                "street": _cut(d.street, 64),
+                "sensor_id": _cut(d.sensor_id, 200),
+                "code": d.code[:64],
                 "reason": d.reason,
                 "excerpt": d.excerpt,
-                "topic": d.topic,
+                "topic": _cut(d.topic, 500),
             }
             for d in letters
         ]
