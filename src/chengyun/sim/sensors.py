@@ -37,7 +37,7 @@ import msgspec
 import numpy as np
 
 from chengyun.domain.geo import Point
-from chengyun.domain.rules import DriftRule, RuleSpec
+from chengyun.domain.rules import DriftRule, OfflineRule, RuleSpec, StuckRule
 from chengyun.domain.sensors import (
     CSV_COLUMNS,
     KINDS,
@@ -300,7 +300,8 @@ class _Draft:
     profile: str  # what the simulator needs to know of the place: "main", "small", "mall", ...
 
 
-# Installation readings of structural sensors are drawn with this seed, so `baseline_of` and the feed agree.
+# The installation reading (初始值) of a structural sensor: its drift baseline and the value the feed reports
+# around; a pure function of the seed and the sensor, so the registry and the feed agree.
 def _install_value(seed: int, sensor_id: str, quantity: str) -> float:
     u = _unit(_hash_str(seed, sensor_id, quantity))
     if quantity in ("tilt_x", "tilt_y"):
@@ -564,7 +565,7 @@ class Scenario:
     end: datetime | None  # None: lasts
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Message:
     """One MQTT message as the feed sends it, with what the simulator knows about it."""
 
@@ -662,17 +663,16 @@ class SensorFeed:
         t = now.timestamp() - self._epoch0
         last = np.floor((t - self._phase) / self._interval).astype(np.int64)  # last report number due
         ready = np.nonzero(last >= self._next)[0]
+        lasts = last[ready]
+        firsts = np.maximum(self._next[ready], lasts - (self.max_catchup - 1))
+        self._next[ready] = lasts + 1
         out: list[Message] = []
-        emit = self._emit
-        nxt = self._next
-        for i, k_last in zip(ready.tolist(), last[ready].tolist(), strict=True):
-            k = max(int(nxt[i]), k_last - self.max_catchup + 1)
-            while k <= k_last:
+        emit, append = self._emit, out.append
+        for i, first, k_last in zip(ready.tolist(), firsts.tolist(), lasts.tolist(), strict=True):
+            for k in range(first, k_last + 1):
                 m = emit(i, k)
                 if m is not None:
-                    out.append(m)
-                k += 1
-            nxt[i] = k_last + 1
+                    append(m)
         if len(self._iso) > 50_000:
             self._iso.clear()
         return out
@@ -852,12 +852,25 @@ class SensorFeed:
             offline_codes = lanes[(road, lane)]
             ids = tuple(s.id for c in offline_codes for s in by_watch[c])
             used.update(offline_codes)
+            limits: dict[timedelta, list[str]] = defaultdict(list)
+            for s in (s for c in offline_codes for s in by_watch[c]):
+                rule = next((r for r in s.rule_set if isinstance(r, OfflineRule)), None)
+                label = s.kind.label
+                if rule is not None and label not in limits[s.period * rule.factor]:
+                    limits[s.period * rule.factor].append(label)
+            noticed = [
+                f"{'、'.join(labels)}约 {_minutes(k)}后"
+                for k, labels in sorted(limits.items())
+                if k < t.offline_for
+            ]
+            missed = [label for k, labels in limits.items() if k >= t.offline_for for label in labels]
             out.append(
                 Scenario(
                     "offline",
                     f"{road}{lane}弄网关断电：该弄 {len(offline_codes)} 栋楼的 {len(ids)} 个传感器停止上报 "
-                    f"{_minutes(t.offline_for)}，随后恢复；先出现离线告警（按上报周期，"
-                    "烟感、燃气约 3 分钟后，倾斜约 30 分钟后），恢复上报后自动解除。",
+                    f"{_minutes(t.offline_for)}后恢复；离线告警依上报周期出现（{'，'.join(noticed) or '无'}"
+                    f"{'；' + '、'.join(missed) + '上报周期长，不会告警' if missed else ''}），"
+                    "恢复上报后自动解除。",
                     ids,
                     at(t.offline_at),
                     at(t.offline_at + t.offline_for),
@@ -875,14 +888,16 @@ class SensorFeed:
         if candidates:
             code = rng.choice(candidates)
             used.add(code)
-            ids = tuple(s.id for s in by_watch[code] if s.kind is SensorKind.TILT)
+            tilts = [s for s in by_watch[code] if s.kind is SensorKind.TILT]
+            ids = tuple(s.id for s in tilts)
+            limit = min((r.max_drift for r in tilts[0].rule_set if isinstance(r, DriftRule)), default=0.5)
             name = building(code).get("name", code)
             out.append(
                 Scenario(
                     "tilt",
                     f"历史建筑{name}缓慢倾斜：{len(ids)} 个倾斜传感器每小时偏移约 {t.tilt_rate:g}°"
                     "（单次读数无突变），"
-                    f"累计超过 0.5° 后触发累计漂移告警（黄色），最终稳定在约 {t.tilt_max:g}°。",
+                    f"累计超过 {limit:g}° 后触发累计漂移告警（黄色），最终稳定在约 {t.tilt_max:g}°。",
                     ids,
                     at(t.tilt_from),
                     None,
@@ -908,9 +923,9 @@ class SensorFeed:
             out.append(
                 Scenario(
                     "flood",
-                    f"暴雨后{road}雨水口积水：水位在 {_minutes(t.flood_rise)} 内涨到路面以上约 "
+                    f"暴雨后{road}雨水口积水：水位在 {_minutes(t.flood_rise)}内涨到路面以上约 "
                     f"{t.flood_peak:g} 厘米，"
-                    f"维持 {_minutes(t.flood_hold)} 后在 {_minutes(t.flood_fall)} 内退去；"
+                    f"维持 {_minutes(t.flood_hold)}后在 {_minutes(t.flood_fall)}内退去；"
                     "依次触发水位上涨、积水超限、持续积水告警，退水后解除。",
                     ids,
                     at(t.flood_at),
@@ -922,11 +937,12 @@ class SensorFeed:
         noise = [s for s in self.sensors if s.kind is SensorKind.NOISE and s.watches not in used]
         if noise:
             s = rng.choice(noise)
+            samples = next((r.samples for r in s.rule_set if isinstance(r, StuckRule) and r.samples), 0)
+            when = f"连续 {samples} 个读数（约 {_minutes(s.period * samples)}）不变后" if samples else ""
             out.append(
                 Scenario(
                     "stuck",
-                    f"噪声监测点 {s.id} 故障，读数卡死不变；"
-                    "连续 120 个读数（约 2 小时）不变后触发数值卡死告警（蓝色）。",
+                    f"噪声监测点 {s.id} 故障，读数卡死不变；{when}触发数值卡死告警（蓝色）。",
                     (s.id,),
                     at(t.stuck_at),
                     None,
@@ -1041,7 +1057,7 @@ class SensorFeed:
 
 def _minutes(d: timedelta) -> str:
     minutes = d.total_seconds() / 60.0
-    return f"{minutes:.0f} 分钟" if minutes < 120 else f"{minutes / 60.0:.1f} 小时"
+    return f"{minutes:.0f} 分钟" if minutes < 120 else f"{minutes / 60.0:g} 小时"
 
 
 # --- gateways -----------------------------------------------------------------------------------------------
