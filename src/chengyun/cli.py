@@ -101,9 +101,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from chengyun.adapters.mqtt import MqttPublisher
     from chengyun.bootstrap import build
     from chengyun.sim.demo import STREET, load_demo_street
     from chengyun.sim.feeder import DemoFeeder
+    from chengyun.sim.reporter import SensorReporter
+    from chengyun.sim.sensors import SensorFeed, demo_sensors
 
     db = Path(args.db)
     for suffix in ("", "-wal", "-shm"):
@@ -115,14 +118,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     token, _ = center.auth.issue(Role.ADMIN, [STREET], name="演示管理员")
     feeder = DemoFeeder(center, STREET, orders_per_hour=args.rate, seed=args.seed)
     feeder.start()
+    sensor_feed = SensorFeed(demo_sensors(args.seed), args.seed, start=center.clock.now())
+    publisher = MqttPublisher(settings.mqtt_url, "chengyun-demo-sensors") if settings.mqtt_url else None
+    reporter = SensorReporter(center, sensor_feed, publisher.publish_many if publisher else None)
+    reporter.start()
     url = f"http://{settings.host}:{settings.port}"
     width = shutil.get_terminal_size((100, 20)).columns
     print("=" * min(width, 72))
     print("城运中心演示已启动：静安寺街道（数据为虚构的演示数据）")
     print(
         f"  地点 {counts['places']} 处 · 人员 {counts['staff']} 人 · "
-        f"AB角 {counts['ab_pairs']} 对 · 班次 {counts['shifts']} 个"
+        f"AB角 {counts['ab_pairs']} 对 · 班次 {counts['shifts']} 个 · 传感器 {counts['sensors']} 个"
     )
+    print(
+        "  传感器上报经"
+        + ("MQTT（" + settings.mqtt_url + "）" if settings.mqtt_url else "内置接入通道")
+        + "，将出现的异常："
+    )
+    for scenario in sensor_feed.scenarios():
+        print(f"    · {scenario.description}")
     print(f"  模拟时钟：{settings.speed:g} 倍速；每小时（模拟时间）约 {args.rate:g} 件工单")
     print(f"  大屏：      {url}/screen#token={token}")
     print(f"  接口文档：  {url}/docs")
@@ -131,7 +145,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         _serve(center, settings)
     finally:
+        reporter.stop()
         feeder.stop()
+        if publisher is not None:
+            publisher.close()
     return 0
 
 
@@ -203,6 +220,13 @@ def cmd_import(args: argparse.Namespace) -> int:
             raise SystemExit("请用 --street 指明街道")
         items = _json_list(text)
         count = len(center.orders.set_categories(CLI_ADMIN, street, items))
+    elif args.what == "sensors":
+        if street is None:
+            raise SystemExit("请用 --street 指明街道")
+        if text.lstrip().startswith("{"):
+            count = center.sensors.import_geojson(CLI_ADMIN, street, json.loads(text))
+        else:
+            count = center.sensors.import_csv(CLI_ADMIN, street, text)
     else:
         if street is None:
             raise SystemExit("请用 --street 指明街道")
@@ -235,6 +259,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     elif args.what == "categories":
         catalogue = _center(args).orders.catalogue(street)
         text = json.dumps([c.to_dict() for c in catalogue], ensure_ascii=False, indent=1)
+    elif args.what == "sensors":
+        from chengyun.sim.demo import CLI_ADMIN
+
+        sensors = _center(args).sensors
+        if args.format == "geojson":
+            text = json.dumps(sensors.export_geojson(CLI_ADMIN, street), ensure_ascii=False)
+        else:
+            text = sensors.export_csv(CLI_ADMIN, street)
     elif args.what == "roster":
         start = datetime.fromisoformat(args.start) if args.start else datetime.now().astimezone()
         text = directory.export_roster(street, start, start + timedelta(days=args.days))
@@ -368,10 +400,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--database-url")
 
-    what = ["places", "departments", "staff", "pairs", "roster", "categories"]
+    what = ["places", "departments", "staff", "pairs", "roster", "categories", "sensors"]
     p = command(
         "import",
-        "导入地点（GeoJSON）、部门/人员/AB角/排班（CSV）、类别目录（JSON），或内置演示街道（demo）",
+        "导入地点（GeoJSON）、部门/人员/AB角/排班（CSV）、类别目录（JSON）、传感器登记（CSV 或 GeoJSON），"
+        "或内置演示街道（demo）",
         cmd_import,
     )
     p.add_argument("what", choices=[*what, "demo"])
@@ -379,12 +412,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--street", help="街道编码（地点文件中有街道要素时可省略）")
     p.add_argument("--days", type=int, default=7, help="demo：排班天数")
 
-    p = command("export", "导出地点（GeoJSON）、部门/人员/AB角/排班（CSV）或类别目录（JSON）", cmd_export)
+    p = command(
+        "export", "导出地点（GeoJSON）、部门/人员/AB角/排班（CSV）、类别目录（JSON）或传感器登记", cmd_export
+    )
     p.add_argument("what", choices=what)
     p.add_argument("--street", required=True)
     p.add_argument("--kind", choices=[k.value for k in PlaceKind], help="places：只导出某类地点")
     p.add_argument("--start", help="roster：起始时间（ISO-8601，带时区）")
     p.add_argument("--days", type=int, default=7, help="roster：天数")
+    p.add_argument("--format", choices=["csv", "geojson"], default="csv", help="sensors：导出格式")
     p.add_argument("-o", "--output", help="输出文件（默认标准输出）")
 
     classifier = sub.add_parser("classifier", help="诉求智能分类").add_subparsers(title="分类模型命令")

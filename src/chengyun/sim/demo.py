@@ -14,13 +14,14 @@ from chengyun.services.directory import (
     write_csv,
 )
 from chengyun.sim import jingansi
+from chengyun.sim.sensors import demo_sensor_csv
 
 STREET = jingansi.STREET_CODE
 CLI_ADMIN = Actor(Role.ADMIN, frozenset(), None, "命令行管理员", "cli")
 
 
 def load_demo_street(center: Center, roster_start: date, roster_days: int) -> dict[str, int]:
-    """Import places, departments, staff, A/B pairs and `roster_days` of shifts; returns counts."""
+    """Import places, departments, staff, A/B pairs, `roster_days` of shifts and sensors; returns counts."""
     directory = center.directory
     return {
         "places": directory.import_places(CLI_ADMIN, STREET, jingansi.places()),
@@ -32,4 +33,5 @@ def load_demo_street(center: Center, roster_start: date, roster_days: int) -> di
         "shifts": directory.import_roster(
             CLI_ADMIN, STREET, write_csv(jingansi.roster(roster_start, roster_days), SHIFT_COLUMNS)
         ),
+        "sensors": center.sensors.import_csv(CLI_ADMIN, STREET, demo_sensor_csv()),
     }
