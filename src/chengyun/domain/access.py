@@ -81,8 +81,7 @@ ALSO_ALLOWED: dict[Action, frozenset[Role]] = {
     Action.SUPERVISE: SUPERVISORS,
     Action.REGRADE: DISPATCHERS,
     Action.RECLASSIFY: DISPATCHERS,
-    # the alarm engine writes an alarm's clearing into the order it filed
-    Action.NOTE: DISPATCHERS | {Role.CHIEF_RESPONDER, Role.PATROL_OBSERVER, Role.SENSOR_SYSTEM},
+    Action.NOTE: DISPATCHERS | {Role.CHIEF_RESPONDER, Role.PATROL_OBSERVER},
 }
 
 

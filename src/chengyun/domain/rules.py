@@ -500,6 +500,9 @@ class ThresholdState(RuleState):
     __slots__ = ()
     spec: ThresholdRule
 
+    def snapshot(self) -> list[Any]:
+        return [self.active]  # the commonest rule: no field loop
+
     def _observe(self, ts: datetime, value: float, sensor_id: str) -> Transition | None:
         s = self.spec
         if not self.active:
@@ -554,6 +557,9 @@ class SustainedState(RuleState):
     __slots__ = ("bits", "seen")
     _fields = ("bits", "seen")
     spec: SustainedRule
+
+    def snapshot(self) -> list[Any]:
+        return [self.active, self.bits, self.seen]
 
     def __init__(self, spec: SustainedRule) -> None:
         super().__init__(spec)
@@ -698,13 +704,14 @@ def new_state(spec: RuleSpec, interval: timedelta, since: datetime | None = None
 class SensorEvaluator:
     """All rule states of one sensor."""
 
-    __slots__ = ("sensor_id", "states")
+    __slots__ = ("clocked", "sensor_id", "states")
 
     def __init__(
         self, sensor_id: str, rules: Sequence[RuleSpec], interval: timedelta, since: datetime | None = None
     ) -> None:
         self.sensor_id = sensor_id
         self.states = tuple(new_state(rule, interval, since) for rule in rules)
+        self.clocked = tuple(s for s in self.states if isinstance(s, OfflineState))
 
     def observe(self, reading: Reading) -> list[Transition]:
         out: list[Transition] = []
@@ -738,5 +745,5 @@ class SensorEvaluator:
 
     def due(self) -> datetime | None:
         """The earliest time a clock tick could raise something (the offline rule)."""
-        times = [t for t in (s.due() for s in self.states) if t is not None]
+        times = [t for t in (s.due() for s in self.clocked) if t is not None]
         return min(times) if times else None

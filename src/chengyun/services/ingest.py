@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -60,6 +60,7 @@ ALARM_CATEGORIES: dict[SensorKind, str] = {
 }
 
 ALARM_ACTOR = Actor(Role.SENSOR_SYSTEM, frozenset(), None, "感知告警引擎", "alarm-engine")
+NOTE_ACTOR = Actor(Role.ADMIN, frozenset(), None, "感知告警引擎", "alarm-engine")
 REGISTRY_TTL_S = 1.0
 ROLL_UP_OVERLAP = timedelta(minutes=15)  # how stale the in-memory registry may be before its stamp is checked
 
@@ -142,6 +143,7 @@ class IngestService:
         self._registry: dict[str, Sensor] = {}
         self._stamp: int | None = None
         self._checked = 0.0
+        self._cache: dict[str, tuple[SensorLive, SensorEvaluator, Sensor]] = {}
         # The oldest reading stored since the last roll-up. At start-up: the last quarter hour, so
         # what an earlier process stored but did not roll up yet is covered.
         self._dirty_since: datetime | None = clock.now() - ROLL_UP_OVERLAP
@@ -232,12 +234,16 @@ class IngestService:
                 continue
             accepted.setdefault(sensor.id, []).append(reading)
 
-        with self._uow() as uow:
-            if accepted:
-                report.points = self._store(uow, registry, accepted, now, report)
-            if letters:
-                uow.sensors.add_dead_letters(letters)
-            uow.commit()
+        try:
+            with self._uow() as uow:
+                if accepted:
+                    report.points = self._store(uow, registry, accepted, now, report)
+                if letters:
+                    uow.sensors.add_dead_letters(letters)
+                uow.commit()
+        except BaseException:
+            self._cache.clear()  # evaluators may have moved past what the store kept
+            raise
         report.readings = sum(len(v) for v in accepted.values())
         self.counters["batches"] += 1
         self.counters["readings"] += report.readings
@@ -257,20 +263,17 @@ class IngestService:
         report: IngestReport,
     ) -> int:
         rows: list[ReadingRow] = []
-        lives = uow.sensors.live(accepted.keys())
+        append = rows.append
+        lives = self._live(uow, registry, accepted.keys(), now)
         transitions: list[Transition] = []
+        dirty = self._dirty_since
         for sensor_id, readings in accepted.items():
-            sensor = registry[sensor_id]
-            street = sensor.street
+            live, evaluator = lives[sensor_id]
+            street = live.street
             for reading in readings:
                 ts = reading.ts
                 for quantity, value in reading.values.items():
-                    rows.append(ReadingRow(sensor_id, street, ts, quantity, float(value)))
-            live = lives.get(sensor_id)
-            if live is None:
-                live = lives[sensor_id] = SensorLive(sensor_id, street)
-            evaluator = SensorEvaluator(sensor_id, sensor.rule_set, sensor.period, live.last_ts or now)
-            evaluator.restore(live.state)
+                    append(ReadingRow(sensor_id, street, ts, quantity, float(value)))
             last = live.last_ts
             if len(readings) > 1:
                 readings.sort(key=lambda r: r.ts)
@@ -281,16 +284,58 @@ class IngestService:
                 last = reading.ts
                 live.values.update(reading.values)
             live.last_ts = last
-            oldest = readings[0].ts
-            if self._dirty_since is None or oldest < self._dirty_since:
-                self._dirty_since = oldest
+            if dirty is None or readings[0].ts < dirty:
+                dirty = readings[0].ts
             live.state = evaluator.snapshot()
             live.check_at = evaluator.due()
+        self._dirty_since = dirty
         stored = uow.sensors.add_readings(rows)
-        uow.sensors.save_live(lives.values())
+        self._save_live(uow, lives)
         if transitions:
             report.events.extend(self._alarms(uow, registry, transitions))
         return stored
+
+    def _live(
+        self, uow: UnitOfWork, registry: dict[str, Sensor], sensor_ids: Collection[str], now: datetime
+    ) -> dict[str, tuple[SensorLive, SensorEvaluator]]:
+        """The live state and rule evaluator of each sensor, locked for this transaction. A worker keeps
+        what it saved last; only a sensor whose stored version moved on (another worker took a batch of
+        it) or that it has not seen is read and restored from the store."""
+        versions = uow.sensors.versions(sensor_ids)
+        cache = self._cache
+        out: dict[str, tuple[SensorLive, SensorEvaluator]] = {}
+        missing: list[str] = []
+        for sensor_id in sensor_ids:
+            hit = cache.get(sensor_id)
+            if (
+                hit is not None
+                and hit[0].version == versions.get(sensor_id)
+                and hit[2] is registry[sensor_id]
+            ):
+                out[sensor_id] = hit[0], hit[1]
+            else:
+                missing.append(sensor_id)
+        if missing:
+            stored = uow.sensors.live(missing, lock=False)  # locked above
+            for sensor_id in missing:
+                sensor = registry[sensor_id]
+                live = stored.get(sensor_id) or SensorLive(sensor_id, sensor.street, version=-1)
+                evaluator = SensorEvaluator(sensor_id, sensor.rule_set, sensor.period, live.last_ts or now)
+                evaluator.restore(live.state)
+                out[sensor_id] = live, evaluator
+        return out
+
+    def _save_live(self, uow: UnitOfWork, lives: dict[str, tuple[SensorLive, SensorEvaluator]]) -> None:
+        """Stores the states with their version bumped and keeps them for the next batch. A failed
+        transaction leaves evaluators ahead of the store: `_forget` drops them (see `_ingest`)."""
+        registry = self._registry
+        cache = self._cache
+        for sensor_id, (live, evaluator) in lives.items():
+            live.version += 1
+            sensor = registry.get(sensor_id)
+            if sensor is not None:
+                cache[sensor_id] = (live, evaluator, sensor)
+        uow.sensors.save_live(live for live, _ in lives.values())
 
     def _alarms(
         self, uow: UnitOfWork, registry: dict[str, Sensor], transitions: Sequence[Transition]
@@ -329,30 +374,29 @@ class IngestService:
         now = self._clock.now()
         report = IngestReport()
         registry = self.sensors()
-        with self._uow() as uow:
-            transitions: list[Transition] = []
-            lives = uow.sensors.claim_checks(now, batch)
-            for live in lives:
-                sensor = registry.get(live.sensor_id)
-                if sensor is None:
-                    live.check_at = None
-                    continue
-                evaluator = SensorEvaluator(sensor.id, sensor.rule_set, sensor.period, live.last_ts or now)
-                evaluator.restore(live.state)
-                transitions.extend(evaluator.tick(now))
-                live.state = evaluator.snapshot()
-                live.check_at = evaluator.due()
-            if lives:
-                uow.sensors.save_live(lives)
-            if transitions:
-                report.events.extend(self._alarms(uow, registry, transitions))
-            pending = uow.sensors.pending_clears(batch)
-            cleared = [e for a in pending if (e := a.tick(now, self.policy)) is not None]
-            if cleared:
-                report.events.extend(self._save_alarms(uow, pending, cleared))
-            uow.commit()
+        try:
+            with self._uow() as uow:
+                transitions: list[Transition] = []
+                claimed = [c for c in uow.sensors.claim_checks(now, batch) if c.sensor_id in registry]
+                lives = self._live(uow, registry, [c.sensor_id for c in claimed], now)
+                for live, evaluator in lives.values():
+                    transitions.extend(evaluator.tick(now))
+                    live.state = evaluator.snapshot()
+                    live.check_at = evaluator.due()
+                if lives:
+                    self._save_live(uow, lives)
+                if transitions:
+                    report.events.extend(self._alarms(uow, registry, transitions))
+                pending = uow.sensors.pending_clears(batch)
+                cleared = [e for a in pending if (e := a.tick(now, self.policy)) is not None]
+                if cleared:
+                    report.events.extend(self._save_alarms(uow, pending, cleared))
+                uow.commit()
+        except BaseException:
+            self._cache.clear()
+            raise
         self._after(report)
-        return max(len(lives), len(pending))
+        return max(len(claimed), len(pending))
 
     def start_watching(self, sensors: Sequence[Sensor], since: datetime | None = None) -> None:
         """Newly registered sensors: their offline clock starts now (a sensor that never reports alarms)."""
@@ -459,7 +503,9 @@ class AlarmOrders:
         return created.order.id
 
     def note_alarm(self, order_id: int, street: str, message: str) -> None:
-        self._orders.note(replace(ALARM_ACTOR, streets=frozenset({street})), order_id, message)
+        # Gateways (the sensor role) may file orders but never act on them; the engine itself writes
+        # the alarm's history into its order as the street's system administrator.
+        self._orders.note(replace(NOTE_ACTOR, streets=frozenset({street})), order_id, message)
 
 
 def _describe(item: IncomingReading) -> str:

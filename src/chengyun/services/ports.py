@@ -227,6 +227,7 @@ class SensorLive:
     values: dict[str, float] = field(default_factory=dict)  # the newest value of each quantity
     state: dict[str, Any] = field(default_factory=dict)  # rule id -> its JSON-able evaluator state
     check_at: datetime | None = None  # when a time-driven rule (offline) must next be looked at
+    version: int = 0  # bumped by every save, so a worker knows whether its cached copy is current
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,7 +310,11 @@ class SensorRepository(Protocol):
     def live(self, sensor_ids: Collection[str], *, lock: bool = True) -> dict[str, SensorLive]:
         """The live state of these sensors (missing ones are absent), locked for this transaction."""
 
-    def save_live(self, states: Iterable[SensorLive]) -> None: ...
+    def versions(self, sensor_ids: Collection[str], *, lock: bool = True) -> dict[str, int]:
+        """Each sensor's live-state version (missing ones are absent), locked like `live`."""
+
+    def save_live(self, states: Iterable[SensorLive]) -> None:
+        """Insert or replace; stores each state's `version` as given (the caller bumps it)."""
 
     def claim_checks(self, now: datetime, limit: int) -> list[SensorLive]:
         """Live states whose check_at has come, locked for this transaction (others skip them)."""

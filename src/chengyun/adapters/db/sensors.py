@@ -109,27 +109,30 @@ _PG_ADD_NEW_READINGS = (
 _PG_ADD_READINGS = _PG_ADD_NEW_READINGS + " ON CONFLICT DO NOTHING"
 _UNIQUE_VIOLATION = "23505"
 
-_LIVE_COLUMNS = "sensor_id, street, last_ts, last_values, state, check_at"
+_LIVE_COLUMNS = "sensor_id, street, last_ts, last_values, state, check_at, version"
 _LIVE_UPDATE = (
     "ON CONFLICT (sensor_id) DO UPDATE SET street = excluded.street, last_ts = excluded.last_ts, "
-    "last_values = excluded.last_values, state = excluded.state, check_at = excluded.check_at"
+    "last_values = excluded.last_values, state = excluded.state, check_at = excluded.check_at, "
+    "version = excluded.version"
 )
-_SQLITE_SAVE_LIVE = f"INSERT INTO sensor_live ({_LIVE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) {_LIVE_UPDATE}"
+_SQLITE_SAVE_LIVE = f"INSERT INTO sensor_live ({_LIVE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) {_LIVE_UPDATE}"
 _PG_LIVE_IN = (
     "CREATE TEMP TABLE IF NOT EXISTS sensor_live_in (sensor_id text, street text, last_ts bigint, "
-    "last_values text, state text, check_at bigint) ON COMMIT DELETE ROWS"
+    "last_values text, state text, check_at bigint, version integer) ON COMMIT DELETE ROWS"
 )
 _PG_COPY_LIVE = f"COPY sensor_live_in ({_LIVE_COLUMNS}) FROM STDIN (FORMAT BINARY)"
-_PG_LIVE_TYPES = ("text", "text", "int8", "text", "text", "int8")
+_PG_LIVE_TYPES = ("text", "text", "int8", "text", "text", "int8", "int4")
 _PG_SAVE_LIVE = (
     f"INSERT INTO sensor_live ({_LIVE_COLUMNS}) SELECT {_LIVE_COLUMNS} FROM sensor_live_in {_LIVE_UPDATE}"
 )
 _SQLITE_LIVE = "SELECT {cols} FROM sensor_live WHERE sensor_id IN ({marks})"
+_SQLITE_VERSIONS = "SELECT sensor_id, version FROM sensor_live WHERE sensor_id IN ({marks})"
+_PG_VERSIONS = "SELECT sensor_id, version FROM sensor_live WHERE sensor_id = ANY(%s) ORDER BY sensor_id"
 _PG_LIVE = f"SELECT {_LIVE_COLUMNS} FROM sensor_live WHERE sensor_id = ANY(%s) ORDER BY sensor_id"
 
 
 def _live_from(row: Sequence[Any]) -> SensorLive:
-    sensor_id, street, last_ts, values, state, check_at = row
+    sensor_id, street, last_ts, values, state, check_at, version = row
     return SensorLive(
         sensor_id,
         street,
@@ -137,6 +140,7 @@ def _live_from(row: Sequence[Any]) -> SensorLive:
         _json_decode(values),
         _json_decode(state),
         None if check_at is None else from_ms(check_at),
+        version,
     )
 
 
@@ -148,6 +152,7 @@ def _live_row(live: SensorLive) -> tuple[Any, ...]:
         _json_encode(live.values).decode(),
         _json_encode(live.state).decode(),
         None if live.check_at is None else to_ms(live.check_at),
+        live.version,
     )
 
 
@@ -387,6 +392,21 @@ class SqlSensorRepository:
                     out[row[0]] = _live_from(row)
         return out
 
+    def versions(self, sensor_ids: Collection[str], *, lock: bool = True) -> dict[str, int]:
+        ids = sorted(set(sensor_ids))
+        out: dict[str, int] = {}
+        if not ids:
+            return out
+        with self._driver() as cursor:
+            if self._pg:
+                cursor.execute(_PG_VERSIONS + (" FOR UPDATE" if lock else ""), (ids,))
+                out.update(cursor.fetchall())
+                return out
+            for chunk in _chunks(ids):
+                cursor.execute(_SQLITE_VERSIONS.format(marks=", ".join("?" * len(chunk))), chunk)
+                out.update(cursor.fetchall())
+        return out
+
     def save_live(self, states: Iterable[SensorLive]) -> None:
         # One row per sensor (the last given wins): an upsert may not touch a row twice.
         rows = list({s.sensor_id: _live_row(s) for s in states}.values())
@@ -407,7 +427,7 @@ class SqlSensorRepository:
     def claim_checks(self, now: datetime, limit: int) -> builtins.list[SensorLive]:
         c = t.sensor_live.c
         statement = (
-            select(c.sensor_id, c.street, c.last_ts, c.last_values, c.state, c.check_at)
+            select(c.sensor_id, c.street, c.last_ts, c.last_values, c.state, c.check_at, c.version)
             .where(c.check_at.is_not(None), c.check_at <= to_ms(now))
             .order_by(c.check_at, c.sensor_id)
             .limit(limit)

@@ -354,6 +354,7 @@ sensor_live = Table(
     Column("last_values", Text(), nullable=False),
     Column("state", Text(), nullable=False),
     Column("check_at", BigInteger()),
+    Column("version", Integer(), nullable=False),  # bumped on every save: workers' caches check it
     Index(
         "ix_sensor_live_check_at",
         "check_at",

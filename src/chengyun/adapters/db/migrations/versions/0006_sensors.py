@@ -74,6 +74,7 @@ def upgrade() -> None:
         sa.Column("last_values", sa.Text(), nullable=False),
         sa.Column("state", sa.Text(), nullable=False),
         sa.Column("check_at", sa.BigInteger(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("sensor_id", name=op.f("pk_sensor_live")),
     )
     op.create_index(
