@@ -22,6 +22,7 @@ from sqlalchemy import (
     Executable,
     Row,
     Select,
+    bindparam,
     delete,
     func,
     insert,
@@ -648,29 +649,37 @@ class SqlSensorRepository:
         return out
 
     def save_alarms(self, alarms: Iterable[Alarm]) -> None:
-        history: builtins.list[dict[str, Any]] = []
+        alarms = builtins.list(alarms)
+        # Bulk statements: an alarm storm (a block going offline) is hundreds of alarms in one batch.
+        new = [a for a in alarms if a.id is None]
+        old = [a for a in alarms if a.id is not None]
+        if new:
+            returning = insert(t.alarms).returning(t.alarms.c.id, sort_by_parameter_order=True)
+            ids = self._run(returning, [_alarm_values(a) for a in new]).scalars().all()
+            for alarm, alarm_id in zip(new, ids, strict=True):
+                alarm.id = int(alarm_id)
+        if old:
+            wanted = {a.id for a in old}
+            found = {row[0] for row in self._run(select(t.alarms.c.id).where(t.alarms.c.id.in_(wanted)))}
+            if wanted - found:
+                missing = min(i for i in wanted - found if i is not None)
+                raise NotFound(f"告警 {missing} 不存在", alarm_id=missing)
+            statement = update(t.alarms).where(t.alarms.c.id == bindparam("b_id"))
+            self._run(statement, [{"b_id": a.id, **_alarm_values(a)} for a in old])
+        history = [
+            {
+                "alarm_id": alarm.id,
+                "street": alarm.street,
+                "kind": e.kind.value,
+                "at": e.at,
+                "state": e.state.value,
+                "colour": e.colour.value,
+                "message": e.message,
+            }
+            for alarm in alarms
+            for e in alarm.events
+        ]
         for alarm in alarms:
-            values = _alarm_values(alarm)
-            if alarm.id is None:
-                alarm.id = int(
-                    self._run(insert(t.alarms).values(values).returning(t.alarms.c.id)).scalar_one()
-                )
-            else:
-                result = self._run(update(t.alarms).where(t.alarms.c.id == alarm.id).values(values))
-                if result.rowcount == 0:
-                    raise NotFound(f"告警 {alarm.id} 不存在", alarm_id=alarm.id)
-            history.extend(
-                {
-                    "alarm_id": alarm.id,
-                    "street": alarm.street,
-                    "kind": e.kind.value,
-                    "at": e.at,
-                    "state": e.state.value,
-                    "colour": e.colour.value,
-                    "message": e.message,
-                }
-                for e in alarm.events
-            )
             alarm.events.clear()
         if history:
             self._run(insert(t.alarm_events), history)
