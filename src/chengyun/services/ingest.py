@@ -447,9 +447,10 @@ class IngestService:
     def _after(self, report: IngestReport) -> None:
         if not report.events:
             return
+        # The screen hears of the alarm first; the order it files follows on the order bus.
+        self._publish(report.events)
         if self._orders is not None:
             report.events = [self._to_order(e, report) for e in report.events]
-        self._publish(report.events)
 
     def _to_order(self, event: AlarmEvent, report: IngestReport) -> AlarmEvent:
         """Files the order a raised alarm wants, or writes a later change into the alarm's order."""

@@ -1,0 +1,60 @@
+"""The real ingestion sink for bench/sensor_mqtt.py: decode, validate against the registry, evaluate every
+rule, store readings and live state, raise alarms — the same `IngestService.ingest_messages` the center's
+MQTT worker calls — on a throwaway SQLite file or PostgreSQL schema.
+
+  .venv/bin/python bench/sensor_mqtt.py --sink ingest_sink:sqlite
+  .venv/bin/python bench/sensor_mqtt.py --sink ingest_sink:postgres   (needs CHENGYUN_TEST_DATABASE_URL)
+
+The bench's sensors are registered as water-level gauges: S0..S63 (the single-reading topics) and
+S-00000..S-13999 (the gateway items). The clock stands a minute after the bench's first timestamp.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+
+from _common import postgres_base_url, temp_database
+from chengyun.adapters.clock import ManualClock
+from chengyun.bootstrap import build
+from chengyun.domain.geo import Point
+from chengyun.domain.sensors import Sensor, SensorKind
+from chengyun.settings import Settings
+
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # bench/sensor_mqtt.py's first timestamp
+STREET = "bench"
+Sink = Callable[[Sequence[tuple[str, bytes]]], object]
+_stack = ExitStack()
+atexit.register(_stack.close)
+
+
+def bench_sensors() -> list[Sensor]:
+    ids = [f"S{i}" for i in range(64)] + [f"S-{i:05d}" for i in range(14_000)]
+    return [Sensor(i, STREET, SensorKind.WATER_LEVEL, Point(121.445, 31.225), "BENCH") for i in ids]
+
+
+def _sink(url: str) -> Sink:
+    clock = ManualClock(NOW + timedelta(minutes=1))
+    center = build(Settings(database_url=url, run_worker=False), clock=clock)
+    _stack.callback(center.stop)
+    sensors = bench_sensors()
+    with center.uow() as uow:
+        uow.sensors.upsert(sensors)
+        uow.commit()
+    center.ingest.start_watching(sensors, clock.now())
+    center.ingest.sensors()  # load the registry before the clock starts
+    return center.ingest.ingest_messages
+
+
+def sqlite() -> Sink:
+    return _sink(_stack.enter_context(temp_database("sqlite", None)))
+
+
+def postgres() -> Sink:
+    base = postgres_base_url(os.environ.get("CHENGYUN_TEST_DATABASE_URL"))
+    if base is None:
+        raise SystemExit("ingest_sink:postgres needs CHENGYUN_TEST_DATABASE_URL")
+    return _sink(_stack.enter_context(temp_database("postgres", base)))
