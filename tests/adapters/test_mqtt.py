@@ -245,3 +245,32 @@ def test_a_worker_killed_mid_stream_and_restarted_loses_no_reading(
         child.wait(5)
         publisher.join(5)
     assert stored(db) == n
+
+
+def test_a_dropped_connection_is_re_established_and_nothing_is_lost(
+    mqtt_url: str, street: str, running: Callable[[MqttConfig, Collector], MqttIngestor]
+) -> None:
+    sink = Collector()
+    ingestor = running(config(mqtt_url, street, "a"), sink)
+    with MqttPublisher(mqtt_url) as publisher:
+        publisher.publish_many([(f"chengyun/{street}/sensors/S1", b"before")])
+        wait_for(lambda: len(sink.messages) == 1)
+        # The network drops the connection (the socket closes under the client).
+        loop, connection = ingestor._loop, ingestor._client._connection
+        assert loop is not None
+        loop.call_soon_threadsafe(connection._transport.abort)
+        wait_for(lambda: ingestor.stats()["reconnects"] == 1 and ingestor.connected)
+        publisher.publish_many([(f"chengyun/{street}/sensors/S1", b"after")])
+    wait_for(lambda: len(sink.messages) == 2)
+    assert [p for _, p in sink.messages] == [b"before", b"after"]
+
+
+def test_an_unreachable_broker_is_retried_without_crashing_and_stop_returns() -> None:
+    ingestor = MqttIngestor(
+        MqttConfig(url="mqtt://127.0.0.1:1", client_id="nobody", backoff_initial=0.01, backoff_max=0.05),
+        Collector(),
+    )
+    ingestor.start()
+    time.sleep(0.3)
+    assert not ingestor.connected
+    assert ingestor.stop(5)

@@ -15,12 +15,28 @@ reconnect waits a fixed delay, so its reconnect callback is replaced by one that
 Delivery is at least once: a message whose batch was stored but whose PUBACK never reached the broker
 (the worker died, the connection dropped) is delivered again, so the sink must be idempotent.
 
-Flow control (measured on Mosquitto 2.0.11 with its default ``max_inflight_messages 20``): the broker
-sends an MQTT 5 client as many unacknowledged QoS 1 messages as the client's CONNECT *receive maximum*
-allows; ``max_inflight_messages`` only applies to clients that send none (and to MQTT 3.1.1 clients).
-Batch-then-acknowledge needs that window, so ``MqttConfig.receive_maximum`` defaults to a few batches.
-The other direction keeps the broker's limit: a publisher may have only 20 (the CONNACK receive
-maximum) QoS 1 messages unacknowledged, which `MqttPublisher` honours.
+Flow control, measured on Mosquitto 2.0.11 with its defaults (``max_inflight_messages 20``,
+``max_queued_messages 1000``):
+
+* The broker sends an MQTT 5 client as many unacknowledged QoS 1 messages as the client's CONNECT
+  *receive maximum* allows; ``max_inflight_messages`` only applies to clients that send none (and to
+  MQTT 3.1.1 clients). Batch-then-acknowledge needs that window: with 20 in flight a batch could
+  never hold more than 20 messages.
+* But the window must stay below ``max_queued_messages``: Debian's 2.0.11 carries the upstream fix
+  for CVE-2023-28366, which caps the packets waiting in a client's *output* queue at that number and
+  silently discards packets beyond it (``packet__queue``). Measured with a subscriber that stops
+  reading for 2 s and 3,000 8 KB messages: with a window of 20, 500 or 1,000 it gets window + 1,000
+  (the normal queue limit), with 2,000, 3,000 or 65,535 only about 1,500. A PUBLISH discarded that
+  way still counts as in flight in the session, so it is neither delivered nor dropped until the
+  next reconnect. Hence ``receive_maximum`` 900 by default, and batches close at half the window so
+  one batch is received while the previous one is being stored.
+* Beyond the window, Mosquitto queues at most ``max_queued_messages`` more per client and then
+  drops QoS 1 messages for good (logged as "Outgoing messages are being dropped"). No subscriber
+  can prevent that; a deployment whose workers can fall behind its publishers (bursts, a slow
+  database) must raise ``max_queued_messages``. Under full load on two shared cores the benchmark
+  sees such drops now and then even with the ingestor keeping under 1,800 messages outstanding.
+* A publisher may have only 20 (the CONNACK receive maximum) QoS 1 messages unacknowledged, which
+  `MqttPublisher` honours.
 """
 
 from __future__ import annotations
@@ -41,7 +57,6 @@ from urllib.parse import unquote, urlsplit
 
 import gmqtt
 from gmqtt.mqtt.constants import MQTTv50
-from gmqtt.mqtt.handler import MQTTConnectError
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +112,9 @@ class MqttConfig:
     batch_max: int = 5000  # messages per sink call
     batch_wait: float = 0.02  # seconds a batch stays open for more messages once it has one
     session_expiry: int = 3600  # seconds the broker keeps our session (and queues for us) while we are away
-    receive_maximum: int = 20000  # unacknowledged messages the broker may send us (MQTT 5 flow control)
+    # Unacknowledged messages the broker may send us (MQTT 5 flow control); keep it below the broker's
+    # max_queued_messages (module docstring). Batches close at half of it.
+    receive_maximum: int = 900
     keepalive: int = 30
     connect_timeout: float = 10.0
     backoff_initial: float = (
@@ -110,8 +127,8 @@ class MqttConfig:
             raise ValueError("MQTT 订阅的 QoS 只支持 0 或 1")
         if self.batch_max < 1 or self.batch_wait < 0:
             raise ValueError("批量参数无效：batch_max ≥ 1，batch_wait ≥ 0")
-        if not 2 <= self.receive_maximum <= 65535:
-            raise ValueError("receive_maximum 须在 2 到 65535 之间")
+        if not 1 <= self.receive_maximum <= 65535:
+            raise ValueError("receive_maximum 须在 1 到 65535 之间")
         parse_mqtt_url(self.url)
 
     @property
@@ -130,7 +147,8 @@ def _connect_kwargs(address: BrokerAddress) -> dict[str, Any]:
 
 
 class MqttIngestor:
-    """Subscribes to the sensor topics and feeds the sink in batches of up to ``batch_max`` messages.
+    """Subscribes to the sensor topics and feeds the sink in batches of up to ``batch_max`` messages
+    (and at most half of ``receive_maximum``).
 
     Runs in a thread of its own with its own event loop (`start`/`stop`), or as ``await run()`` on a
     loop of the caller's. The sink runs in one dedicated thread, one batch at a time in arrival order,
@@ -144,12 +162,18 @@ class MqttIngestor:
     stops sending once ``receive_maximum`` messages are unacknowledged. On `stop` a batch being
     retried is given up unacknowledged, so the broker delivers it again (to this client id when it
     comes back, its session lasting ``session_expiry`` seconds).
+
+    Each worker needs a client id of its own that stays the same across restarts (the broker keeps
+    the session, subscription and unacknowledged messages under it); workers sharing the stream use
+    the same ``share_group``. A lost connection is re-established with the same back-off.
     """
 
     def __init__(self, config: MqttConfig, sink: Sink) -> None:
         self.config = config
         self._address = parse_mqtt_url(config.url)
         self._sink = sink
+        # A batch never waits for more than half the window: the broker could not send the rest.
+        self._batch_limit = max(1, min(config.batch_max, config.receive_maximum // 2))
         self.received = 0
         self.acked = 0
         self.batches = 0
@@ -257,7 +281,7 @@ class MqttIngestor:
             lost = asyncio.Event()
             try:
                 await self._connect(lost)
-            except (OSError, TimeoutError, MqttError, MQTTConnectError) as exc:
+            except Exception as exc:  # refused, unreachable, timed out, or a library fault: never give up
                 attempt += 1
                 delay = backoff_delay(attempt, self.config.backoff_initial, self.config.backoff_max)
                 log.warning(
@@ -348,7 +372,7 @@ class MqttIngestor:
         self._mids.append(mid)
         self.received += 1
         n = len(self._messages)
-        if n in (1, self.config.batch_max):
+        if n in (1, self._batch_limit):
             assert self._wake is not None
             self._wake.set()
 
@@ -362,7 +386,7 @@ class MqttIngestor:
     async def _batch_loop(self, executor: ThreadPoolExecutor) -> None:
         assert self._wake is not None
         wake = self._wake
-        config = self.config
+        limit = self._batch_limit
         while True:
             # After a stop request one last batch is stored and acknowledged; the broker redelivers the rest.
             final = self._stop_requested
@@ -371,14 +395,14 @@ class MqttIngestor:
                 await wake.wait()
             if not self._messages:
                 return  # stopping, nothing left
-            if len(self._messages) < config.batch_max and not self._stop_requested:
+            if len(self._messages) < limit and not self._stop_requested:
                 wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), config.batch_wait)
-            batch = self._messages[: config.batch_max]
-            mids = self._mids[: config.batch_max]
-            del self._messages[: config.batch_max]
-            del self._mids[: config.batch_max]
+                    await asyncio.wait_for(wake.wait(), self.config.batch_wait)
+            batch = self._messages[:limit]
+            mids = self._mids[:limit]
+            del self._messages[:limit]
+            del self._mids[:limit]
             generation = self._generation
             if not await self._store(executor, batch):
                 return  # stopping while the sink fails: the batch stays unacknowledged
