@@ -144,7 +144,10 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         from chengyun.adapters.mqtt import MqttConfig, MqttIngestor
 
         mqtt = MqttIngestor(
-            MqttConfig(url=settings.mqtt_url, client_id="chengyun-ingest"), ingest.ingest_messages
+            MqttConfig(
+                url=settings.mqtt_url, client_id=settings.mqtt_client_id, share_group=settings.mqtt_group
+            ),
+            ingest.ingest_messages,
         )
     return Center(
         settings,

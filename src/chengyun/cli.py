@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import sys
 import threading
@@ -48,12 +49,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env()
     changes: dict[str, object] = {}
-    for name in ("database_url", "host", "port", "speed"):
+    for name in ("database_url", "host", "port", "speed", "mqtt_client_id"):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
     if getattr(args, "no_worker", False):
         changes["run_worker"] = False
+    if "mqtt_client_id" not in changes and not os.environ.get("CHENGYUN_MQTT_CLIENT_ID"):
+        # `serve` and `worker` on one host must not share a session (the broker would drop one of them)
+        changes["mqtt_client_id"] = f"{settings.mqtt_client_id}-{getattr(args, 'command', 'cli')}"
     return replace(settings, **changes)  # type: ignore[arg-type]
 
 
@@ -89,8 +93,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = replace(_settings(args), run_worker=True)
     center = build(settings)
-    print("截止时限工作进程已启动（Ctrl-C 退出）", flush=True)
     center.start()
+    if center.mqtt is not None and not center.mqtt.wait_connected(15):
+        print(f"警告：暂未连上 MQTT 代理 {settings.mqtt_url}，将在后台重试", file=sys.stderr, flush=True)
+    print("工作进程已启动（Ctrl-C 退出）" + ("，正在接入 MQTT 传感器读数" if center.mqtt else ""), flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
@@ -351,7 +357,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def command(name: str, help_text: str, run: object) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.set_defaults(run=run)
+        p.set_defaults(run=run, command=name)
         p.add_argument(
             "--database-url", help="数据库地址（默认取 CHENGYUN_DATABASE_URL，否则 var/chengyun.db）"
         )
@@ -367,8 +373,11 @@ def _parser() -> argparse.ArgumentParser:
     server_flags(p)
     p.add_argument("--no-worker", action="store_true", help="不在本进程运行时限工作进程")
 
-    p = command("worker", "只运行时限工作进程（可多开，PostgreSQL 上互不重复）", cmd_worker)
+    p = command(
+        "worker", "只运行工作进程：时限、传感器巡检，配置了 MQTT 时接入传感器读数（可多开）", cmd_worker
+    )
     p.add_argument("--speed", type=float, help="模拟时钟倍速")
+    p.add_argument("--mqtt-client-id", help="MQTT 客户端编号（重启时保持不变；多个工作进程各不相同）")
 
     p = command("demo", "用内置的静安寺街道演示数据运行整个城运中心（SQLite）", cmd_demo)
     server_flags(p)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import socket
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DB_FILE = Path("var") / "chengyun.db"
@@ -19,6 +20,10 @@ class Settings:
     speed: float = 1.0  # the clock's speed: 1 is the wall clock, N a simulated clock N times faster
     run_worker: bool = True  # run the deadline and sensor workers in the server process
     readings_retention_days: float = 30.0  # raw sensor points; minute roll-ups keep 90 days, hours 3 years
+    # The MQTT worker's client id: the broker keeps its session (and what arrives while it is down) under
+    # it, so it must stay the same across restarts and differ between workers sharing the stream.
+    mqtt_client_id: str = field(default_factory=lambda: f"chengyun-{socket.gethostname()}-{os.getpid()}")
+    mqtt_group: str = "chengyun"  # the shared subscription ($share/{group}/...) the workers split
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -44,6 +49,8 @@ class Settings:
             port=port,
             bootstrap_token=env.get("CHENGYUN_BOOTSTRAP_TOKEN") or None,
             readings_retention_days=retention,
+            mqtt_client_id=env.get("CHENGYUN_MQTT_CLIENT_ID") or f"chengyun-{socket.gethostname()}",
+            mqtt_group=env.get("CHENGYUN_MQTT_GROUP") or "chengyun",
         )
 
 
