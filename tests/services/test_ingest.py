@@ -70,6 +70,21 @@ def test_readings_are_stored_and_a_flood_raises_an_alarm_that_files_a_located_or
     assert live.last_ts == T0 + timedelta(minutes=2)
 
 
+def test_a_second_alarm_of_the_same_sensor_joins_the_order_of_the_first(
+    sensors: Center, clock: ManualClock
+) -> None:
+    center = sensors
+    clock.set(T0 + timedelta(minutes=12))
+    # 35 cm: over the orange threshold at once, and red once 8 of the last 10 readings were over 30 cm
+    report = center.ingest.ingest_messages([msg("W1", i, level=35.0) for i in range(10)])
+    [high] = alarms_of(center, "water-high")
+    [sustained] = alarms_of(center, "water-sustained")
+    assert high.colour.value == "orange" and sustained.colour.value == "red"
+    assert report.orders == [high.order_id] and sustained.order_id == high.order_id
+    notes = [e.note or "" for e in center.orders.timeline(ADMIN, high.order_id or 0)]
+    assert any(sustained.reason in n for n in notes)  # the red alarm is noted on the order
+
+
 def test_a_redelivered_batch_stores_nothing_twice_and_raises_nothing_again(
     sensors: Center, clock: ManualClock
 ) -> None:

@@ -24,13 +24,14 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from chengyun.domain.access import Actor, Role
-from chengyun.domain.alarms import Alarm, AlarmBook, AlarmEvent, AlarmEventKind, AlarmPolicy
+from chengyun.domain.alarms import Alarm, AlarmBook, AlarmEvent, AlarmEventKind, AlarmPolicy, AlarmState
 from chengyun.domain.errors import DomainError
 from chengyun.domain.orders import Source
 from chengyun.domain.rules import SensorEvaluator, Transition
 from chengyun.domain.sensors import DEFAULT_LIMITS, Reading, Sensor, SensorKind, TimeLimits, validate
 from chengyun.services.orders import NewOrder, OrderService
 from chengyun.services.ports import (
+    AlarmQuery,
     Clock,
     DeadLetter,
     ReadingRow,
@@ -452,6 +453,13 @@ class IngestService:
         if self._orders is not None:
             report.events = [self._to_order(e, report) for e in report.events]
 
+    def _open_order_of(self, event: AlarmEvent) -> int | None:
+        """The order another active alarm of the same sensor has filed, if any."""
+        query = AlarmQuery(sensor_id=event.sensor_id, states=[s for s in AlarmState if s.active], limit=50)
+        with self._uow() as uow:
+            alarms, _ = uow.sensors.search_alarms(query)
+        return next((a.order_id for a in alarms if a.order_id is not None and a.id != event.alarm_id), None)
+
     def _to_order(self, event: AlarmEvent, report: IngestReport) -> AlarmEvent:
         """Files the order a raised alarm wants, or writes a later change into the alarm's order."""
         assert self._orders is not None
@@ -460,15 +468,19 @@ class IngestService:
                 sensor = self.sensors().get(event.sensor_id)
                 if sensor is None:
                     return event
-                order_id = self._orders.create_for_alarm(event, sensor, ALARM_CATEGORIES.get(sensor.kind))
-                if order_id is None:
-                    return event
+                order_id = self._open_order_of(event)
+                if order_id is not None:  # one incident, one order: a second rule of the sensor joins it
+                    self._orders.note_alarm(order_id, event.street, event.message)
+                else:
+                    order_id = self._orders.create_for_alarm(event, sensor, ALARM_CATEGORIES.get(sensor.kind))
+                    if order_id is None:
+                        return event
+                    report.orders.append(order_id)
                 with self._uow() as uow:
                     alarm = uow.sensors.get_alarm(event.alarm_id, for_update=True)
                     alarm.order_id = order_id
                     uow.sensors.save_alarms([alarm])
                     uow.commit()
-                report.orders.append(order_id)
                 return replace(event, order_id=order_id)
             if event.order_id is not None and event.kind in (AlarmEventKind.CLEARED, AlarmEventKind.REOPENED):
                 self._orders.note_alarm(event.order_id, event.street, event.message)
