@@ -147,3 +147,26 @@ def test_the_demo_runs_the_whole_center_and_prints_a_working_screen_url(tmp_path
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_sensors_import_export_round_trip_and_a_bad_row_is_named(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from street import PLACES
+
+    (tmp_path / "places.geojson").write_text(json.dumps(PLACES, ensure_ascii=False), encoding="utf-8")
+    assert main(["import", "places", str(tmp_path / "places.geojson")]) == 0
+    good = "id,kind,lon,lat,watches\nW1,water_level,121.442,31.225,B1\nG1,gas,121.447,31.225,B2\n"
+    (tmp_path / "sensors.csv").write_text(good, encoding="utf-8")
+    assert main(["import", "sensors", str(tmp_path / "sensors.csv"), "--street", "T"]) == 0
+    out = tmp_path / "sensors.geojson"
+    assert main(["export", "sensors", "--street", "T", "--format", "geojson", "-o", str(out)]) == 0
+    exported = json.loads(out.read_text(encoding="utf-8"))
+    assert sorted(f["properties"]["id"] for f in exported["features"]) == ["G1", "W1"]
+    capsys.readouterr()
+    assert main(["import", "sensors", str(out), "--street", "T"]) == 0
+    assert "已导入 2 条" in capsys.readouterr().out
+    (tmp_path / "bad.csv").write_text(good + "X1,water_level,121.442,31.225,NOWHERE\n", encoding="utf-8")
+    assert main(["import", "sensors", str(tmp_path / "bad.csv"), "--street", "T"]) == 2
+    err = capsys.readouterr().err
+    assert "未导入任何数据" in err and '"row": 4' in err and "NOWHERE" in err
