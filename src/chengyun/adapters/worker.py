@@ -1,4 +1,5 @@
-"""The deadline worker loop: a background thread that fires due alerts, sleeping until the next one."""
+"""Background loops: the deadline worker (fires due alerts, sleeping until the next one) and the sensor
+worker (offline sweeps, roll-ups, retention), on one small thread base."""
 
 from __future__ import annotations
 
@@ -13,9 +14,44 @@ from chengyun.services.ports import Clock
 log = logging.getLogger(__name__)
 
 
-class DeadlineWorker:
+class LoopThread:
+    """A daemon thread calling `_round` until stopped; `_round` returns how long to sleep before the
+    next round. A failing round is logged and retried a second later: the loop never dies."""
+
+    name = "loop"
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _round(self) -> float:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sleep = self._round()
+            except Exception:
+                log.exception("%s round failed; retrying in 1 s", self.name)
+                sleep = 1.0
+            self._stop.wait(timeout=sleep)
+
+
+class DeadlineWorker(LoopThread):
     """Calls `fire` until nothing is due, then sleeps until the next alert (at most `max_sleep_s`
     of real time, so new deadlines, from this process or another, are seen promptly)."""
+
+    name = "deadline-worker"
 
     def __init__(
         self,
@@ -30,18 +66,8 @@ class DeadlineWorker:
         self._clock = clock
         self._batch = batch
         self._max_sleep_s = max_sleep_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.fired = 0
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="deadline-worker", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        super().__init__()
 
     def run_once(self) -> int:
         """Fire everything due now; returns how many orders were touched."""
@@ -57,15 +83,9 @@ class DeadlineWorker:
             if n < self._batch:
                 return total
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.fired += self.run_once()
-                sleep = self._sleep_seconds()
-            except Exception:
-                log.exception("deadline worker round failed; retrying in 1 s")
-                sleep = 1.0
-            self._stop.wait(timeout=sleep)
+    def _round(self) -> float:
+        self.fired += self.run_once()
+        return self._sleep_seconds()
 
     def _sleep_seconds(self) -> float:
         at = self._next_alert()
@@ -74,10 +94,12 @@ class DeadlineWorker:
         return max(0.0, min(self._max_sleep_s, self._clock.real_seconds_until(at)))
 
 
-class SensorWorker:
+class SensorWorker(LoopThread):
     """The sensors' clock: every `every_s` real seconds, sweeps due checks (offline sensors, clears that
     have held) until none are left, and rolls up the readings stored since the last round; every hour
     applies the retention."""
+
+    name = "sensor-worker"
 
     def __init__(
         self,
@@ -94,19 +116,8 @@ class SensorWorker:
         self._batch = batch
         self._every_s = every_s
         self._purge_every_s = purge_every_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._rounds = 0
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="sensor-worker", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        super().__init__()
 
     def run_once(self) -> None:
         while self._sweep() >= self._batch:
@@ -116,10 +127,6 @@ class SensorWorker:
             self._purge()
         self._rounds += 1
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("sensor worker round failed; retrying")
-            self._stop.wait(timeout=self._every_s)
+    def _round(self) -> float:
+        self.run_once()
+        return self._every_s

@@ -32,6 +32,7 @@ import json
 import math
 import pathlib
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -119,7 +120,7 @@ def _polygon(points: list[Point]) -> dict[str, Any]:
     return {"type": "Polygon", "coordinates": [ring]}
 
 
-def _inside(p: Point, ring: list[Point]) -> bool:
+def inside(p: Point, ring: Sequence[Point]) -> bool:
     """Ray casting: is p inside the (open, unclosed) ring?"""
     x, y = p
     inside = False
@@ -513,7 +514,7 @@ def _place_landmarks(roads: dict[str, _Road]) -> list[_Building]:
             back = 12.0 + mark.depth / 2
             centre = (where[0] + normal[0] * back, where[1] + normal[1] * back)
             ring = _rect(centre, tangent, mark.length / 2, mark.depth / 2)
-            home = [k for k, q in quarters.items() if all(_inside(p, q) for p in ring)]
+            home = [k for k, q in quarters.items() if all(inside(p, q) for p in ring)]
             box = _bbox(ring, 10.0)
             if home and not any(_overlaps(box, _bbox(b.ring)) for b in placed):
                 found = _Building(
@@ -552,7 +553,7 @@ def _lattice(rng: random.Random, reserved: list[_Building]) -> list[_Building]:
                     continue
                 centre = _plan(s, t)
                 centre = (centre[0] + rng.uniform(-jitter, jitter), centre[1] + rng.uniform(-jitter, jitter))
-                historic = any(_inside(centre, z) for z in zones)
+                historic = any(inside(centre, z) for z in zones)
                 on_nanjing = row in (0, 1) and abs(t - 1.0) < 0.12
                 if forced:
                     use = "residential"
@@ -568,7 +569,7 @@ def _lattice(rng: random.Random, reserved: list[_Building]) -> list[_Building]:
                     continue
                 if any(math.dist(centre, c) < radius + max(hx, hy) for c, radius in keep_out):
                     continue
-                if not all(_inside(p, ring) for p in footprint):
+                if not all(inside(p, ring) for p in footprint):
                     continue
                 out.append(_Building(footprint, use, _floors(rng, use, historic), (col, row, qu, qv)))
     return out
@@ -676,7 +677,7 @@ def _world() -> _World:
     for b in buildings:
         col, row, qu, qv = b.quarter
         b.grid = grids[(col, row, (qu, qv))]
-        b.historic = any(_inside(b.centre, ring) for _, ring in zones)
+        b.historic = any(inside(b.centre, ring) for _, ring in zones)
     ordered: list[_Building] = []
     for area in areas:
         for grid in area.grids:
@@ -788,7 +789,7 @@ def _pois(world: _World) -> list[dict[str, Any]]:
             assert building.grid is not None
             area = building.grid.area.code
         else:
-            area = next(a.code for a in world.areas if _inside(where, _block_ring(a.col, a.row)))
+            area = next(a.code for a in world.areas if inside(where, _block_ring(a.col, a.row)))
         out.append(
             _feature(
                 _point(where),

@@ -7,20 +7,19 @@ ingestion call the worker makes (decode, validate, rules, store, alarms).
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable, Sequence
 
+from chengyun.adapters.worker import LoopThread
 from chengyun.bootstrap import Center
 from chengyun.sim.sensors import SensorFeed
-
-log = logging.getLogger(__name__)
 
 Send = Callable[[Sequence[tuple[str, bytes]]], object]
 
 
-class SensorReporter:
+class SensorReporter(LoopThread):
     """Every `step_s` real seconds, sends what the feed has due by the center's clock."""
+
+    name = "sensor-reporter"
 
     def __init__(
         self, center: Center, feed: SensorFeed, send: Send | None = None, step_s: float = 1.0
@@ -29,18 +28,8 @@ class SensorReporter:
         self._feed = feed
         self._send = send or center.ingest.ingest_messages
         self._step_s = step_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.sent = 0
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="sensor-reporter", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        super().__init__()
 
     def run_once(self) -> int:
         messages = self._feed.due(self._center.clock.now())
@@ -49,10 +38,6 @@ class SensorReporter:
         self.sent += len(messages)
         return len(messages)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("sensor reports failed this round; trying again")
-            self._stop.wait(timeout=self._step_s)
+    def _round(self) -> float:
+        self.run_once()
+        return self._step_s

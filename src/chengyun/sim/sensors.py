@@ -47,6 +47,7 @@ from chengyun.domain.sensors import (
     sensor_to_row,
 )
 from chengyun.sim import jingansi
+from chengyun.sim.jingansi import inside
 
 STREET = jingansi.STREET_CODE
 TOPIC = "chengyun/{street}/sensors/{sensor_id}"
@@ -85,17 +86,6 @@ def _point(p: XY) -> Point:
     return Point(round(_LON0 + p[0] / _KX, 7), round(_LAT0 + p[1] / _KY, 7))
 
 
-def _inside(p: XY, ring: Sequence[XY]) -> bool:
-    x, y = p
-    inside = False
-    n = len(ring)
-    for k in range(n):
-        (x1, y1), (x2, y2) = ring[k], ring[(k + 1) % n]
-        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
-            inside = not inside
-    return inside
-
-
 def _ring(geometry: Mapping[str, Any]) -> list[XY]:
     coords = geometry["coordinates"][0] if geometry["type"] == "Polygon" else geometry["coordinates"][0][0]
     ring = [_xy(c) for c in coords]
@@ -119,7 +109,7 @@ def _interior(rng: random.Random, ring: Sequence[XY], margin: float = 0.15) -> X
     dx, dy = (x1 - x0) * margin, (y1 - y0) * margin
     for _ in range(50):
         p = (rng.uniform(x0 + dx, x1 - dx), rng.uniform(y0 + dy, y1 - dy))
-        if _inside(p, ring):
+        if inside(p, ring):
             return p
     return _centroid(ring)
 
@@ -161,7 +151,7 @@ class _Street:
 
     def area_of(self, p: XY) -> str | None:
         for code, ring in self.areas:
-            if _inside(p, ring):
+            if inside(p, ring):
                 return code
         return None
 
@@ -265,7 +255,7 @@ def _components() -> tuple[Component, ...]:
                 p, normal = road.at(d)
                 for side in (1, -1) if both else (1,):
                     q = (p[0] + side * offset * normal[0], p[1] + side * offset * normal[1])
-                    if not _inside(q, street.ring):
+                    if not inside(q, street.ring):
                         continue
                     n += 1
                     prefix = _COMPONENT_CODES[kind]
@@ -377,7 +367,7 @@ def _drafts(rng: random.Random) -> list[_Draft]:
                 on_road, normal = road.at(d)
                 for side in (1, -1):
                     q = (on_road[0] + side * offset * normal[0], on_road[1] + side * offset * normal[1])
-                    if _inside(q, street.ring):
+                    if inside(q, street.ring):
                         out.append(_Draft(kind, q, road.code, place, profile))
                         break
                 d += gap
