@@ -418,6 +418,10 @@ def _epoch(ts: datetime | None) -> float | None:
     return None if ts is None else ts.timestamp()
 
 
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
 def _from_epoch(value: Any) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(float(value), UTC)
 
@@ -530,6 +534,10 @@ class RateState(RuleState):
     _times = frozenset({"last_ts"})
     spec: RateRule
 
+    def snapshot(self) -> list[Any]:
+        last = self.last_ts
+        return [self.active, None if last is None else last.timestamp(), _finite_or_none(self.last_value)]
+
     def __init__(self, spec: RateRule) -> None:
         super().__init__(spec)
         self.last_ts: datetime | None = None
@@ -585,6 +593,9 @@ class DriftState(RuleState):
     _fields = ("baseline", "count", "smoothed")  # the learnt baseline survives restarts with the rest
     spec: DriftRule
 
+    def snapshot(self) -> list[Any]:
+        return [self.active, self.baseline, self.count, _finite_or_none(self.smoothed)]
+
     def __init__(self, spec: DriftRule) -> None:
         super().__init__(spec)
         self.baseline = spec.baseline
@@ -621,6 +632,10 @@ class OfflineState(RuleState):
     _times = frozenset({"last_seen"})
     spec: OfflineRule
 
+    def snapshot(self) -> list[Any]:
+        last = self.last_seen
+        return [self.active, None if last is None else last.timestamp()]
+
     def __init__(self, spec: OfflineRule, interval: timedelta, since: datetime | None = None) -> None:
         super().__init__(spec)
         self.limit = interval * spec.factor
@@ -654,6 +669,15 @@ class StuckState(RuleState):
     _fields = ("run_count", "run_start", "run_value")
     _times = frozenset({"run_start"})
     spec: StuckRule
+
+    def snapshot(self) -> list[Any]:
+        start = self.run_start
+        return [
+            self.active,
+            self.run_count,
+            None if start is None else start.timestamp(),
+            _finite_or_none(self.run_value),
+        ]
 
     def __init__(self, spec: StuckRule) -> None:
         super().__init__(spec)
@@ -745,5 +769,8 @@ class SensorEvaluator:
 
     def due(self) -> datetime | None:
         """The earliest time a clock tick could raise something (the offline rule)."""
-        times = [t for t in (s.due() for s in self.clocked) if t is not None]
+        clocked = self.clocked
+        if len(clocked) == 1:  # the usual case: one offline rule
+            return clocked[0].due()
+        times = [t for t in (s.due() for s in clocked) if t is not None]
         return min(times) if times else None

@@ -145,6 +145,7 @@ class IngestService:
         self._stamp: int | None = None
         self._checked = 0.0
         self._cache: dict[str, tuple[SensorLive, SensorEvaluator, Sensor]] = {}
+        self._ranges: dict[str, dict[str, tuple[float, float]]] = {}  # sensor -> quantity -> range
         # The oldest reading stored since the last roll-up. At start-up: the last quarter hour, so
         # what an earlier process stored but did not roll up yet is covered.
         self._dirty_since: datetime | None = clock.now() - ROLL_UP_OVERLAP
@@ -161,12 +162,14 @@ class IngestService:
             stamp = uow.sensors.registry_stamp()
             if stamp != self._stamp:
                 self._registry = {s.id: s for s in uow.sensors.list(None)}
+                self._ranges = {}
                 self._stamp = stamp
         self._checked = now
         return self._registry
 
     def forget_registry(self) -> None:
         self._stamp = None
+        self._ranges.clear()
 
     # --- ingestion -----------------------------------------------------------------------------------
 
@@ -204,6 +207,7 @@ class IngestService:
         for r in rejected:
             refuse(r.code, r.reason, r.sensor_id, r.street or home, r.excerpt, r.index)
         registry = self.sensors()
+        earliest, latest = now - self._limits.past, now + self._limits.future
         accepted: dict[str, list[Reading]] = {}
         for index, item in enumerate(decoded):
             sensor = registry.get(item.sensor_id)
@@ -222,6 +226,21 @@ class IngestService:
                 )
                 continue
             reading = Reading(item.sensor_id, item.ts, item.values, item.units)
+            # The common case in one pass (known quantities within range, no units to check, time in
+            # the window); anything else gets the full check, which names every problem.
+            ranges = self._ranges.get(sensor.id)
+            if ranges is None:
+                ranges = self._ranges[sensor.id] = _ranges(sensor)
+            if (
+                item.units is None
+                and earliest <= item.ts <= latest
+                and item.values
+                and all(
+                    (b := ranges.get(n)) is not None and b[0] <= v <= b[1] for n, v in item.values.items()
+                )
+            ):
+                accepted.setdefault(sensor.id, []).append(reading)
+                continue
             problems = validate(reading, sensor, now, self._limits)
             if problems:
                 refuse(
@@ -519,6 +538,11 @@ class AlarmOrders:
         # Gateways (the sensor role) may file orders but never act on them; the engine itself writes
         # the alarm's history into its order as the street's system administrator.
         self._orders.note(replace(NOTE_ACTOR, streets=frozenset({street})), order_id, message)
+
+
+def _ranges(sensor: Sensor) -> dict[str, tuple[float, float]]:
+    quantities = sensor.spec.quantities
+    return {name: (quantities[name].minimum, quantities[name].maximum) for name in sensor.units}
 
 
 def _describe(item: IncomingReading) -> str:
