@@ -11,21 +11,32 @@ published on the center's alarm bus minus the reading's timestamp.
 Baseline: the same publisher and the same ingestor with a sink that only notes each message's arrival
 time (publish-to-receive through Mosquitto).
 
+Broker: by default (`--broker own`) the bench starts a Mosquitto of its own on a free port configured as
+a deployment should be: `max_queued_messages 100000`. With Debian's default (1,000), a worker that falls
+behind for a fraction of a second has QoS 1 messages discarded by the broker, and the discarded ones keep
+counting against its receive window until it reconnects (see adapters/mqtt.py). `--broker URL` uses an
+existing broker instead (e.g. the machine's, to see that effect).
+
 Run: .venv/bin/python bench/sensor_latency.py [--seconds 30] [--runs 3] [--backend sqlite|postgres]
+                                               [--broker own|mqtt://host:port]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
-import os
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext, suppress
 from datetime import UTC, datetime
+from pathlib import Path
 
 from _common import med_range, percentile, postgres_base_url, proc_memory_mb, progress, table, temp_database
 from chengyun.adapters.clock import WallClock
@@ -100,7 +111,8 @@ def run_pipeline(url: str, db_url: str, seconds: int) -> tuple[list[float], floa
         uow.sensors.upsert(registered)
         uow.commit()
     center.ingest.start_watching(registered)
-    center.ingest.sensors()
+    center.ingest.warm()  # as Center.start() does before the MQTT worker starts
+    gc.freeze()
     rss_before, _ = proc_memory_mb()
     latencies: list[float] = []
 
@@ -153,7 +165,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--url", default=os.environ.get("CHENGYUN_TEST_MQTT_URL", "mqtt://127.0.0.1:1883"))
+    parser.add_argument("--broker", default="own", help="own (a Mosquitto started here) or an mqtt:// URL")
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
@@ -162,23 +174,54 @@ def main() -> None:
     if args.publish:
         publish(args.publish[0], int(args.publish[1]), args.publish[2])
         return
+    with own_broker() if args.broker == "own" else nullcontext(args.broker) as url:
+        measure(args, url)
+
+
+@contextmanager
+def own_broker() -> Iterator[str]:
+    """A Mosquitto on a free local port with a deployment's queue limit; stopped afterwards."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory() as folder:
+        conf = Path(folder) / "mosquitto.conf"
+        conf.write_text(
+            f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            "max_queued_messages 100000\n"
+        )
+        broker = subprocess.Popen(["mosquitto", "-c", str(conf)], stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(50):
+                with socket.socket() as s, suppress(OSError):
+                    s.connect(("127.0.0.1", port))
+                    break
+                time.sleep(0.1)
+            yield f"mqtt://127.0.0.1:{port}"
+        finally:
+            broker.terminate()
+            broker.wait(5)
+
+
+def measure(args: argparse.Namespace, url: str) -> None:
     rows: dict[str, list[list[float]]] = {"bare": [], "alarm": []}
     memory: list[float] = []
     throughput: list[float] = []
     for run in range(args.runs):
         progress(f"run {run + 1}/{args.runs}: bare broker")
-        bare = run_bare(args.url, args.seconds)
+        bare = run_bare(url, args.seconds)
         rows["bare"].append([percentile(bare, 50), percentile(bare, 99), len(bare)])
         progress(f"run {run + 1}/{args.runs}: full pipeline ({args.backend})")
         postgres = postgres_base_url(None) if args.backend == "postgres" else None
         with temp_database(args.backend, postgres) as db_url:
-            alarm, grown, _peak, readings = run_pipeline(args.url, db_url, args.seconds)
+            alarm, grown, _peak, readings = run_pipeline(url, db_url, args.seconds)
         rows["alarm"].append([percentile(alarm, 50), percentile(alarm, 99), len(alarm)])
         memory.append(grown)
         throughput.append(readings / args.seconds)
     progress("", done=True)
     print(
         f"{SENSORS:,} sensors at 1 Hz for {args.seconds} s, {SPIKES} new alarms a second; "
+        f"broker {args.broker}; "
         f"{args.runs} runs (median, min–max); {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     )
     print(

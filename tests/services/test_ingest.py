@@ -202,6 +202,7 @@ def test_two_workers_splitting_one_stream_evaluate_like_one(sensors: Center, clo
     the store, so a sustained rule (8 of 10 above 30 cm) still sees every reading."""
     center = sensors
     other = IngestService(center.uow, clock, decode_messages, decode_batch, orders=AlarmOrders(center.orders))
+    assert other.warm() == 3  # every registered sensor's state, loaded before the stream starts
     clock.set(T0 + timedelta(minutes=15))
     workers = [center.ingest, other]
     for i in range(10):

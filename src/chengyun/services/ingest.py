@@ -167,6 +167,21 @@ class IngestService:
         self._checked = now
         return self._registry
 
+    def warm(self) -> int:
+        """Loads every sensor's live state and evaluator before the stream starts, so the first
+        seconds after a (re)start run as fast as the rest. Each entry is still checked against the
+        store's version when used. Returns how many were loaded."""
+        registry = self.sensors()
+        now = self._clock.now()
+        with self._uow() as uow:
+            stored = uow.sensors.live(list(registry), lock=False)
+        for sensor_id, live in stored.items():
+            sensor = registry[sensor_id]
+            evaluator = SensorEvaluator(sensor_id, sensor.rule_set, sensor.period, live.last_ts or now)
+            evaluator.restore(live.state)
+            self._cache[sensor_id] = (live, evaluator, sensor)
+        return len(stored)
+
     def forget_registry(self) -> None:
         self._stamp = None
         self._ranges.clear()
