@@ -185,6 +185,29 @@ def test_two_workers_on_one_shared_subscription_store_each_message_once(
     assert all(len(s.messages) > 0 for s in sinks)
 
 
+def test_a_worker_stopped_on_purpose_leaves_the_group_so_the_others_get_everything(
+    mqtt_url: str, street: str, running: Callable[[MqttConfig, Collector], MqttIngestor]
+) -> None:
+    """A stopped worker whose session stayed would still be handed its share of the stream, queued for
+    a comeback that may never happen. A planned stop leaves the group and ends the session."""
+    group = f"g{uuid.uuid4().hex[:8]}"
+    staying, leaving = Collector(), Collector()
+    stays = running(config(mqtt_url, street, "stays", share_group=group), staying)
+    goes = running(config(mqtt_url, street, "goes", share_group=group), leaving)
+    with MqttPublisher(mqtt_url) as publisher:
+        publisher.publish_many([(f"chengyun/{street}/sensors/S{i % 50}", b"before") for i in range(400)])
+        wait_for(lambda: len(staying.messages) + len(leaving.messages) >= 400)
+        assert leaving.messages  # it had its share
+        assert goes.stop(10)
+        publisher.publish_many(
+            [(f"chengyun/{street}/sensors/S{i % 50}", str(i).encode()) for i in range(500)]
+        )
+    wait_for(lambda: sum(p != b"before" for _, p in staying.messages) >= 500)
+    after = [int(p) for _, p in staying.messages if p != b"before"]
+    assert sorted(after) == list(range(500))  # every later message reached the worker that stayed
+    assert stays.stats()["connected"]
+
+
 def stored(db: Path) -> int:
     if not db.exists():
         return 0

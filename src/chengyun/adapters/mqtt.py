@@ -180,6 +180,8 @@ class MqttIngestor:
         self.sink_failures = 0
         self.reconnects = 0
         self.connected = False
+        self._qos1_received = 0
+        self._end_session = False  # set by a drained `_leave`: the session may go at disconnect
         # The open batch: (topic, payload) pairs and, in parallel, their packet ids (0: nothing to ack).
         self._messages: list[tuple[str, bytes]] = []
         self._mids: list[int] = []
@@ -203,8 +205,18 @@ class MqttIngestor:
         self._thread.start()
         self._ready.wait(5)
 
-    def stop(self, timeout: float = 10.0) -> bool:
-        """Stores and acknowledges what has arrived, disconnects; True when the thread has ended."""
+    def stop(self, timeout: float = 10.0, leave: bool = True) -> bool:
+        """Stores and acknowledges what has arrived, disconnects; True when the thread has ended.
+
+        With `leave` (a planned stop) the worker first leaves the shared subscription, stores what the
+        broker still had queued for it, and then ends its session. A stopped worker whose session
+        stays is still handed its share of the stream, queued for it until it comes back or the
+        session expires (then lost): the group's other workers would see only part of it. A crash
+        keeps the session, so the restarted worker gets its queue."""
+        loop = self._loop
+        if leave and loop is not None and not loop.is_closed() and self.connected:
+            with contextlib.suppress(Exception):  # best effort: a plain stop follows anyway
+                asyncio.run_coroutine_threadsafe(self._leave(), loop).result(timeout)
         self._stop_requested = True
         loop = self._loop
         if loop is not None and not loop.is_closed():
@@ -252,6 +264,24 @@ class MqttIngestor:
             self._wake.set()
 
     # -- the loop -----------------------------------------------------------------------------------
+
+    async def _leave(self, quiet: float = 0.5, longest: float = 5.0) -> None:
+        """Unsubscribes and waits until the broker's queue for this worker is drained and stored
+        (nothing new for `quiet` seconds, everything received acknowledged)."""
+        client = self._client
+        if client is None:
+            return
+        client.unsubscribe(self.config.subscription)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + longest
+        last, quiet_since = self.received, loop.time()
+        while loop.time() < deadline:
+            await asyncio.sleep(0.05)
+            if self.received != last:
+                last, quiet_since = self.received, loop.time()
+            elif loop.time() - quiet_since >= quiet and self.acked >= self._qos1_received:
+                self._end_session = True
+                return
 
     async def run(self) -> None:
         """Connects, subscribes and feeds the sink until `stop` (or cancellation)."""
@@ -355,8 +385,11 @@ class MqttIngestor:
         self.connected = False
         if client is None:
             return
+        # After a drained leave, with nothing unacknowledged, the session has nothing left to keep.
+        done = self._end_session and self.acked >= self._qos1_received
+        properties = {"session_expiry_interval": 0} if done else {}
         with contextlib.suppress(Exception):  # best effort: the socket may already be gone
-            await asyncio.wait_for(client.disconnect(), 2.0)
+            await asyncio.wait_for(client.disconnect(**properties), 2.0)
 
     async def _sleep_unless_stopped(self, delay: float) -> None:
         assert self._stop_event is not None
@@ -371,6 +404,8 @@ class MqttIngestor:
         self._messages.append((topic, payload))
         self._mids.append(mid)
         self.received += 1
+        if mid:
+            self._qos1_received += 1
         n = len(self._messages)
         if n in (1, self._batch_limit):
             assert self._wake is not None
