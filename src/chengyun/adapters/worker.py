@@ -96,8 +96,10 @@ class DeadlineWorker(LoopThread):
 
 class SensorWorker(LoopThread):
     """The sensors' clock: every `every_s` real seconds, sweeps due checks (offline sensors, clears that
-    have held) until none are left, and rolls up the readings stored since the last round; every hour
-    applies the retention."""
+    have held) until none are left; every `roll_up_every_s` rolls up the readings stored since the last
+    roll-up (a roll-up rewrites whole minutes from the raw points, which at 14,000 readings a second is
+    seconds of work: not something to hold the database for every second); every hour applies the
+    retention."""
 
     name = "sensor-worker"
 
@@ -108,6 +110,7 @@ class SensorWorker(LoopThread):
         purge: Callable[[], int],
         batch: int = 500,
         every_s: float = 1.0,
+        roll_up_every_s: float = 60.0,
         purge_every_s: float = 3600.0,
     ) -> None:
         self._sweep = sweep
@@ -115,6 +118,7 @@ class SensorWorker(LoopThread):
         self._purge = purge
         self._batch = batch
         self._every_s = every_s
+        self._roll_up_every_s = roll_up_every_s
         self._purge_every_s = purge_every_s
         self._rounds = 0
         super().__init__()
@@ -122,10 +126,14 @@ class SensorWorker(LoopThread):
     def run_once(self) -> None:
         while self._sweep() >= self._batch:
             pass
-        self._roll_up()
-        if self._rounds % max(1, round(self._purge_every_s / self._every_s)) == 0:
+        if self._due(self._roll_up_every_s):
+            self._roll_up()
+        if self._due(self._purge_every_s):
             self._purge()
         self._rounds += 1
+
+    def _due(self, every_s: float) -> bool:
+        return self._rounds % max(1, round(every_s / self._every_s)) == 0
 
     def _round(self) -> float:
         self.run_once()

@@ -1,0 +1,54 @@
+"""The background loops: the sensor worker's schedule, and a loop that survives a failing round."""
+
+from __future__ import annotations
+
+import threading
+
+from chengyun.adapters.worker import LoopThread, SensorWorker
+
+
+def test_the_sensor_worker_sweeps_every_round_rolls_up_and_purges_less_often() -> None:
+    calls = {"sweep": 0, "roll_up": 0, "purge": 0}
+    backlog = [500, 500, 3]  # two full batches of due checks, then the rest
+
+    def sweep() -> int:
+        calls["sweep"] += 1
+        return backlog.pop(0) if backlog else 0
+
+    def count(name: str) -> int:
+        calls[name] += 1
+        return 0
+
+    worker = SensorWorker(
+        sweep,
+        lambda: count("roll_up"),
+        lambda: count("purge"),
+        batch=500,
+        every_s=1.0,
+        roll_up_every_s=3.0,
+        purge_every_s=6.0,
+    )
+    for _ in range(7):
+        worker.run_once()
+    assert calls == {"sweep": 3 + 6, "roll_up": 3, "purge": 2}  # rounds 0..6: roll-ups at 0, 3, 6
+
+
+def test_a_loop_thread_survives_a_failing_round_and_stops() -> None:
+    rounds: list[int] = []
+    two = threading.Event()
+
+    class Flaky(LoopThread):
+        name = "flaky"
+
+        def _round(self) -> float:
+            rounds.append(len(rounds))
+            if len(rounds) == 1:
+                raise RuntimeError("the first round fails")
+            two.set()
+            return 0.01
+
+    loop = Flaky()
+    loop.start()
+    assert two.wait(5)  # the failed round is logged and retried a second later
+    loop.stop()
+    assert len(rounds) >= 2
