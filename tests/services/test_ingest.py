@@ -35,6 +35,11 @@ def sensors(center: Center) -> Center:
     return center
 
 
+def test_the_registry_pages_sensors_by_watched_place_with_the_full_count(sensors: Center) -> None:
+    page = sensors.sensors.find(ADMIN, STREET, watches="B1", limit=1)
+    assert len(page.items) == 1 and page.total == 2  # W1 and S1 watch building B1
+
+
 def active_alarms(center: Center) -> list[tuple[str, str, str]]:
     items, _ = center.sensors.alarms(ADMIN, AlarmQuery(street=STREET, states=[AlarmState.RAISED]))
     return sorted((a.sensor_id, a.rule_id, a.state.value) for a in items)

@@ -299,7 +299,9 @@ class SensorRepository(Protocol):
     def get(self, sensor_id: str) -> Sensor:
         """NotFound when there is no such sensor."""
 
-    def count(self, street: str | None, kind: SensorKind | None = None) -> int: ...
+    def count(
+        self, street: str | None, kind: SensorKind | None = None, watches: str | None = None
+    ) -> int: ...
 
     def remove(self, street: str, sensor_ids: Iterable[str]) -> int: ...
 

@@ -120,7 +120,7 @@ class SensorService:
         _may_read(actor, street)
         with self._uow() as uow:
             items = uow.sensors.list(street, kind, watches, limit, offset)
-            total = uow.sensors.count(street, kind) if watches is None else len(items)
+            total = uow.sensors.count(street, kind, watches)
             return SensorPage(items, total)
 
     def get(self, actor: Actor, sensor_id: str) -> tuple[Sensor, SensorLive | None]:
