@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from apikit import Api, assert_error
+from apikit import CHINESE, Api, assert_error
 from chengyun.adapters.clock import ManualClock
 from street import T0
 
@@ -92,9 +92,11 @@ def test_a_gateway_posts_readings_and_an_alarm_appears_and_is_acknowledged(regis
     assert alarms["total"] == 1
     alarm = alarms["items"][0]
     assert (alarm["sensor_id"], alarm["state"], alarm["colour"]) == ("G1", "raised", "red")
+    assert CHINESE.search(alarm["state_label"]) and "G1" in alarm["message"]
     assert alarm["order_id"] is not None  # a red gas alarm files an order
     order = api.order(alarm["order_id"])
     assert order["source"] == "sensor" and order["category"] == "040103"
+    assert api.get("/sensors/G1", "desk").json()["live"]["active_rules"] == ["gas-high"]
 
     assert api.post(f"/alarms/{alarm['id']}/acknowledge", "patrol").status_code == 403
     acked = api.post(f"/alarms/{alarm['id']}/acknowledge", "duty")

@@ -756,6 +756,11 @@ class SensorEvaluator:
     def active_rules(self) -> list[str]:
         return [s.spec.id for s in self.states if s.active]
 
+    @staticmethod
+    def active_in(snapshot: Mapping[str, Sequence[Any]]) -> list[str]:
+        """The rules whose condition holds, read from a stored snapshot without rebuilding the states."""
+        return [rule_id for rule_id, state in snapshot.items() if state and state[0]]
+
     def snapshot(self) -> dict[str, list[Any]]:
         """Every rule's state by rule id, JSON-able."""
         return {s.spec.id: s.snapshot() for s in self.states}

@@ -6,18 +6,19 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 from starlette.concurrency import run_in_threadpool
 
 from chengyun.api.deps import ActorDep, CenterDep, has_nul, street_of
 from chengyun.api.routes.directory import CSV, CsvResponse, csv_text
 from chengyun.api.schemas import MAX_ID, AwareMoment, ImportResult
 from chengyun.domain.access import SUPERVISORS, Role, require_role
-from chengyun.domain.alarms import Alarm, AlarmState
+from chengyun.domain.alarms import AlarmState
 from chengyun.domain.errors import InvalidInput
+from chengyun.domain.rules import SensorEvaluator
 from chengyun.domain.sensors import Sensor, SensorKind
 from chengyun.domain.severity import Colour
-from chengyun.services.ports import AlarmQuery, DeadLetter, SensorLive
+from chengyun.services.ports import AlarmQuery, SensorLive
 
 router = APIRouter(prefix="/api/v1", tags=["感知设备与告警"])
 
@@ -104,13 +105,14 @@ class SeriesPointOut(BaseModel):
 
 
 class AlarmOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read straight off the domain's Alarm
+
     id: int
     sensor_id: str
     rule_id: str
     rule_kind: str
     street: str
     state: AlarmState
-    state_label: str
     colour: Colour
     message: str
     reason: str
@@ -124,30 +126,10 @@ class AlarmOut(BaseModel):
     flaps: int
     order_id: int | None
 
-    @classmethod
-    def of(cls, a: Alarm) -> AlarmOut:
-        assert a.id is not None
-        return cls(
-            id=a.id,
-            sensor_id=a.sensor_id,
-            rule_id=a.rule_id,
-            rule_kind=a.rule_kind.value,
-            street=a.street,
-            state=a.state,
-            state_label=a.state.label,
-            colour=a.colour,
-            message=a.message,
-            reason=a.reason,
-            value=a.value,
-            watches=a.watches,
-            raised_at=a.raised_at,
-            last_raised_at=a.last_raised_at,
-            cleared_at=a.cleared_at,
-            acknowledged_at=a.acknowledged_at,
-            acknowledged_by=a.acknowledged_by,
-            flaps=a.flaps,
-            order_id=a.order_id,
-        )
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def state_label(self) -> str:
+        return self.state.label
 
 
 class AlarmPageOut(BaseModel):
@@ -170,6 +152,8 @@ class AlarmDetail(AlarmOut):
 
 
 class DeadLetterOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read straight off the port's DeadLetter
+
     id: int | None
     received_at: datetime
     source: str
@@ -178,19 +162,6 @@ class DeadLetterOut(BaseModel):
     code: str
     reason: str
     excerpt: str
-
-    @classmethod
-    def of(cls, d: DeadLetter) -> DeadLetterOut:
-        return cls(
-            id=d.id,
-            received_at=d.received_at,
-            source=d.source,
-            street=d.street,
-            sensor_id=d.sensor_id,
-            code=d.code,
-            reason=d.reason,
-            excerpt=d.excerpt,
-        )
 
 
 class DeadLetterPageOut(BaseModel):
@@ -312,14 +283,15 @@ async def import_sensors_csv(
 @router.get("/sensors/{sensor_id}", response_model=SensorDetail, summary="单个传感器及其最新状态")
 def get_sensor(sensor_id: str, center: CenterDep, actor: ActorDep) -> SensorDetail:
     sensor, live = center.sensors.get(actor, sensor_id)
-    return SensorDetail(**SensorOut.of(sensor).model_dump(), live=_live(sensor, live))
+    return SensorDetail(**SensorOut.of(sensor).model_dump(), live=_live(live))
 
 
-def _live(sensor: Sensor, live: SensorLive | None) -> LiveOut | None:
+def _live(live: SensorLive | None) -> LiveOut | None:
     if live is None:
         return None
-    active = [rule_id for rule_id, state in live.state.items() if state and state[0]]
-    return LiveOut(last_ts=live.last_ts, values=live.values, active_rules=active)
+    return LiveOut(
+        last_ts=live.last_ts, values=live.values, active_rules=SensorEvaluator.active_in(live.state)
+    )
 
 
 @router.get(
@@ -367,7 +339,9 @@ def list_alarms(
         offset=offset,
     )
     items, total = center.sensors.alarms(actor, query)
-    return AlarmPageOut(items=[AlarmOut.of(a) for a in items], total=total, limit=limit, offset=offset)
+    return AlarmPageOut(
+        items=[AlarmOut.model_validate(a) for a in items], total=total, limit=limit, offset=offset
+    )
 
 
 @router.get("/alarms/{alarm_id}", response_model=AlarmDetail, summary="单个告警及其经过")
@@ -376,7 +350,7 @@ def get_alarm(
 ) -> AlarmDetail:
     alarm, history = center.sensors.alarm(actor, alarm_id)
     return AlarmDetail(
-        **AlarmOut.of(alarm).model_dump(),
+        **AlarmOut.model_validate(alarm).model_dump(exclude={"state_label"}),
         history=[
             AlarmHistoryOut(kind=h.kind, at=h.at, state=h.state, colour=h.colour, message=h.message)
             for h in history
@@ -388,7 +362,7 @@ def get_alarm(
 def acknowledge_alarm(
     alarm_id: Annotated[int, Path(ge=1, le=MAX_ID)], center: CenterDep, actor: ActorDep
 ) -> AlarmOut:
-    return AlarmOut.of(center.sensors.acknowledge(actor, alarm_id))
+    return AlarmOut.model_validate(center.sensors.acknowledge(actor, alarm_id))
 
 
 @router.get("/dead-letters", response_model=DeadLetterPageOut, summary="拒收记录（无法入库的报文与读数）")
@@ -405,5 +379,5 @@ def dead_letters(
         street = street_of(actor, None)
     page = center.sensors.dead_letters(actor, street, code, since, limit, offset)
     return DeadLetterPageOut(
-        items=[DeadLetterOut.of(d) for d in page.items], total=page.total, counts=page.counts
+        items=[DeadLetterOut.model_validate(d) for d in page.items], total=page.total, counts=page.counts
     )
