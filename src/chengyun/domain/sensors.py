@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -330,6 +331,12 @@ class Sensor:
         ids = [r.id for r in self.rule_set]
         if len(set(ids)) != len(ids):
             raise InvalidInput("规则编号重复", sensor=self.id)
+
+    @functools.cached_property
+    def ranges(self) -> dict[str, tuple[float, float]]:
+        """Each reported quantity's physical range (what `validate` checks values against)."""
+        quantities = self.spec.quantities
+        return {name: (quantities[name].minimum, quantities[name].maximum) for name in self.units}
 
     @property
     def spec(self) -> KindSpec:

@@ -145,7 +145,6 @@ class IngestService:
         self._stamp: int | None = None
         self._checked = 0.0
         self._cache: dict[str, tuple[SensorLive, SensorEvaluator, Sensor]] = {}
-        self._ranges: dict[str, dict[str, tuple[float, float]]] = {}  # sensor -> quantity -> range
         # The oldest reading stored since the last roll-up. At start-up: the last quarter hour, so
         # what an earlier process stored but did not roll up yet is covered.
         self._dirty_since: datetime | None = clock.now() - ROLL_UP_OVERLAP
@@ -162,7 +161,6 @@ class IngestService:
             stamp = uow.sensors.registry_stamp()
             if stamp != self._stamp:
                 self._registry = {s.id: s for s in uow.sensors.list(None)}
-                self._ranges = {}
                 self._stamp = stamp
         self._checked = now
         return self._registry
@@ -184,7 +182,6 @@ class IngestService:
 
     def forget_registry(self) -> None:
         self._stamp = None
-        self._ranges.clear()
 
     # --- ingestion -----------------------------------------------------------------------------------
 
@@ -243,9 +240,7 @@ class IngestService:
             reading = Reading(item.sensor_id, item.ts, item.values, item.units)
             # The common case in one pass (known quantities within range, no units to check, time in
             # the window); anything else gets the full check, which names every problem.
-            ranges = self._ranges.get(sensor.id)
-            if ranges is None:
-                ranges = self._ranges[sensor.id] = _ranges(sensor)
+            ranges = sensor.ranges
             if (
                 item.units is None
                 and earliest <= item.ts <= latest
@@ -445,8 +440,7 @@ class IngestService:
                     fresh.append(
                         SensorLive(s.id, s.street, state=evaluator.snapshot(), check_at=evaluator.due())
                     )
-            for chunk in range(0, len(fresh), 5000):
-                uow.sensors.save_live(fresh[chunk : chunk + 5000])
+            uow.sensors.save_live(fresh)
             uow.commit()
         self.forget_registry()
 
@@ -553,11 +547,6 @@ class AlarmOrders:
         # Gateways (the sensor role) may file orders but never act on them; the engine itself writes
         # the alarm's history into its order as the street's system administrator.
         self._orders.note(replace(NOTE_ACTOR, streets=frozenset({street})), order_id, message)
-
-
-def _ranges(sensor: Sensor) -> dict[str, tuple[float, float]]:
-    quantities = sensor.spec.quantities
-    return {name: (quantities[name].minimum, quantities[name].maximum) for name in sensor.units}
 
 
 def _describe(item: IncomingReading) -> str:
