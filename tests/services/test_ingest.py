@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from chengyun.adapters.clock import ManualClock
+from chengyun.adapters.db.sensors import SqlSensorRepository
 from chengyun.adapters.payloads import decode_batch, decode_messages
 from chengyun.bootstrap import Center
 from chengyun.domain.alarms import Alarm, AlarmState
@@ -88,6 +89,30 @@ def test_a_second_alarm_of_the_same_sensor_joins_the_order_of_the_first(
     assert report.orders == [high.order_id] and sustained.order_id == high.order_id
     notes = [e.note or "" for e in center.orders.timeline(ADMIN, high.order_id or 0)]
     assert any(sustained.reason in n for n in notes)  # the red alarm is noted on the order
+
+
+def test_a_batch_the_store_refused_is_evaluated_again_in_full_when_redelivered(
+    sensors: Center, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rules ran in memory before the store failed: a worker must not keep that state, or the
+    redelivered readings would look already seen and the alarm they raise would never be stored."""
+    center = sensors
+    clock.set(T0 + timedelta(minutes=12))
+    center.ingest.ingest_messages([msg("W1", i, level=35.0) for i in range(5)])
+    failing = [msg("W1", i, level=35.0) for i in range(5, 8)]  # the 8th reading over 30 cm: red
+    original = SqlSensorRepository.add_readings
+
+    def refuse(self: SqlSensorRepository, rows: object) -> int:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(SqlSensorRepository, "add_readings", refuse)
+    with pytest.raises(RuntimeError):
+        center.ingest.ingest_messages(failing)
+    assert alarms_of(center, "water-sustained") == []
+    monkeypatch.setattr(SqlSensorRepository, "add_readings", original)
+    center.ingest.ingest_messages(failing)  # the broker delivers the unacknowledged batch again
+    [sustained] = alarms_of(center, "water-sustained")
+    assert sustained.colour.value == "red"
 
 
 def test_a_redelivered_batch_stores_nothing_twice_and_raises_nothing_again(
