@@ -195,12 +195,19 @@ def test_a_staff_csv_that_is_not_a_csv_is_refused(api: Api) -> None:
             headers=CSV_HEADERS,
         ),
         "empty": api.put("/staff", "admin", content="", headers=CSV_HEADERS),
+        "carriage return inside a field": api.put(
+            "/staff",
+            "admin",
+            content="id,name,department,posts\nM9,新\r人,chengyun,director\n",
+            headers=CSV_HEADERS,
+        ),
     }
     assert {name: outcome(r) for name, r in tries.items()} == {
         "missing columns": (422, "import_rejected"),
         "not UTF-8": (422, "invalid_input"),
         "NUL": (422, "invalid_input"),
         "empty": (422, "import_rejected"),
+        "carriage return inside a field": (422, "import_rejected"),
     }
     assert len(api.get("/staff").json()) == 10
 

@@ -36,11 +36,17 @@ SHIFT_COLUMNS = ("staff", "post", "start", "end", "area")
 def read_csv(text: str, required: Sequence[str]) -> list[dict[str, str]]:
     """Parse CSV text (UTF-8, optional BOM, header row) and check the header names the columns."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise ImportRejected(f"CSV 缺少列：{'、'.join(missing)}", errors=[{"row": 1, "reason": "表头不完整"}])
-    return [{(k or "").strip(): (v or "") for k, v in row.items()} for row in reader]
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise ImportRejected(
+                f"CSV 缺少列：{'、'.join(missing)}", errors=[{"row": 1, "reason": "表头不完整"}]
+            )
+        return [{(k or "").strip(): (v or "") for k, v in row.items()} for row in reader]
+    except csv.Error as exc:  # a stray carriage return inside a field, a NUL: not CSV we can read
+        row = max(reader.line_num, 1)
+        raise ImportRejected(f"CSV 第 {row} 行无法解析", errors=[{"row": row, "reason": str(exc)}]) from exc
 
 
 def write_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
