@@ -25,8 +25,8 @@ def named_field(response: httpx.Response, field: str | None) -> str | None:
     if field is None:
         return None
     error = response.json().get("error", {})
-    details = error.get("details") or []
-    named = any(isinstance(d, dict) and d.get("field") == field for d in details)
+    problems = (error.get("details") or {}).get("errors", [])
+    named = any(d.get("field") == field for d in problems)
     return field if named and field in error.get("message", "") else None
 
 

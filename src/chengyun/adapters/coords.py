@@ -8,6 +8,7 @@ well under a metre); outside China GCJ-02 equals WGS-84 and prcoords leaves the 
 from __future__ import annotations
 
 import math
+import warnings
 
 import prcoords
 
@@ -15,6 +16,8 @@ from chengyun.domain.errors import InvalidInput
 from chengyun.domain.geo import Point
 
 CRS = ("wgs84", "gcj02", "bd09")
+# Outside China prcoords returns the point as it is (the documented behaviour above) and says so each time.
+warnings.filterwarnings("ignore", message="Non-Chinese coords found", category=UserWarning, module="prcoords")
 
 
 def to_wgs84(lat: float, lon: float, crs: str = "wgs84") -> Point:

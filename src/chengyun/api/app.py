@@ -14,7 +14,7 @@ from chengyun import __version__
 from chengyun.api import errors
 from chengyun.api.deps import CenterDep
 from chengyun.api.routes import auth, classify, config, directory, geocode, live, open311, orders, sensors
-from chengyun.api.schemas import Health
+from chengyun.api.schemas import ERROR_RESPONSES, OPEN311_ERROR_RESPONSES, Health
 from chengyun.bootstrap import Center
 
 DESCRIPTION = """城运（chengyun）街道城市运行管理平台的开放接口。
@@ -41,8 +41,9 @@ def create_app(center: Center) -> FastAPI:
     app.add_middleware(errors.RefuseNul)
     app.state.center = center
     errors.install(app)
-    for module in (orders, directory, config, auth, live, open311, geocode, classify, sensors):
-        app.include_router(module.router)
+    for module in (orders, directory, config, auth, live, geocode, classify, sensors):
+        app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.include_router(open311.router, responses=OPEN311_ERROR_RESPONSES)
 
     @app.get("/api/v1/health", response_model=Health, tags=["系统"], summary="健康检查")
     def health(c: CenterDep) -> Health:

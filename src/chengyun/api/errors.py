@@ -79,7 +79,9 @@ def install(app: FastAPI) -> None:
             # The location of a JSON syntax error is a character offset, not a field.
             return JSONResponse(error_body("invalid_request", "请求体不是合法的 JSON"), 422)
         fields = "、".join(p["field"] for p in problems if p["field"]) or "请求体"
-        return JSONResponse(error_body("invalid_request", f"请求参数有误：{fields}", problems), 422)
+        return JSONResponse(
+            error_body("invalid_request", f"请求参数有误：{fields}", {"errors": problems}), 422
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -524,3 +524,51 @@ class Health(BaseModel):
 
 def contact_of(data: ContactIn | None) -> Contact | None:
     return Contact(data.name.strip(), data.phone.strip()) if data else None
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="供程序判断的错误码，如 invalid_input、not_found")
+    message: str = Field(description="中文说明")
+    details: dict[str, Any] | None = Field(None, description="出错的字段、行号等")
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+class Open311ErrorOut(BaseModel):
+    code: int
+    description: str
+
+
+def _errors(model: object, described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": model, "description": text} for status, text in described.items()}
+
+
+# Every refusal the REST API can give, documented once for all its routes (the body is always ErrorOut).
+ERROR_RESPONSES = _errors(
+    ErrorOut,
+    {
+        400: "请求格式错误",
+        401: "未登录或令牌无效",
+        403: "无权执行该操作",
+        404: "对象不存在",
+        409: "与当前状态冲突（如状态不允许该操作、重复提交）",
+        413: "请求体过大",
+        422: "输入校验未通过",
+    },
+)
+# The same, spelled out for routes whose success is not JSON (CSV exports): FastAPI would otherwise
+# document their errors under the route's own media type.
+ERROR_RESPONSES_AS_JSON: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": response["description"],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+    }
+    for status, response in ERROR_RESPONSES.items()
+}
+# Open311 GeoReport v2 answers its errors as a list of {code, description}; a query the framework
+# cannot parse at all gets the app-wide body.
+OPEN311_ERROR_RESPONSES = _errors(
+    list[Open311ErrorOut], {400: "请求有误", 403: "api_key 无效或无权限", 404: "对象或格式不存在"}
+) | _errors(ErrorOut, {422: "请求参数无法解析"})

@@ -10,7 +10,16 @@ from fastapi.responses import PlainTextResponse
 
 from chengyun.adapters.coords import to_wgs84
 from chengyun.api.deps import ActorDep, CenterDep, has_nul, street_of
-from chengyun.api.schemas import MAX_ID, AbsenceIn, AbsenceOut, CheckinIn, ImportResult, Moment, StaffOut
+from chengyun.api.schemas import (
+    ERROR_RESPONSES_AS_JSON,
+    MAX_ID,
+    AbsenceIn,
+    AbsenceOut,
+    CheckinIn,
+    ImportResult,
+    Moment,
+    StaffOut,
+)
 from chengyun.domain.access import READERS, require_role
 from chengyun.domain.calendar import local
 from chengyun.domain.errors import InvalidInput
@@ -73,7 +82,9 @@ def import_places(
     return ImportResult(imported=center.directory.import_places(actor, street, collection))
 
 
-@router.get("/departments", response_class=CsvResponse, summary="部门（CSV）")
+@router.get(
+    "/departments", response_class=CsvResponse, summary="部门（CSV）", responses=ERROR_RESPONSES_AS_JSON
+)
 def export_departments(center: CenterDep, actor: ActorDep, street: str | None = None) -> str:
     require_role(actor, READERS, "查看部门")
     return center.directory.export_departments(street_of(actor, street))
@@ -109,7 +120,9 @@ def list_staff(center: CenterDep, actor: ActorDep, street: str | None = None) ->
     ]
 
 
-@router.get("/staff.csv", response_class=CsvResponse, summary="导出人员（CSV）")
+@router.get(
+    "/staff.csv", response_class=CsvResponse, summary="导出人员（CSV）", responses=ERROR_RESPONSES_AS_JSON
+)
 def export_staff(center: CenterDep, actor: ActorDep, street: str | None = None) -> str:
     require_role(actor, READERS, "查看人员")
     return center.directory.export_staff(street_of(actor, street))
@@ -126,7 +139,7 @@ async def import_staff(
     )
 
 
-@router.get("/ab-pairs", response_class=CsvResponse, summary="AB角（CSV）")
+@router.get("/ab-pairs", response_class=CsvResponse, summary="AB角（CSV）", responses=ERROR_RESPONSES_AS_JSON)
 def export_pairs(center: CenterDep, actor: ActorDep, street: str | None = None) -> str:
     require_role(actor, READERS, "查看AB角")
     return center.directory.export_pairs(street_of(actor, street))
@@ -146,7 +159,7 @@ async def import_pairs(
     )
 
 
-@router.get("/roster", response_class=CsvResponse, summary="排班（CSV）")
+@router.get("/roster", response_class=CsvResponse, summary="排班（CSV）", responses=ERROR_RESPONSES_AS_JSON)
 def export_roster(
     center: CenterDep,
     actor: ActorDep,
