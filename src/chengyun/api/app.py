@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib import resources
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import text
 
 from chengyun import __version__
 from chengyun.api import errors
 from chengyun.api.deps import CenterDep
-from chengyun.api.routes import auth, classify, config, directory, geocode, live, open311, orders, sensors
+from chengyun.api.routes import (
+    auth,
+    classify,
+    config,
+    directory,
+    geocode,
+    live,
+    open311,
+    orders,
+    pages,
+    sensors,
+)
 from chengyun.api.schemas import ERROR_RESPONSES, OPEN311_ERROR_RESPONSES, Health
 from chengyun.bootstrap import Center
 
@@ -52,13 +61,5 @@ def create_app(center: Center) -> FastAPI:
         speed = float(getattr(c.clock, "speed", 1.0))
         return Health(status="ok", time=c.clock.now(), clock_speed=speed, database=c.engine.dialect.name)
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/screen")
-
-    @app.get("/screen", include_in_schema=False, response_class=HTMLResponse)
-    def screen() -> HTMLResponse:
-        page = resources.files("chengyun.web").joinpath("screen.html").read_text(encoding="utf-8")
-        return HTMLResponse(page)
-
+    pages.install(app)
     return app
