@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from apikit import TILE, V1, Api, assert_error, outcome
+from street import STREET
 
 DROP = object()  # a field left out of the request
 
@@ -262,3 +263,10 @@ def test_unknown_paths_and_methods_answer_in_chinese_json(api: Api) -> None:
         422,
         "invalid_request",
     )
+
+
+def test_a_nul_inside_a_list_of_a_body_is_refused_naming_the_field(api: Api) -> None:
+    """Found by schemathesis on PostgreSQL: a NUL in a token's street list was a 500."""
+    response = api.post("/tokens", "admin", json={"role": "duty_officer", "streets": [STREET, "J\x00S"]})
+    assert response.status_code == 422
+    assert named_field(response, "streets") == "streets"

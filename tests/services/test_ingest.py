@@ -271,3 +271,24 @@ def test_roll_ups_and_retention(sensors: Center, clock: ManualClock) -> None:
     raw = center.sensors.series(ADMIN, "W1", "level", T0, T0 + timedelta(hours=1), "raw")
     assert raw == []
     assert center.sensors.series(ADMIN, "W1", "level", T0, T0 + timedelta(hours=1), "1h") != []
+
+
+def test_a_payload_with_nul_characters_is_logged_as_a_dead_letter_and_spoils_nothing_else(
+    sensors: Center, clock: ManualClock
+) -> None:
+    """PostgreSQL cannot store NUL in text: the letter keeps a visible stand-in instead of failing the
+    whole batch (which the broker would redeliver for ever)."""
+    center = sensors
+    clock.set(T0 + timedelta(minutes=5))
+    batch = [
+        (f"chengyun/{STREET}/sensors/W1", b"\x00\x00"),
+        (f"chengyun/{STREET}/sensors/W\x001", b'{"ts": 1, "values": {"level": 1}}'),
+        msg("W1", 0, level=3.0),
+    ]
+    report = center.ingest.ingest_messages(batch)
+    assert report.readings == 1
+    assert len(report.rejected) == 2
+    letters = center.sensors.dead_letters(ADMIN, STREET).items
+    assert len(letters) == 2
+    assert all("\x00" not in (d.excerpt + (d.sensor_id or "") + (d.topic or "")) for d in letters)
+    assert any("\\u0000" in d.excerpt for d in letters)

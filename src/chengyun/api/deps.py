@@ -50,17 +50,6 @@ class BearerActor(SecurityBase):
 get_actor = BearerActor("访问令牌（chengyun token create 签发）")
 
 
-def has_nul(value: object) -> bool:
-    """Whether a parsed JSON body holds a NUL character in any key or string: PostgreSQL cannot store one."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(has_nul(k) or has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(has_nul(v) for v in value)
-    return False
-
-
 CenterDep = Annotated[Center, Depends(get_center)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
 

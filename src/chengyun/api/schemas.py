@@ -54,14 +54,25 @@ Moment = Annotated[datetime, AfterValidator(_sane_time)]
 AwareMoment = Annotated[AwareDatetime, AfterValidator(_sane_time)]
 
 
+def has_nul(value: object) -> bool:
+    """Whether a parsed JSON body holds a NUL character in any key or string: PostgreSQL cannot store one."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     @field_validator("*")
     @classmethod
     def _no_nul(cls, value: Any) -> Any:
-        # PostgreSQL cannot store NUL characters in text.
-        if isinstance(value, str) and "\x00" in value:
+        # PostgreSQL cannot store NUL characters in text: refused here, naming the field, at any depth.
+        if has_nul(value):
             raise ValueError("不能含有 NUL 字符")
         return value
 

@@ -85,7 +85,13 @@ def _plain(result: Iterable[Any]) -> builtins.list[Any]:
 
 
 def _cut(text: str | None, size: int) -> str | None:
-    return None if text is None else text[:size]
+    return None if text is None else _shown(text)[:size]
+
+
+def _shown(text: str) -> str:
+    """Untrusted text as it can be stored: PostgreSQL refuses NUL in text (a refused payload holding one
+    would fail its whole batch, redelivered for ever), so it is kept as a visible `\\u0000`."""
+    return text.replace("\x00", "\\u0000")
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -592,8 +598,8 @@ class SqlSensorRepository:
                 "street": _cut(d.street, 64),
                 "sensor_id": _cut(d.sensor_id, 200),
                 "code": d.code[:64],
-                "reason": d.reason,
-                "excerpt": d.excerpt,
+                "reason": _shown(d.reason),
+                "excerpt": _shown(d.excerpt),
                 "topic": _cut(d.topic, 500),
             }
             for d in letters

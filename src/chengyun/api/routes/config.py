@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from chengyun.api.deps import ActorDep, CenterDep, has_nul, street_of
+from chengyun.api.deps import ActorDep, CenterDep, street_of
+from chengyun.api.schemas import has_nul
 from chengyun.domain.access import READERS, require_role
 from chengyun.domain.errors import InvalidInput
 

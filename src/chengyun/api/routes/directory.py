@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from chengyun.adapters.coords import to_wgs84
-from chengyun.api.deps import ActorDep, CenterDep, has_nul, street_of
+from chengyun.api.deps import ActorDep, CenterDep, street_of
 from chengyun.api.schemas import (
     ERROR_RESPONSES_AS_JSON,
     MAX_ID,
@@ -19,6 +19,7 @@ from chengyun.api.schemas import (
     ImportResult,
     Moment,
     StaffOut,
+    has_nul,
 )
 from chengyun.domain.access import READERS, require_role
 from chengyun.domain.calendar import local

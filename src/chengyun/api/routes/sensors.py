@@ -9,9 +9,9 @@ from fastapi import APIRouter, Body, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 from starlette.concurrency import run_in_threadpool
 
-from chengyun.api.deps import ActorDep, CenterDep, has_nul, street_of
+from chengyun.api.deps import ActorDep, CenterDep, street_of
 from chengyun.api.routes.directory import CSV, CsvResponse, csv_text
-from chengyun.api.schemas import MAX_ID, AwareMoment, ImportResult
+from chengyun.api.schemas import MAX_ID, AwareMoment, ImportResult, has_nul
 from chengyun.domain.access import SUPERVISORS, Role, require_role
 from chengyun.domain.alarms import AlarmState
 from chengyun.domain.errors import InvalidInput
