@@ -59,11 +59,19 @@ def test_the_overview_counts_todays_orders_and_each_stages_compliance(api: Api, 
     assert areas["A2"]["overdue"] == 1 and areas["A2"]["live_by_colour"]["red"] == 1
 
 
-def test_the_overview_follows_a_change_at_once(api: Api) -> None:
-    assert api.get("/screen/overview", "director").json()["counters"]["received"] == 0
+def test_the_overview_follows_a_change_at_once_and_names_the_last_event_it_counts(api: Api) -> None:
+    before = api.get("/screen/overview", "director").json()
+    assert before["counters"]["received"] == 0
     api.create()
     # read again immediately: a new timeline entry makes the kept figures stale
-    assert api.get("/screen/overview", "director").json()["counters"]["received"] == 1
+    after = api.get("/screen/overview", "director").json()
+    assert after["counters"]["received"] == 1
+    assert after["event_id"] > before["event_id"]
+    with api.client.stream(
+        "GET", f"{V1}/events", headers=api.headers("director"), params={"after": before["event_id"]}
+    ) as response:
+        first = next(sse(response))
+    assert first["data"]["kind"] == "received"  # the feed from there holds what the figures added
 
 
 def test_live_orders_are_markers_with_position_names_and_time_left(api: Api, clock: ManualClock) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from chengyun.domain.alarms import Alarm, AlarmState
 from chengyun.domain.orders import OrderState, Source
@@ -40,9 +40,7 @@ def order(
     stages: tuple[StageFact, ...] = (),
     due: datetime | None = None,
 ) -> OrderFacts:
-    return OrderFacts(
-        id, source, "200101", colour, state, area, None, None, "M1", received, due, stages
-    )
+    return OrderFacts(id, source, "200101", colour, state, area, None, None, "M1", received, due, stages)
 
 
 def stage(which: Stage, due: datetime, done: datetime | None = None) -> StageFact:
@@ -50,7 +48,7 @@ def stage(which: Stage, due: datetime, done: datetime | None = None) -> StageFac
 
 
 def test_today_and_this_week_are_local_days_and_the_week_starts_on_monday() -> None:
-    late_evening_utc = datetime(2026, 11, 25, 17, 0, tzinfo=timezone.utc)  # 01:00 on Thursday in Shanghai
+    late_evening_utc = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)  # 01:00 on Thursday in Shanghai
     assert day_start(late_evening_utc) == datetime(2026, 11, 26, 0, 0, tzinfo=CST)
     assert week_start(NOW) == datetime(2026, 11, 23, 0, 0, tzinfo=CST)
 
@@ -157,10 +155,19 @@ def test_sensor_health_counts_online_sensors_and_marks_alarming_and_silent_ones(
     health = sensor_health(points, alarms, NOW)
     assert (health.total, health.online, health.silent) == (4, 2, 1)
     assert health.online_share == 0.5
-    assert health.statuses == [PointStatus.NORMAL, PointStatus.OFFLINE, PointStatus.OFFLINE, PointStatus.ALARM]
+    assert health.statuses == [
+        PointStatus.NORMAL,
+        PointStatus.OFFLINE,
+        PointStatus.OFFLINE,
+        PointStatus.ALARM,
+    ]
     assert health.alarms_by_colour[Colour.RED] == 1 and health.alarms_by_colour[Colour.YELLOW] == 0
     by_kind = {k.kind: k for k in health.by_kind}
-    assert (by_kind[SensorKind.GAS].total, by_kind[SensorKind.GAS].online, by_kind[SensorKind.GAS].alarms) == (
+    assert (
+        by_kind[SensorKind.GAS].total,
+        by_kind[SensorKind.GAS].online,
+        by_kind[SensorKind.GAS].alarms,
+    ) == (
         2,
         1,
         1,

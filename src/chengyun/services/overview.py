@@ -48,6 +48,7 @@ class AreaRow:
 @dataclass(frozen=True)
 class Overview:
     at: datetime
+    event_id: int  # the newest timeline entry the figures count
     counters: Counters
     today: list[Compliance]
     week: list[Compliance]
@@ -102,6 +103,7 @@ class OverviewService:
         today_start = day_start(now)
         return Overview(
             at=now,
+            event_id=snap.stamp,
             counters=counters(snap.orders, now),
             today=compliance(snap.orders, today_start, now),
             week=compliance(snap.orders, week_start(now), now),

@@ -87,6 +87,7 @@ class AreaOut(BaseModel):
 
 class OverviewOut(BaseModel):
     at: datetime = Field(description="统计时刻（服务器时钟）")
+    event_id: int = Field(description="统计已包含的最新事件编号（实时事件流的 id）")
     counters: CountersOut
     compliance: list[StageCompliance] = Field(description="51530 各环节今日、本周按时率")
     hourly: HourlyOut
@@ -170,6 +171,7 @@ def overview(center: CenterDep, actor: ActorDep, street: Street = None) -> Overv
     return OverviewOut.model_validate(
         {
             "at": data.at,
+            "event_id": data.event_id,
             "counters": {
                 "received": c.received,
                 "by_source": [{"source": s, "label": s.label, "count": n} for s, n in c.by_source.items()],
