@@ -60,7 +60,7 @@
       xAxis: { type: "value", show: false, minInterval: 1 },
       yAxis: { type: "category", inverse: true, data: items.map((s) => s.label), axisTick: { show: false },
                axisLine: { show: false }, axisLabel: { color: "#8ea3c5", fontSize: px(12) } },
-      series: [{ type: "bar", data: items.map((s) => s.count), barWidth: "58%", itemStyle: { borderRadius: px(3),
+      series: [{ type: "bar", data: items.map((s) => s.count), barWidth: "58%", barMaxWidth: px(14), itemStyle: { borderRadius: px(3),
                color: new echarts.graphic.LinearGradient(0, 0, 1, 0, [{ offset: 0, color: "#1d6fa5" }, { offset: 1, color: "#4cc9f0" }]) },
                label: { show: true, position: "right", color: "#e6eefc", fontSize: px(12) } }],
     });
@@ -129,11 +129,11 @@
       yAxis: { type: "category", inverse: true, data: rows.map((a) => a.name.replace("居民区", "")),
                axisTick: { show: false }, axisLine: { show: false }, axisLabel: { color: "#bcd3f5", fontSize: px(12) } },
       series: [
-        { name: "今日受理", type: "bar", data: rows.map((a) => ({ value: a.received, code: a.code })), barWidth: "56%",
+        { name: "今日受理", type: "bar", data: rows.map((a) => ({ value: a.received, code: a.code })), barWidth: "56%", barMaxWidth: px(18),
           itemStyle: { borderRadius: px(3), color: new echarts.graphic.LinearGradient(0, 0, 1, 0, [{ offset: 0, color: "#1d4f8a" }, { offset: 1, color: "#4cc9f0" }]) },
           label: { show: true, position: "right", color: "#e6eefc", fontSize: px(12),
                    formatter: (p) => `${p.value} 件  按时 ${pct(rows[p.dataIndex].on_time_share)}` } },
-        { name: "超期", type: "bar", barGap: "-100%", data: rows.map((a) => ({ value: a.overdue, code: a.code })), barWidth: "56%",
+        { name: "超期", type: "bar", barGap: "-100%", data: rows.map((a) => ({ value: a.overdue, code: a.code })), barWidth: "56%", barMaxWidth: px(18),
           itemStyle: { borderRadius: px(3), color: "rgba(229,72,77,0.9)" } },
       ],
     });
@@ -161,7 +161,7 @@
       xAxis: { type: "value", show: false, minInterval: 1 },
       yAxis: { type: "category", inverse: true, data: kinds.map((k) => k.label), axisTick: { show: false }, axisLine: { show: false },
                axisLabel: { color: "#8ea3c5", fontSize: px(11) } },
-      series: [{ type: "bar", data: kinds.map((k) => k.alarms), barWidth: "52%", itemStyle: { borderRadius: px(3), color: "#f76b15" },
+      series: [{ type: "bar", data: kinds.map((k) => k.alarms), barWidth: "52%", barMaxWidth: px(14), itemStyle: { borderRadius: px(3), color: "#f76b15" },
                  label: { show: true, position: "right", color: "#e6eefc", fontSize: px(11), formatter: (p) => `${p.value} 告警` } }],
     });
     $("sensor-total").textContent = `${s.total.toLocaleString("zh-CN")} 个点位 · 在线 ${s.online.toLocaleString("zh-CN")}`;
@@ -185,7 +185,8 @@
   }
 
   function registerStreetMap(collection) {
-    const polys = collection.features.filter((f) => KIND_ORDER.includes(f.properties.kind))
+    const polys = collection.features
+      .filter((f) => KIND_ORDER.includes(f.properties.kind) && /Polygon$/.test(f.geometry.type))
       .sort((a, b) => KIND_ORDER.indexOf(a.properties.kind) - KIND_ORDER.indexOf(b.properties.kind));
     echarts.registerMap("street", { type: "FeatureCollection", features: polys });
     const regions = polys.map((f) => ({
@@ -361,10 +362,11 @@
     } catch (e) { console.warn(e); }
   }
 
-  async function showAlarm(id) {
+  async function showAlarm(id, label) {
     try {
       const a = await cy.api(`/api/v1/alarms/${id}`);
-      const title = el("h3"); title.append(el("span", "", "dot " + a.colour), `${a.sensor_label || "传感器"}告警`);
+      label = label || alarms.get(id)?.sensor_label || "传感器";
+      const title = el("h3"); title.append(el("span", "", "dot " + a.colour), `${label}告警`);
       const nodes = [title, dl([["状态", a.state_label], ["传感器", a.sensor_id], ["说明", a.message || a.reason], ["触发时间", fmtTime.format(new Date(a.raised_at))], ["波动次数", a.flaps]])];
       if (a.order_id) {
         const link = el("a", `查看工单 #${a.order_id}`); link.addEventListener("click", () => showOrder(a.order_id)); nodes.push(link);
@@ -482,7 +484,7 @@
 
   function onAlarmEvent(m) {
     const ev = JSON.parse(m.data);
-    const li = addFeed(`${ev.sensor_label}告警：${ev.message}`, ev.colour, ev.at, () => showAlarm(ev.alarm_id), "alarm");
+    const li = addFeed(`${ev.sensor_label}告警：${ev.message}`, ev.colour, ev.at, () => showAlarm(ev.alarm_id, ev.sensor_label), "alarm");
     li.dataset.alarmId = ev.alarm_id;
     if (ev.state === "raised" || ev.state === "acknowledged") {
       alarms.set(ev.alarm_id, { id: ev.alarm_id, sensor_id: ev.sensor_id, sensor_label: ev.sensor_label, colour: ev.colour, state: ev.state,
@@ -492,7 +494,7 @@
     }
     drawOrders();
     refreshSensors();
-    if (detail && detail.kind === "alarm" && detail.id === ev.alarm_id) showAlarm(ev.alarm_id);
+    if (detail && detail.kind === "alarm" && detail.id === ev.alarm_id) showAlarm(ev.alarm_id, ev.sensor_label);
   }
 
   let source = null;
