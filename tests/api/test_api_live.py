@@ -258,6 +258,7 @@ def test_the_wall_screen_is_served(api: Api) -> None:
     page = api.client.get("/screen")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    assert "城运中心" in page.text and "/api/v1/events" in page.text
+    assert "城运中心" in page.text and "/static/screen.js" in page.text
+    assert "/api/v1/events" in api.client.get("/static/screen.js").text
     root = api.client.get("/", follow_redirects=False)
     assert (root.status_code, root.headers["location"]) == (307, "/screen")
