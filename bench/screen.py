@@ -209,10 +209,22 @@ def memory(minutes: float, every: float, speed: float, port: int) -> list[tuple[
             token = found.group(1)
             break
     samples: list[tuple[float, float, int]] = []
+    url = f"http://127.0.0.1:{port}"
     try:
+        # The demo prints its address before the server listens: wait until it answers.
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v1/health", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the demo server did not come up")
+            time.sleep(1)
         with sync_playwright() as p:
             browser = launch(p)
-            page = open_screen(browser, f"http://127.0.0.1:{port}", token)
+            page = open_screen(browser, url, token)
             cdp = page.context.new_cdp_session(page)
             cdp.send("Performance.enable")
             start = time.monotonic()
