@@ -31,6 +31,7 @@ from chengyun.services.deadlines import fire_due
 from chengyun.services.directory import Directory
 from chengyun.services.ingest import AlarmOrders, IngestService
 from chengyun.services.orders import OrderService
+from chengyun.services.overview import OverviewService
 from chengyun.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from chengyun.services.sensors import SensorService
 from chengyun.settings import Settings
@@ -72,6 +73,7 @@ class Center:
     sensor_worker: SensorWorker
     mqtt: MqttIngestor | None = None
     _started: bool = field(default=False, repr=False)
+    overview: OverviewService = field(init=False, repr=False)  # the wall screen's figures
 
     def start(self) -> None:
         if self._started:
@@ -155,7 +157,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
             ),
             ingest.ingest_messages,
         )
-    return Center(
+    center = Center(
         settings,
         engine,
         uow,
@@ -173,6 +175,8 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         sensor_worker,
         mqtt,
     )
+    center.overview = OverviewService(uow, clock)
+    return center
 
 
 def _next_alert(uow: UnitOfWork) -> datetime | None:

@@ -227,6 +227,10 @@ PATHS = [
     "/api/v1/tokens/{token_id}",
     "/api/v1/events",
     "/api/v1/health",
+    "/api/v1/screen/overview",
+    "/api/v1/screen/orders",
+    "/api/v1/screen/sensors",
+    "/api/v1/routing/preview",
 ]
 
 
@@ -239,7 +243,7 @@ def test_the_openapi_description_lists_every_endpoint(api: Api) -> None:
     create = spec["paths"]["/api/v1/orders"]["post"]
     assert "Idempotency-Key" in {p["name"].title() for p in create["parameters"]}
     events = spec["paths"]["/api/v1/events"]["get"]
-    assert {p["name"] for p in events["parameters"]} == {"after", "last-event-id"}
+    assert {p["name"] for p in events["parameters"]} == {"after", "alarms", "last-event-id"}
     assert "Last-Event-ID" in events["description"]
 
 
@@ -254,6 +258,7 @@ def test_the_wall_screen_is_served(api: Api) -> None:
     page = api.client.get("/screen")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    assert "城运中心" in page.text and "/api/v1/events" in page.text
+    assert "城运中心" in page.text and "/static/screen.js" in page.text
+    assert "/api/v1/events" in api.client.get("/static/screen.js").text
     root = api.client.get("/", follow_redirects=False)
     assert (root.status_code, root.headers["location"]) == (307, "/screen")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 
 from chengyun.api.routes.pages import html_pages
@@ -28,3 +30,14 @@ def test_shared_scripts_are_served_and_unknown_files_are_404(client: TestClient)
     assert "requireLogin" in script.text
     assert client.get("/static/nothing.js").status_code == 404
     assert client.get("/static/../api/app.py").status_code == 404
+
+
+def test_the_pages_load_only_files_the_app_serves(client: TestClient) -> None:
+    """Every script and style a page refers to is served here (ECharts is vendored, with its licence)."""
+    for path in html_pages():
+        page = client.get(path).text
+        for ref in re.findall(r'(?:src|href)="(/static/[^"]+)"', page):
+            assert client.get(ref).status_code == 200, (path, ref)
+        assert "http://" not in page and "https://" not in page, path
+    assert "Apache License" in client.get("/static/vendor/echarts/LICENSE").text
+    assert client.get("/static/vendor/echarts/NOTICE").status_code == 200

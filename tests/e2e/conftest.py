@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ class LiveServer:
     center: Center
     clock: ManualClock
     token: str
+    stop: Callable[[], None]  # stops the server now (it stops at the test's end anyway)
 
 
 @pytest.fixture
@@ -37,8 +39,9 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
     center = build(Settings(database_url=f"sqlite:///{target}", run_worker=False), clock=clock, migrate=False)
     load_street(center)
     token, _ = center.auth.issue(Role.DIRECTOR, [STREET], staff_id="D1")
-    with serving(create_app(center)) as url:
-        yield LiveServer(url, center, clock, token)
+    with ExitStack() as stack:
+        url = stack.enter_context(serving(create_app(center)))
+        yield LiveServer(url, center, clock, token, stack.close)
 
 
 @pytest.fixture(scope="session")

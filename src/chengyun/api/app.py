@@ -21,6 +21,8 @@ from chengyun.api.routes import (
     open311,
     orders,
     pages,
+    routing,
+    screen,
     sensors,
 )
 from chengyun.api.schemas import ERROR_RESPONSES, OPEN311_ERROR_RESPONSES, Health
@@ -50,7 +52,7 @@ def create_app(center: Center) -> FastAPI:
     app.add_middleware(errors.RefuseNul)
     app.state.center = center
     errors.install(app)
-    for module in (orders, directory, config, auth, live, geocode, classify, sensors):
+    for module in (orders, directory, config, auth, live, geocode, classify, sensors, screen, routing):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(open311.router, responses=OPEN311_ERROR_RESPONSES)
 

@@ -22,7 +22,7 @@ from chengyun.domain.access import (
 )
 from chengyun.domain.calendar import SHANGHAI
 from chengyun.domain.categories import Catalogue, Category, categories_from_dicts
-from chengyun.domain.dispatch import RoutingRules
+from chengyun.domain.dispatch import Decision, RoutingRules
 from chengyun.domain.duplicates import RADIUS_M, DuplicateProposal, propose
 from chengyun.domain.duplicates import WINDOW as DUPLICATE_WINDOW
 from chengyun.domain.errors import Conflict, InvalidInput, NotFound
@@ -397,9 +397,38 @@ class OrderService:
         assert order.location.area is not None
         decision = duty.decide(order.location.area, now, order.location.point, arrive_within, self.routing)
         if decision is not None:
-            department = duty.departments.get(category.department, category.department)
-            note = f"{decision.reason}（{category.name}，责任部门：{department}）"
+            note = _dispatch_note(decision, duty, category)
             order.dispatch(now, AUTO_DISPATCH, Who(decision.staff_id, decision.name), note)
+
+    def preview_dispatch(
+        self,
+        actor: Actor,
+        street: str | None,
+        area: str,
+        point: Point | None = None,
+        category: str | None = None,
+        colour: Colour | None = None,
+    ) -> tuple[Decision | None, str]:
+        """Who intake would route a new order to right now, and the note it would write; stores nothing.
+        (None, why) when the area has no A/B pair."""
+        require_role(actor, CREATORS, "预览派遣")
+        street = self._street_for(actor, street)
+        if not self._gazetteer_for(street).area_exists(area):
+            raise InvalidInput(f"居民区 {area} 不存在", area=area)
+        policies, catalogue = self._cached_rules(street)
+        if category is not None and category not in catalogue:
+            raise InvalidInput(
+                f"类别 {category} 不在本街道的类别目录中", code="unknown_category", category=category
+            )
+        found = catalogue.get(category) if category is not None else None
+        colour = colour or (found.colour if found else Colour.GREEN)
+        policy = policies.for_order(category or "", colour, found.policy if found else None)
+        now = self._clock.now()
+        duty = self._duties.get(street, now)
+        decision = duty.decide(area, now, point, policy.rule(Stage.ARRIVE).minutes, self.routing)
+        if decision is None:
+            return None, "该居民区没有配置 AB 角，保存后请受理员指定承办人"
+        return decision, _dispatch_note(decision, duty, found) if found else decision.reason
 
     def _street_for(self, actor: Actor, street: str | None) -> str:
         if street is None:
@@ -649,6 +678,11 @@ class OrderService:
         if pair is None:
             return None
         return pair.roles_on(self._clock.now().astimezone(SHANGHAI).date())[0]
+
+
+def _dispatch_note(decision: Decision, duty: DutySnapshot, category: Category) -> str:
+    department = duty.departments.get(category.department, category.department)
+    return f"{decision.reason}（{category.name}，责任部门：{department}）"
 
 
 def _checked_in(uow: UnitOfWork, actor: Actor, street: str, position: Point | None, now: datetime) -> None:

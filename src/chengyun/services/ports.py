@@ -13,6 +13,7 @@ from chengyun.domain.categories import Category
 from chengyun.domain.events import OrderEvent
 from chengyun.domain.geo import Point
 from chengyun.domain.orders import Location, OrderState, TimelineEntry, WorkOrder
+from chengyun.domain.overview import OrderFacts, SensorPoint
 from chengyun.domain.places import Place, PlaceKind
 from chengyun.domain.sensors import Sensor, SensorKind
 from chengyun.domain.severity import Colour
@@ -118,6 +119,12 @@ class OrderRepository(Protocol):
 
     def open_counts(self, street: str) -> dict[str, int]:
         """How many orders each assignee must still go to or is working on site."""
+
+    def overview_facts(self, street: str, since: datetime) -> list[OrderFacts]:
+        """The wall screen's facts of every order received since `since` and of every live order."""
+
+    def received_times(self, street: str, since: datetime, until: datetime) -> list[datetime]:
+        """When each order of the street received in [since, until) came in (orders per hour)."""
 
     def find_idempotent(self, client: str, key: str) -> IdempotentRecord | None: ...
 
@@ -291,6 +298,25 @@ class AlarmRecord:
     message: str
 
 
+@dataclass(frozen=True)
+class AlarmFeedItem:
+    """One entry of an alarm's history as the live feed shows it, with where its sensor is."""
+
+    event_id: int
+    alarm_id: int
+    kind: str  # AlarmEventKind value
+    at: datetime
+    street: str
+    state: AlarmState
+    colour: Colour
+    message: str
+    sensor_id: str
+    sensor_label: str
+    watches: str | None
+    order_id: int | None
+    location: Point | None
+
+
 class SensorRepository(Protocol):
     # registry
     def upsert(self, sensors: Iterable[Sensor]) -> int:
@@ -371,6 +397,14 @@ class SensorRepository(Protocol):
 
     def alarm_counts(self, street: str | None) -> dict[str, int]:
         """How many alarms are in each state (AlarmState values)."""
+
+    def alarm_feed(self, after_id: int, streets: frozenset[str] | None, limit: int) -> list[AlarmFeedItem]:
+        """Alarm history entries with a global id above `after_id`, oldest first (the live feed)."""
+
+    def last_alarm_event_id(self) -> int: ...
+
+    def points(self, street: str) -> list[SensorPoint]:
+        """Every sensor of the street with its position and the time of its newest reading (the map)."""
 
     # last: inside the class, the name `list` is this method
     def list(

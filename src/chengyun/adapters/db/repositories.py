@@ -54,6 +54,7 @@ from chengyun.domain.orders import (
     TimelineEntry,
     WorkOrder,
 )
+from chengyun.domain.overview import OrderFacts, StageFact
 from chengyun.domain.places import Place, PlaceKind
 from chengyun.domain.severity import Colour
 from chengyun.domain.sla import DeadlinePolicy, PolicySet, Stage
@@ -611,6 +612,56 @@ class SqlOrderRepository(_Repository):
             .group_by(o.assignee)
         )
         return {str(row.assignee): int(row.held) for row in rows}
+
+    def overview_facts(self, street: str, since: datetime) -> builtins.list[OrderFacts]:
+        o = t.orders.c
+        rows = self._run(
+            select(
+                o.id,
+                o.source,
+                o.category,
+                o.colour,
+                o.state,
+                o.area,
+                o.lon,
+                o.lat,
+                o.address,
+                o.assignee,
+                o.received_at,
+                o.next_due_at,
+                o.clocks,
+            ).where(
+                o.street == street,
+                or_(o.received_at >= since, o.state.in_(sorted(s.value for s in LIVE_STATES))),
+            )
+        )
+        return [
+            OrderFacts(
+                row.id,
+                Source(row.source),
+                row.category,
+                Colour(row.colour),
+                OrderState(row.state),
+                row.area,
+                Point(row.lon, row.lat) if row.lon is not None and row.lat is not None else None,
+                row.address,
+                row.assignee,
+                row.received_at,
+                row.next_due_at,
+                tuple(
+                    StageFact(Stage(c["stage"]), _parse(c["due_at"]), _parse_or_none(c["done_at"]))
+                    for c in row.clocks
+                ),
+            )
+            for row in rows
+        ]
+
+    def received_times(self, street: str, since: datetime, until: datetime) -> builtins.list[datetime]:
+        o = t.orders.c
+        statement = select(o.received_at).where(
+            o.street == street, o.received_at >= since, o.received_at < until
+        )
+        return [at for (at,) in self._run(statement)]
 
     def timeline(self, order_id: int) -> builtins.list[TimelineEntry]:
         self.flush_timeline()

@@ -38,10 +38,12 @@ from chengyun.adapters.db.repositories import translate_errors
 from chengyun.domain.alarms import Alarm, AlarmState
 from chengyun.domain.errors import NotFound
 from chengyun.domain.geo import Point
+from chengyun.domain.overview import SensorPoint
 from chengyun.domain.rules import RuleKind, RuleSpec, rule_to_dict, rules_from_dicts
 from chengyun.domain.sensors import Sensor, SensorKind, WatchKind
 from chengyun.domain.severity import Colour
 from chengyun.services.ports import (
+    AlarmFeedItem,
     AlarmQuery,
     AlarmRecord,
     DeadLetter,
@@ -762,3 +764,74 @@ class SqlSensorRepository:
         if street is not None:
             statement = statement.where(a.street == street)
         return {state: int(n) for state, n in _plain(self._run(statement))}
+
+    def alarm_feed(
+        self, after_id: int, streets: frozenset[str] | None, limit: int
+    ) -> builtins.list[AlarmFeedItem]:
+        e, a, s = t.alarm_events.c, t.alarms.c, t.sensors.c
+        statement = (
+            select(
+                e.id,
+                e.alarm_id,
+                e.kind,
+                e.at,
+                e.street,
+                e.state,
+                e.colour,
+                e.message,
+                a.sensor_id,
+                a.sensor_label,
+                a.watches,
+                a.order_id,
+                s.lon,
+                s.lat,
+            )
+            .join_from(t.alarm_events, t.alarms, e.alarm_id == a.id)
+            .join(t.sensors, s.id == a.sensor_id, isouter=True)
+            .where(e.id > after_id)
+            .order_by(e.id)
+            .limit(limit)
+        )
+        if streets is not None:
+            statement = statement.where(e.street.in_(sorted(streets)))
+        return [
+            AlarmFeedItem(
+                row.id,
+                row.alarm_id,
+                row.kind,
+                row.at,
+                row.street,
+                AlarmState(row.state),
+                Colour(row.colour),
+                row.message,
+                row.sensor_id,
+                row.sensor_label,
+                row.watches,
+                row.order_id,
+                Point(row.lon, row.lat) if row.lon is not None else None,
+            )
+            for row in self._run(statement)
+        ]
+
+    def last_alarm_event_id(self) -> int:
+        return int(self._run(select(func.coalesce(func.max(t.alarm_events.c.id), 0))).scalar_one())
+
+    def points(self, street: str) -> builtins.list[SensorPoint]:
+        s, live = t.sensors.c, t.sensor_live.c
+        statement = (
+            select(s.id, s.kind, s.lon, s.lat, s.interval_s, live.last_ts)
+            .join_from(t.sensors, t.sensor_live, live.sensor_id == s.id, isouter=True)
+            .where(s.street == street)
+            .order_by(s.id)
+        )
+        return [
+            SensorPoint(
+                sensor_id,
+                SensorKind(kind),
+                lon,
+                lat,
+                interval_s,
+                None if last_ts is None else from_ms(last_ts),
+            )
+            for sensor_id, kind, lon, lat, interval_s, last_ts in _plain(self._run(statement))
+        ]

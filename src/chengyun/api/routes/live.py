@@ -2,6 +2,10 @@
 
 Entries are read from the timeline table (so events written by any worker reach every screen); the
 in-process bus only cuts the wait short. A client that reconnects with Last-Event-ID misses nothing.
+
+With `?alarms=true` the feed also carries the sensors' alarm events (`event: alarm`, read from the
+alarms' history the same way); each event's id is then `{order event id}.{alarm event id}`, the
+position in both, and Last-Event-ID resumes both.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from chengyun.bootstrap import Center
 from chengyun.domain.access import READERS, Actor, require_role
 from chengyun.domain.events import OrderEvent
 from chengyun.domain.orders import OrderState
+from chengyun.services.ports import AlarmFeedItem
 
 router = APIRouter(prefix="/api/v1", tags=["实时"])
 
@@ -51,14 +56,49 @@ def event_json(center: Center, event_id: int, event: OrderEvent) -> dict[str, An
     }
 
 
+def alarm_json(item: AlarmFeedItem) -> dict[str, Any]:
+    return {
+        "id": item.event_id,
+        "alarm_id": item.alarm_id,
+        "street": item.street,
+        "kind": item.kind,
+        "at": item.at.isoformat(),
+        "state": item.state.value,
+        "state_label": item.state.label,
+        "colour": item.colour.value,
+        "message": item.message,
+        "sensor_id": item.sensor_id,
+        "sensor_label": item.sensor_label,
+        "watches": item.watches,
+        "order_id": item.order_id,
+        "lon": item.location.lon if item.location else None,
+        "lat": item.location.lat if item.location else None,
+    }
+
+
 def _fetch(center: Center, after: int, streets: frozenset[str] | None) -> list[tuple[int, OrderEvent]]:
     with center.uow() as uow:
         return uow.orders.events_since(after, streets, BATCH)
 
 
-def _last(center: Center) -> int:
+def _fetch_alarms(center: Center, after: int, streets: frozenset[str] | None) -> list[AlarmFeedItem]:
     with center.uow() as uow:
-        return uow.orders.last_event_id()
+        return uow.sensors.alarm_feed(after, streets, BATCH)
+
+
+def _last(center: Center) -> tuple[int, int]:
+    with center.uow() as uow:
+        return uow.orders.last_event_id(), uow.sensors.last_alarm_event_id()
+
+
+def _resume_point(header: str | None) -> tuple[int | None, int | None]:
+    """Last-Event-ID as (order event id, alarm event id): `12` or `12.7`; anything else: (None, None)."""
+    if header is None or not header.isascii():
+        return None, None
+    orders, dot, alarms = header.partition(".")
+    if not orders.isdigit() or (dot and not alarms.isdigit()):
+        return None, None
+    return int(orders), int(alarms) if dot else None
 
 
 @router.get(
@@ -75,32 +115,47 @@ async def events(
     after: Annotated[
         int | None, Query(ge=0, le=MAX_ID, description="从该事件编号之后开始；默认只推送新事件")
     ] = None,
+    alarms: Annotated[
+        bool,
+        Query(
+            description="true：同时推送传感器告警事件（event: alarm），事件 id 为「工单事件号.告警事件号」"
+        ),
+    ] = False,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     require_role(actor, READERS, "订阅实时事件")
-    start = after
-    if last_event_id is not None and last_event_id.isascii() and last_event_id.isdigit():
-        start = int(last_event_id)
+    start, alarm_start = _resume_point(last_event_id)
+    if start is None:
+        start = after
     # An id beyond the last event (a reset database, a bogus header) means "from now", not "never".
-    last = await run_in_threadpool(_last, center)
+    last, last_alarm = await run_in_threadpool(_last, center)
     start = last if start is None else min(start, last)
+    alarm_start = last_alarm if alarm_start is None else min(alarm_start, last_alarm)
     return StreamingResponse(
-        _stream(request, center, actor, start),
+        _stream(request, center, actor, start, alarm_start if alarms else None),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _stream(request: Request, center: Center, actor: Actor, start: int) -> AsyncIterator[str]:
+async def _stream(
+    request: Request, center: Center, actor: Actor, start: int, alarm_start: int | None
+) -> AsyncIterator[str]:
+    """`alarm_start` None: orders only, ids as plain numbers (the feed's original contract)."""
     loop = asyncio.get_running_loop()
     woken = asyncio.Event()
 
-    def wake(_: Sequence[OrderEvent]) -> None:
+    def wake(_: Sequence[object]) -> None:
         loop.call_soon_threadsafe(woken.set)
 
     unsubscribe = center.bus.subscribe(wake)
+    unsubscribe_alarms = center.alarm_bus.subscribe(wake) if alarm_start is not None else None
     streets = None if actor.is_district else actor.streets
-    last, idle = start, 0.0
+    last, last_alarm, idle = start, alarm_start, 0.0
+
+    def position() -> str:
+        return str(last) if last_alarm is None else f"{last}.{last_alarm}"
+
     try:
         yield "retry: 2000\n\n"
         while not await request.is_disconnected():
@@ -108,8 +163,16 @@ async def _stream(request: Request, center: Center, actor: Actor, start: int) ->
             for event_id, event in batch:
                 last = event_id
                 payload = json.dumps(event_json(center, event_id, event), ensure_ascii=False)
-                yield f"id: {event_id}\nevent: order\ndata: {payload}\n\n"
-            if len(batch) == BATCH:
+                yield f"id: {position()}\nevent: order\ndata: {payload}\n\n"
+            full = len(batch) == BATCH
+            if last_alarm is not None:
+                items = await run_in_threadpool(_fetch_alarms, center, last_alarm, streets)
+                for item in items:
+                    last_alarm = item.event_id
+                    payload = json.dumps(alarm_json(item), ensure_ascii=False)
+                    yield f"id: {position()}\nevent: alarm\ndata: {payload}\n\n"
+                full = full or len(items) == BATCH
+            if full:
                 continue
             try:
                 await asyncio.wait_for(woken.wait(), timeout=POLL_S)
@@ -122,3 +185,5 @@ async def _stream(request: Request, center: Center, actor: Actor, start: int) ->
             woken.clear()
     finally:
         unsubscribe()
+        if unsubscribe_alarms is not None:
+            unsubscribe_alarms()

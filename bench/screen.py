@@ -1,0 +1,311 @@
+"""The wall screen in Debian's Chromium: event-to-screen latency, frame time while panning the map with the
+street's 14,855 sensor points, and the page's memory under demo traffic.
+
+  latency  orders created through the API one by one; for each, the time from just before the POST to
+           (a) the bare SSE message arriving in the page (the baseline: a plain EventSource beside the
+           screen's), (b) the feed line on the screen, (c) the order's row in the urgent list (after the
+           screen re-read its figures). The order's creation itself is inside every figure.
+  frames   requestAnimationFrame intervals while the map is dragged for a few seconds, with the sensor
+           layer drawn and, as the comparison, with it emptied.
+  memory   `chengyun demo --speed S` in a subprocess; the page's JS heap after a forced garbage collection
+           and its DOM node count, sampled every --every seconds for --minutes.
+
+    .venv/bin/python bench/screen.py latency frames      # ~2 min (loads the demo street's 14,855 sensors)
+    .venv/bin/python bench/screen.py memory --minutes 15 --speed 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from chengyun.api.app import create_app
+from chengyun.bootstrap import build
+from chengyun.domain.access import Role
+from chengyun.settings import Settings
+from chengyun.sim.demo import STREET, load_demo_street
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+WATCH = """
+(() => {
+  const seen = window.__bench = { bare: {}, feed: {}, live: {} };
+  const stamp = () => performance.timeOrigin + performance.now();
+  const token = encodeURIComponent(localStorage.getItem("chengyun.token"));
+  const bare = new EventSource("/api/v1/events?access_token=" + token);
+  bare.addEventListener("order", (m) => { seen.bare[JSON.parse(m.data).order_id] ??= stamp(); });
+  new MutationObserver(() => {
+    const feed = document.querySelectorAll("#feed li[data-order-id]");
+    for (const li of feed) seen.feed[li.dataset.orderId] ??= stamp();
+    const live = /在办 (\\d+) 件/.exec(document.getElementById("counts").textContent);
+    if (live) seen.live[live[1]] ??= stamp();
+  }).observe(document.body, { childList: true, subtree: true });
+})();
+"""
+
+FRAMES = """
+(ms) => new Promise((resolve) => {
+  const gaps = []; let last = performance.now(); const end = last + ms;
+  function frame(t) {
+    gaps.push(t - last); last = t;
+    if (t < end) requestAnimationFrame(frame); else resolve(gaps);
+  }
+  requestAnimationFrame(frame);
+})
+"""
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def launch(p: Any) -> Browser:
+    return p.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, "--enable-precise-memory-info"])
+
+
+def open_screen(browser: Browser, url: str, token: str) -> Page:
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.goto(f"{url}/screen#token={token}")
+    page.wait_for_selector("body[data-ready=true]", state="attached", timeout=120_000)
+    page.wait_for_function("document.querySelector('#link').textContent.includes('实时连接')", timeout=60_000)
+    return page
+
+
+def in_process_server(port: int) -> tuple[str, str, Any]:
+    folder = Path(tempfile.mkdtemp(prefix="cy-screen-bench-"))
+    center = build(Settings(database_url=f"sqlite:///{folder / 'bench.db'}", run_worker=False))
+    started = time.monotonic()
+    today = center.clock.now().date()
+    counts = load_demo_street(center, today, 2)
+    print(
+        f"demo street loaded: {counts['sensors']} sensors in {time.monotonic() - started:.0f} s", flush=True
+    )
+    token, _ = center.auth.issue(Role.ADMIN, [STREET], name="基准测试")
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(center), host="127.0.0.1", port=port, log_level="warning")
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", token, server
+
+
+ADDRESSES = ["愚园路608弄6号", "久光百货门口", "南京西路1618号", "静安寺附近", "常德路近南京西路"]
+
+
+def latency(page: Page, url: str, token: str, n: int) -> dict[str, list[float]]:
+    page.evaluate(WATCH)
+    page.wait_for_timeout(1000)
+    live = int(page.evaluate("/在办 (\\d+) 件/.exec(document.getElementById('counts').textContent)[1]"))
+    sent: dict[int, float] = {}
+    counted: dict[int, int] = {}  # order id -> the live count the figures show once they include it
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+        for i in range(n):
+            body = {
+                "source": "patrol",
+                "category": "200101",
+                "description": f"人行道地砖翘起（基准 {i}）",
+                "address": ADDRESSES[i % len(ADDRESSES)],
+            }
+            before = time.time() * 1000
+            response = client.post("/api/v1/orders", json=body)
+            response.raise_for_status()
+            sent[response.json()["id"]] = before
+            counted[response.json()["id"]] = live + i + 1
+            page.wait_for_timeout(700)  # one order at a time: each figure is one event's latency
+    page.wait_for_timeout(3000)
+    seen = page.evaluate("window.__bench")
+    out: dict[str, list[float]] = {"bare": [], "feed": [], "figures": []}
+    for order_id, at in sent.items():
+        for key in ("bare", "feed"):
+            if str(order_id) in seen[key]:
+                out[key].append(seen[key][str(order_id)] - at)
+        if str(counted[order_id]) in seen["live"]:
+            out["figures"].append(seen["live"][str(counted[order_id])] - at)
+    print(f"not seen: { {k: n - len(v) for k, v in out.items()} }", flush=True)
+    return out
+
+
+def frames(page: Page, seconds: float) -> dict[str, list[float]]:
+    box = page.locator("#c-map").bounding_box()
+    assert box is not None
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    result: dict[str, list[float]] = {}
+
+    def drag() -> list[float]:
+        page.mouse.move(cx, cy)
+        page.mouse.down()
+        handle = page.evaluate_handle(FRAMES, seconds * 1000)
+        steps = int(seconds * 30)
+        for i in range(steps):  # a slow circle: the map follows the pointer on every frame
+            phase = i / steps * 6.283
+            page.mouse.move(cx + 160 * math.cos(phase), cy + 120 * math.sin(phase))
+            page.wait_for_timeout(1000 * seconds / steps)
+        page.mouse.up()
+        gaps: list[float] = handle.json_value()
+        return gaps[2:]  # the first frames measure the start, not the panning
+
+    points = page.evaluate(
+        "echarts.getInstanceByDom(document.getElementById('c-map')).getOption().series"
+        ".filter(s => s.id.startsWith('sensors')).reduce((n, s) => n + s.data.length, 0)"
+    )
+    print(f"sensor points on the map: {points}", flush=True)
+    centre = "echarts.getInstanceByDom(document.getElementById('c-map')).getOption().geo[0].center"
+    before = page.evaluate(centre)
+    drag()
+    print(f"the map's centre moved from {before} to {page.evaluate(centre)} in one drag", flush=True)
+    for label in ("with sensors", "without sensors"):
+        if label == "without sensors":
+            page.evaluate(
+                "echarts.getInstanceByDom(document.getElementById('c-map')).setOption("
+                "{series: [{id: 'sensors', data: []}, {id: 'sensors-offline', data: []}]})"
+            )
+        drag()  # warm-up
+        result[label] = []
+        for _ in range(3):
+            result[label] += drag()
+    return result
+
+
+def memory(minutes: float, every: float, speed: float, port: int) -> list[tuple[float, float, int]]:
+    folder = Path(tempfile.mkdtemp(prefix="cy-screen-mem-"))
+    demo = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "chengyun.cli",
+            "demo",
+            "--speed",
+            str(speed),
+            "--port",
+            str(port),
+            "--db",
+            str(folder / "d.db"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    token = ""
+    assert demo.stdout is not None
+    for line in demo.stdout:
+        found = re.search(r"#token=(\S+)", line)
+        if found:
+            token = found.group(1)
+            break
+    samples: list[tuple[float, float, int]] = []
+    url = f"http://127.0.0.1:{port}"
+    try:
+        # The demo prints its address before the server listens: wait until it answers.
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v1/health", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the demo server did not come up")
+            time.sleep(1)
+        with sync_playwright() as p:
+            browser = launch(p)
+            page = open_screen(browser, url, token)
+            cdp = page.context.new_cdp_session(page)
+            cdp.send("Performance.enable")
+            start = time.monotonic()
+            while time.monotonic() - start < minutes * 60:
+                cdp.send("HeapProfiler.collectGarbage")
+                heap = cdp.send("Runtime.getHeapUsage")["usedSize"] / 2**20
+                metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+                samples.append(((time.monotonic() - start) / 60, heap, int(metrics["Nodes"])))
+                print(
+                    f"  {samples[-1][0]:5.1f} min  heap {heap:6.1f} MiB  DOM nodes {samples[-1][2]}",
+                    flush=True,
+                )
+                page.wait_for_timeout(every * 1000)
+            browser.close()
+    finally:
+        demo.terminate()
+        demo.wait(timeout=30)
+    return samples
+
+
+def table(title: str, rows: dict[str, list[float]], unit: str) -> None:
+    print(f"\n### {title}\n\n| | n | p50 {unit} | p90 {unit} | p99 {unit} | max {unit} |")
+    print("|---|---|---|---|---|---|")
+    for name, values in rows.items():
+        if values:
+            print(
+                f"| {name} | {len(values)} | {statistics.median(values):.1f} | {pct(values, 0.9):.1f} | "
+                f"{pct(values, 0.99):.1f} | {max(values):.1f} |"
+            )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("what", nargs="+", choices=["latency", "frames", "memory"])
+    parser.add_argument("--orders", type=int, default=60)
+    parser.add_argument("--seconds", type=float, default=3.0, help="frames: length of one drag")
+    parser.add_argument("--minutes", type=float, default=15.0, help="memory: how long")
+    parser.add_argument("--every", type=float, default=60.0, help="memory: seconds between samples")
+    parser.add_argument("--speed", type=float, default=60.0, help="memory: the demo clock's speed")
+    parser.add_argument("--port", type=int, default=8812)
+    args = parser.parse_args()
+    if "latency" in args.what or "frames" in args.what:
+        url, token, server = in_process_server(args.port)
+        with sync_playwright() as p:
+            browser = launch(p)
+            page = open_screen(browser, url, token)
+            if "latency" in args.what:
+                got = latency(page, url, token, args.orders)
+                table(
+                    "Event to screen (ms, from just before the POST)",
+                    {
+                        "bare EventSource message (baseline)": got["bare"],
+                        "feed line on the screen": got["feed"],
+                        "figures re-read (open-order count)": got["figures"],
+                    },
+                    "ms",
+                )
+            if "frames" in args.what:
+                got = frames(page, args.seconds)
+                table("Frame time while panning the map (ms per frame)", got, "ms")
+                for name, gaps in got.items():
+                    print(
+                        f"{name}: {1000 / statistics.median(gaps):.0f} fps median, "
+                        f"{sum(g > 1000 / 30 for g in gaps) / len(gaps):.1%} of frames slower than 33 ms"
+                    )
+            browser.close()
+        server.should_exit = True
+    if "memory" in args.what:
+        samples = memory(args.minutes, args.every, args.speed, args.port + 1)
+        if len(samples) >= 3:
+            warm = samples[min(2, len(samples) - 1)]
+            last = samples[-1]
+            print(
+                f"\nafter warm-up ({warm[0]:.1f} min): heap {warm[1]:.1f} MiB, {warm[2]} DOM nodes; "
+                f"at the end ({last[0]:.1f} min): heap {last[1]:.1f} MiB, {last[2]} DOM nodes; "
+                f"max heap {max(s[1] for s in samples):.1f} MiB"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
