@@ -46,6 +46,10 @@ MEMBERS = [
 ]
 
 
+def lineage(*codes: str) -> list[tuple[str, PlaceKind]]:
+    return [(c, PLACES.get(c, PlaceKind.BUILDING)) for c in codes]
+
+
 def grid() -> tuple[list[PartyUnit], list[PartyMember]]:
     units = units_from_rows(UNITS, "T", PLACES)
     return units, members_from_rows(MEMBERS, "T", [u.code for u in units])
@@ -53,7 +57,7 @@ def grid() -> tuple[list[PartyUnit], list[PartyMember]]:
 
 def test_a_building_with_its_own_party_group_answers_with_the_group_leader() -> None:
     units, members = grid()
-    answer = responsible_for("B2", ["B2", "A1-G1", "A1", "T"], units, members)
+    answer = responsible_for("B2", lineage("B2", "A1-G1", "A1", "T"), units, members)
     assert answer.unit.code == "G1" and answer.covered_by is PlaceKind.BUILDING
     assert answer.leader is not None and answer.leader.name == "郑组长"
     assert [(u.level, m.name if m else None) for u, m in answer.chain] == [
@@ -66,12 +70,14 @@ def test_a_building_with_its_own_party_group_answers_with_the_group_leader() -> 
 
 def test_a_building_without_a_group_falls_to_its_grid_then_its_area() -> None:
     units, members = grid()
-    in_grid = responsible_for("B3", ["B3", "A1-G1", "A1", "T"], units, members)
+    in_grid = responsible_for("B3", lineage("B3", "A1-G1", "A1", "T"), units, members)
     assert (in_grid.unit.code, in_grid.covered_by) == ("O1", PlaceKind.GRID)
-    other_grid = responsible_for("B3", ["B3", "A1-G2", "A1", "T"], units, members)
+    other_grid = responsible_for("B3", lineage("B3", "A1-G2", "A1", "T"), units, members)
     assert (other_grid.unit.code, other_grid.leader.name if other_grid.leader else None) == ("BR1", "周书记")
+    straight_in_area = responsible_for("B3", lineage("B3", "A1", "T"), units, members)  # no grid between
+    assert straight_in_area.unit.code == "BR1"
     with pytest.raises(NotFound, match="尚未纳入"):
-        responsible_for("B9", ["B9", "X-G1", "X"], units, members)
+        responsible_for("B9", [("B9", PlaceKind.BUILDING), ("X", PlaceKind.AREA)], units, members)
 
 
 def test_the_grid_refuses_a_building_covered_twice_and_levels_that_do_not_nest() -> None:

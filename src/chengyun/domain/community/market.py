@@ -133,6 +133,15 @@ def recurrence(rule: str, first_day: date) -> rrule:
     return parsed
 
 
+@functools.lru_cache(maxsize=4096)
+def _days_of(rule: str, first_day: date, year: int) -> tuple[date, ...]:
+    """A rule's dates in one year (an expansion runs from the first day on, so it is done once a year)."""
+    # The rule runs on naive local dates (its times carry no meaning; the market's hours do).
+    start, end = datetime.combine(date(year, 1, 1), time()), datetime.combine(date(year, 12, 31), time())
+    found = recurrence(rule, first_day).between(start, end, inc=True)
+    return tuple(d.date() for d in found)
+
+
 @dataclass(frozen=True)
 class Market:
     """A recurring market at a venue: its dates come from `rule` (RRULE) from `first_day` on."""
@@ -164,10 +173,9 @@ class Market:
 
     def sessions_between(self, first: date, last: date) -> list[Session]:
         """The sessions on local dates first..last (both included)."""
-        days = recurrence(self.rule, self.first_day).between(
-            datetime.combine(first, time()), datetime.combine(last, time()), inc=True
-        )
-        return [self._session(d.date()) for d in days]
+        years = range(first.year, last.year + 1)
+        days = (d for year in years for d in _days_of(self.rule, self.first_day, year))
+        return [self._session(d) for d in days if first <= d <= last]
 
     def session_on(self, day: date) -> Session | None:
         found = self.sessions_between(day, day)

@@ -86,9 +86,13 @@ class Responsible:
 
 
 def responsible_for(
-    building: str, lineage: Sequence[str], units: Iterable[PartyUnit], members: Iterable[PartyMember]
+    building: str,
+    lineage: Sequence[tuple[str, PlaceKind]],
+    units: Iterable[PartyUnit],
+    members: Iterable[PartyMember],
 ) -> Responsible:
-    """`lineage`: the building's place code, then its grid, area and street (as far as known)."""
+    """`lineage`: the building's place (code and kind), then the places containing it (its grid, area and
+    the street, as far as known), innermost first."""
     units = list(units)
     by_code = {u.code: u for u in units}
     leaders = {m.unit: m for m in members if m.leads}
@@ -96,8 +100,7 @@ def responsible_for(
     for u in units:
         for place in u.places:
             covering.setdefault(place, u)
-    kinds = (PlaceKind.BUILDING, PlaceKind.GRID, PlaceKind.AREA, PlaceKind.STREET)
-    for place, kind in zip(lineage, kinds, strict=False):
+    for place, kind in lineage:
         unit = covering.get(place)
         if unit is None or PLACE_KIND[unit.level] is not kind:
             continue
