@@ -28,8 +28,10 @@ def may_run(actor: Actor, street: str, what: str) -> None:
     require_street(actor, street)
 
 
-def may_read(actor: Actor, street: str, what: str) -> None:
-    require_role(actor, COMMUNITY_READERS | {Role.STALL_HOLDER}, what)
+def may_read(actor: Actor, street: str, what: str, stall_holders: bool = False) -> None:
+    """Readers of the street's programs; stall holders too where `stall_holders` (they then see only
+    what is theirs)."""
+    require_role(actor, COMMUNITY_READERS | ({Role.STALL_HOLDER} if stall_holders else set()), what)
     require_street(actor, street)
 
 

@@ -108,7 +108,7 @@ class JobService:
         status: ApplicationStatus | None = None,
     ) -> list[Application]:
         """Applications (an employer: only to its own posts), newest first."""
-        may_read(actor, street, "查看应聘记录")
+        may_read(actor, street, "查看应聘记录", stall_holders=True)
         with self._uow() as uow:
             org = org_of(uow, actor, street)
             where: dict[str, object] = {}
@@ -132,7 +132,7 @@ class JobService:
         self, actor: Actor, street: str, application_id: int, to: ApplicationStatus, note: str
     ) -> Application:
         """The employer (or the center) moves an application on: interview, offer, hired, rejected."""
-        may_read(actor, street, "处理应聘")
+        may_read(actor, street, "处理应聘", stall_holders=True)
         now = self._clock.now()
         with self._uow() as uow:
             found = uow.community.find(Application, street, where={"id": application_id}, lock=True)
