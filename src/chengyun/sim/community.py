@@ -15,6 +15,7 @@ through the residents' own service calls, with every limit applied.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -212,16 +213,18 @@ def series() -> list[Row]:
     return [{"code": s.code, "name": s.name, "zone": s.zone, "description": ""} for s in _MENU]
 
 
+@functools.cache
+def _features() -> list[dict[str, Any]]:
+    """The demo street's places (built once: the layout takes a while)."""
+    return list(jingansi.places()["features"])
+
+
 def _poi_places() -> dict[str, dict[str, Any]]:
-    return {
-        f["properties"]["name"]: f["properties"]
-        for f in jingansi.places()["features"]
-        if f["properties"]["kind"] == "poi"
-    }
+    return {f["properties"]["name"]: f["properties"] for f in _features() if f["properties"]["kind"] == "poi"}
 
 
 def _areas() -> list[dict[str, Any]]:
-    return [f["properties"] for f in jingansi.places()["features"] if f["properties"]["kind"] == "area"]
+    return [f["properties"] for f in _features() if f["properties"]["kind"] == "area"]
 
 
 def venues() -> list[Row]:
@@ -552,7 +555,7 @@ def job_applications(today: date, posts: list[Row], rng: random.Random, people: 
 def _lane(area: str, road: str, lane: str) -> list[dict[str, Any]]:
     found = [
         f["properties"]
-        for f in jingansi.places()["features"]
+        for f in _features()
         if f["properties"]["kind"] == "building"
         and f["properties"].get("area") == area
         and f["properties"].get("road") == road
@@ -687,7 +690,7 @@ def renovation_people(rng: random.Random, people: _People) -> list[Row]:
 def party_units() -> list[Row]:
     """Committee → 12 area branches → a party organisation per grid → building groups over the
     residential buildings (two or three neighbouring ones each; about two thirds of them covered)."""
-    features = [f["properties"] for f in jingansi.places()["features"]]
+    features = [f["properties"] for f in _features()]
     rows = [{"code": "pc", "name": "静安寺街道党工委", "level": "committee", "parent": "", "places": STREET}]
     for area in (p for p in features if p["kind"] == "area"):
         branch = f"pb-{area['code'][-3:]}"
@@ -799,13 +802,13 @@ def book_coming_sessions(community: Community, now: datetime, seed: int = _SEED)
     rng = random.Random(seed + 4)
     residents = _People(random.Random(seed + 1), 900)
     made = 0
-    _, _, sessions = community.market.upcoming(STREET, days=45, per_market=1)
+    _, _, sessions = community.market.upcoming(STREET, days=45, per_market=2)
     for session in sessions:
         board = community.market.board(STREET, session.market, session.day)
         if not board.bookable:
             continue
         for stall in board.stalls:
-            wanted = int(stall.stall.capacity * (len(stall.slots) or 1) * rng.uniform(0.1, 0.3))
+            wanted = int(stall.stall.capacity * (len(stall.slots) or 1) * rng.uniform(0.05, 0.2))
             for name, phone in residents.sample(rng, wanted):
                 slot = rng.choice(stall.slots).at.astimezone(SHANGHAI).time() if stall.slots else None
                 topic = rng.choice(stall.stall.topics) if stall.stall.topics else ""
