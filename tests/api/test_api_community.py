@@ -285,9 +285,8 @@ def test_the_summary_holds_what_the_wall_screen_panel_shows(api_c: Api) -> None:
     api_c.post(f"{P}/bookings", None, json=booking())
     s = api_c.get("/community/summary", "director").json()
     assert s["today_sessions"] == []
-    coming, after = s["next_sessions"]
+    (coming,) = s["next_sessions"]  # each market's next one
     assert (coming["day"], coming["booked"], coming["stalls"]) == (MARKET_DAY, 1, 2)
-    assert after["day"] == "2027-01-07"
     assert (s["series"], s["venues"], s["stalls"]) == (2, 1, 2)
     assert s["next_fair"]["code"] == "F1" and s["jobs"]["openings"] == 2
     assert [(r["code"], r["signing_rate"], r["stage_label"]) for r in s["renovation"]] == [

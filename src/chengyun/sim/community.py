@@ -65,42 +65,56 @@ _SECTOR_POSTS = {
         ("行政助理", "women"),
         ("人力资源专员", "general"),
         ("法务助理", "graduates"),
+        ("前台接待", "women"),
+        ("项目专员", "veterans"),
     ),
     "文化创意": (
         ("平面设计师", "graduates"),
         ("新媒体运营", "graduates"),
         ("展陈讲解员", "women"),
         ("活动策划", "general"),
+        ("视频剪辑师", "graduates"),
+        ("文创店员", "women"),
     ),
     "商务商贸": (
         ("门店店长", "general"),
         ("导购员", "women"),
         ("客户经理", "general"),
         ("仓储主管", "veterans"),
+        ("收银员", "women"),
+        ("电商运营", "graduates"),
     ),
     "健康护理": (
         ("护理员", "women"),
         ("康复治疗师", "general"),
         ("药房营业员", "women"),
         ("健康管理师", "graduates"),
+        ("护士", "women"),
+        ("后勤主管", "veterans"),
     ),
     "物业管理": (
         ("安保主管", "veterans"),
         ("工程维修员", "veterans"),
         ("客服专员", "women"),
         ("保洁领班", "general"),
+        ("秩序维护员", "veterans"),
+        ("物业管家", "graduates"),
     ),
     "信息技术": (
         ("软件测试工程师", "graduates"),
         ("网络运维工程师", "veterans"),
         ("产品助理", "graduates"),
         ("客服专员", "women"),
+        ("数据标注员", "general"),
+        ("网络安全工程师", "veterans"),
     ),
     "餐饮服务": (
         ("厨师", "general"),
         ("餐厅主管", "general"),
         ("外卖骑手站长", "veterans"),
         ("收银员", "women"),
+        ("面点师", "general"),
+        ("门店领班", "women"),
     ),
 }
 _EMPLOYER_STEMS = (
@@ -227,6 +241,17 @@ def _areas() -> list[dict[str, Any]]:
     return [f["properties"] for f in _features() if f["properties"]["kind"] == "area"]
 
 
+def _first_home(area: str) -> dict[str, Any]:
+    homes = [
+        f["properties"]
+        for f in _features()
+        if f["properties"]["kind"] == "building"
+        and f["properties"].get("area") == area
+        and f["properties"].get("use") == "residential"
+    ]
+    return min(homes, key=lambda b: b["code"])
+
+
 def venues() -> list[Row]:
     pois = _poi_places()
     rows = [
@@ -239,13 +264,14 @@ def venues() -> list[Row]:
         }
     ]
     for area in _areas()[:10]:
+        home = _first_home(area["code"])  # the station is in a lane of the area, beside its committee
         rows.append(
             {
                 "code": f"st-{area['code'][-3:]}",
                 "name": f"{area['name']}党群服务站",
                 "level": "area_station",
-                "address": f"{area['committee']}",
-                "place": "",
+                "address": f"{home['address']}（{area['committee']}）",
+                "place": home["code"],
             }
         )
     for code, name, landmark in _BUILDING_STATIONS:
@@ -511,8 +537,8 @@ def job_posts(today: date, rng: random.Random) -> list[Row]:
         past = n == 0
         for code, _name, sector in _employers():
             choices = list(_SECTOR_POSTS[sector])
-            count = rng.randint(1, 2) if past else rng.randint(4, 6)
-            for k, (title, special) in enumerate(rng.sample(choices * 2, count)):
+            count = rng.randint(1, 2) if past else rng.randint(3, 6)
+            for k, (title, special) in enumerate(rng.sample(choices, count)):
                 rows.append(
                     {
                         "code": f"{fair['code']}-{code}-{k + 1}",

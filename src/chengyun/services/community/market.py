@@ -83,7 +83,7 @@ class MarketService:
     # --- residents ----------------------------------------------------------------------------------
 
     def upcoming(
-        self, street: str | None, days: int = 62, per_market: int = 3
+        self, street: str | None, days: int = 62, per_market: int = 2
     ) -> tuple[str, Menu, list[Session]]:
         """The next sessions of every market of the street (public), soonest first."""
         now = self._clock.now()

@@ -111,7 +111,7 @@ class Community:
         year_ago = now - timedelta(days=365)
         with self._uow() as uow:
             menu = menu_of(uow, street)
-            upcoming = sorted(
+            upcoming = sorted(  # each market's next session (today's while it lasts) and the one after
                 (s for m in menu.markets.values() for s in m.next_sessions(now, 2)),
                 key=lambda s: (s.starts_at, s.market),
             )
@@ -151,7 +151,7 @@ class Community:
             street,
             today,
             [summarise(s) for s in upcoming if s.day == today],
-            [summarise(s) for s in upcoming if s.day != today][:5],
+            [summarise(s) for s in _first_per_market(upcoming, today)][:5],
             len(menu.series),
             len(menu.venues),
             len(menu.stalls),
@@ -168,3 +168,14 @@ class Community:
             fair_figures(posts, orgs, applications),
             self.renovation.projects(actor, street),
         )
+
+
+def _first_per_market(sessions: list[Session], today: date) -> list[Session]:
+    """Each market's next session after today, soonest first (a weekly market would fill the list)."""
+    seen: set[str] = set()
+    out = []
+    for s in sessions:
+        if s.day != today and s.market not in seen:
+            seen.add(s.market)
+            out.append(s)
+    return out
