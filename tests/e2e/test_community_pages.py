@@ -49,6 +49,12 @@ def test_a_resident_books_a_market_slot_and_the_stall_holder_sees_it(
     expect(row).to_contain_text("138****5678")
     expect(row).to_contain_text("高血压")
     expect(row).to_contain_text("已预约")
+
+    # the resident changes their mind; the stall holder's list follows on its next refresh
+    page.locator("#mine .card button", has_text="取消预约").click()
+    expect(page.locator("#mine .card")).to_contain_text("已取消")
+    stall.reload()
+    expect(stall.locator("#bookings tr", has_text="09:30")).to_contain_text("已取消")
     assert errors == [] and stall_errors == []
 
 

@@ -4,14 +4,23 @@ residents' names and phones leave masked unless the caller runs the programs."""
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from chengyun.api.schemas import Strict
 from chengyun.domain.calendar import local
 from chengyun.domain.community.jobs import Application, ApplicationStatus, SpecialArea
-from chengyun.domain.community.market import Booking, BookingMode, BookingStatus, Demand, MarketFigures
+from chengyun.domain.community.market import (
+    Booking,
+    BookingMode,
+    BookingStatus,
+    Demand,
+    Market,
+    MarketFigures,
+    Session,
+    Venue,
+)
 from chengyun.domain.community.partygrid import PartyLevel
 from chengyun.domain.community.renovation import Circle, HouseholdStatus, Milestone, Progress, SigningFigures
 from chengyun.domain.community.volunteers import SignupStatus
@@ -71,6 +80,22 @@ class SessionOut(BaseModel):
     starts_at: datetime
     ends_at: datetime
     stalls: int
+
+    @staticmethod
+    def fields(market: Market, venue: Venue | None, session: Session, stalls: int) -> dict[str, Any]:
+        """The fields of a session (for this model and those extending it)."""
+        return {
+            "market": market.code,
+            "market_name": market.name,
+            "venue": market.venue,
+            "venue_name": venue.name if venue else market.venue,
+            "venue_level": venue.level.label if venue else "",
+            "address": venue.address if venue else "",
+            "day": session.day,
+            "starts_at": local(session.starts_at),
+            "ends_at": local(session.ends_at),
+            "stalls": stalls,
+        }
 
 
 class MarketsOut(BaseModel):

@@ -33,6 +33,7 @@ from chengyun.api.schemas_community import (
     RenovationSummaryOut,
     ResponsibleOut,
     SectorOut,
+    SessionOut,
     SigningOut,
     SpecialOut,
     StaffApplicationOut,
@@ -429,20 +430,8 @@ def responsible(
 
 
 def _today(s: SessionSummary) -> TodayOut:
-    venue = s.venue
     return TodayOut(
-        market=s.market.code,
-        market_name=s.market.name,
-        venue=s.market.venue,
-        venue_name=venue.name if venue else s.market.venue,
-        venue_level=venue.level.label if venue else "",
-        address=venue.address if venue else "",
-        day=s.session.day,
-        starts_at=local(s.session.starts_at),
-        ends_at=local(s.session.ends_at),
-        stalls=s.stalls,
-        booked=s.booked,
-        attended=s.attended,
+        **SessionOut.fields(s.market, s.venue, s.session, s.stalls), booked=s.booked, attended=s.attended
     )
 
 

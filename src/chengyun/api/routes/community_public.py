@@ -72,7 +72,7 @@ def session_board(
     street: StreetQuery = None,
 ) -> SessionBoardOut:
     board = center.community.market.board(street, market, day)
-    return _board(board, center)
+    return _board(board)
 
 
 @router.post("/bookings", status_code=201, response_model=BookingOut, summary="预约时段或排队取号")
@@ -153,34 +153,12 @@ def withdraw(code: LookupCode, center: CenterDep) -> ApplicationOut:
 
 
 def _session(menu: Menu, market: Market, session: Session, stalls: int) -> SessionOut:
-    venue = menu.venues.get(market.venue)
-    return SessionOut(
-        market=market.code,
-        market_name=market.name,
-        venue=market.venue,
-        venue_name=venue.name if venue else market.venue,
-        venue_level=venue.level.label if venue else "",
-        address=venue.address if venue else "",
-        day=session.day,
-        starts_at=local(session.starts_at),
-        ends_at=local(session.ends_at),
-        stalls=stalls,
-    )
+    return SessionOut(**SessionOut.fields(market, menu.venues.get(market.venue), session, stalls))
 
 
-def _board(board: SessionBoard, center: Center) -> SessionBoardOut:
-    venue = board.venue
+def _board(board: SessionBoard) -> SessionBoardOut:
     return SessionBoardOut(
-        market=board.market.code,
-        market_name=board.market.name,
-        venue=board.market.venue,
-        venue_name=venue.name if venue else board.market.venue,
-        venue_level=venue.level.label if venue else "",
-        address=venue.address if venue else "",
-        day=board.session.day,
-        starts_at=local(board.session.starts_at),
-        ends_at=local(board.session.ends_at),
-        stalls=len(board.stalls),
+        **SessionOut.fields(board.market, board.venue, board.session, len(board.stalls)),
         bookable=board.bookable,
         board=[
             StallBoardOut(

@@ -53,5 +53,28 @@ const cyc = (() => {
   }
   const remembered = (key) => JSON.parse(localStorage.getItem(key) || "[]");
 
-  return { day, hhmm, pct, bars, show, street, withStreet, remember, remembered };
+  // The resident's own bookings (sign-ups, applications) this browser kept codes for, each looked up at
+  // `path` + code and drawn by `render`; a code that no longer resolves is left out.
+  async function mine(root, key, path, render) {
+    const codes = remembered(key);
+    if (!codes.length) return;
+    const cards = [];
+    for (const code of codes) {
+      try { cards.push(render(await cy.api(path + encodeURIComponent(code)))); } catch (e) { /* left out */ }
+    }
+    root.replaceChildren(...cards);
+  }
+
+  // A button that POSTs to `path`, then runs `done`; a refusal shows in `where`.
+  function action(label, path, done, where, cls = "ghost") {
+    const b = cy.el("button", label, cls);
+    b.type = "button";
+    b.addEventListener("click", async () => {
+      try { await cy.api(path, { method: "POST" }); await done(); }
+      catch (e) { where.append(cy.el("p", e.message, "error")); }
+    });
+    return b;
+  }
+
+  return { day, hhmm, pct, bars, show, street, withStreet, remember, remembered, mine, action };
 })();
