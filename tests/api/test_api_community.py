@@ -221,6 +221,7 @@ def test_renovation_signing_moves_the_rate_and_construction_waits_for_the_thresh
         "declined": 1,
         "pending": 1,
         "rate": 0.7,
+        "consulted_rate": 0.9,
     }
     assert (project["stage"], project["completion"]) == ("signing", 0.4)
     refused = api_c.post("/community/renovation/projects/R1/milestones/signing", "worker", json={})

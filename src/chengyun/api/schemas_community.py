@@ -348,6 +348,7 @@ class SigningOut(BaseModel):
     declined: int
     pending: int
     rate: float = Field(description="签约率：已签约户数 / 总户数")
+    consulted_rate: float = Field(description="征询率：已征询（含已签约、暂不同意）户数 / 总户数")
 
     @classmethod
     def of(cls, s: SigningFigures) -> SigningOut:
@@ -358,6 +359,7 @@ class SigningOut(BaseModel):
             declined=s.declined,
             pending=s.pending,
             rate=s.rate,
+            consulted_rate=s.consulted_rate,
         )
 
 

@@ -15,7 +15,6 @@ from enum import StrEnum
 
 from chengyun.domain.community.rows import Rows, check_name, check_phone, row_number
 from chengyun.domain.errors import Conflict, IllegalTransition, InvalidInput
-from chengyun.domain.orders import mask_name
 
 PROJECT_COLUMNS = ("code", "name", "org", "market", "description")
 SHIFT_COLUMNS = ("code", "project", "starts_at", "ends_at", "capacity", "place")
@@ -164,10 +163,6 @@ class VolunteerHours:
     name: str
     hours: float
     shifts: int  # shifts with hours served
-
-    @property
-    def masked_name(self) -> str:
-        return mask_name(self.name)
 
 
 def hours_by_volunteer(

@@ -144,12 +144,6 @@ class VolunteerService:
         with self._uow() as uow:
             return hours_between(uow, street, since, until, now)
 
-    def projects(self, street: str) -> list[tuple[VolunteerProject, str]]:
-        """The street's projects with their organisations' names."""
-        with self._uow() as uow:
-            orgs = {o.code: o.name for o in uow.community.find(Organisation, street)}
-            return [(p, orgs.get(p.org, p.org)) for p in uow.community.find(VolunteerProject, street)]
-
 
 def hours_between(
     uow: UnitOfWork, street: str, since: datetime, until: datetime, now: datetime
