@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
@@ -21,12 +22,14 @@ from chengyun.adapters.db.uow import unit_of_work_factory
 from chengyun.adapters.gazetteer import GazetteerCache
 from chengyun.adapters.payloads import decode_batch, decode_messages
 from chengyun.adapters.worker import DeadlineWorker, SensorWorker
+from chengyun.domain.access import Role
 from chengyun.domain.alarms import AlarmEvent
 from chengyun.domain.categories import Category, categories_from_dicts
 from chengyun.domain.events import OrderEvent
 from chengyun.domain.places import Place
 from chengyun.services.auth import Auth
 from chengyun.services.classify import ClassifierService
+from chengyun.services.community.service import Community
 from chengyun.services.deadlines import fire_due
 from chengyun.services.directory import Directory
 from chengyun.services.ingest import AlarmOrders, IngestService
@@ -72,6 +75,7 @@ class Center:
     sensors: SensorService
     sensor_worker: SensorWorker
     mqtt: MqttIngestor | None = None
+    community: Community = field(kw_only=True, repr=False)
     _started: bool = field(default=False, repr=False)
     overview: OverviewService = field(init=False, repr=False)  # the wall screen's figures
 
@@ -174,9 +178,18 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         sensors,
         sensor_worker,
         mqtt,
+        community=Community(uow, clock, gazetteers, _stall_holder_tokens(auth)),
     )
     center.overview = OverviewService(uow, clock)
     return center
+
+
+def _stall_holder_tokens(auth: Auth) -> Callable[[str, str], tuple[str, str]]:
+    def issue(street: str, name: str) -> tuple[str, str]:
+        token, record = auth.issue(Role.STALL_HOLDER, [street], name=name)
+        return token, record.id
+
+    return issue
 
 
 def _next_alert(uow: UnitOfWork) -> datetime | None:

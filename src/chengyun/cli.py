@@ -144,6 +144,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for scenario in sensor_feed.scenarios():
         print(f"    · {scenario.description}")
     print(f"  模拟时钟：{settings.speed:g} 倍速；每小时（模拟时间）约 {args.rate:g} 件工单")
+    print(
+        f"  社区服务：集市 {counts['community_markets']} 个、摊位 {counts['community_stalls']} 个、"
+        f"志愿项目 {counts['community_volunteer-projects']} 个、岗位 {counts['community_job-posts']} 个、"
+        f"旧改项目 {counts['community_renovation-projects']} 个；居民预约 {url}/market，"
+        f"社区工作台 {url}/community#token={token}"
+    )
     print(f"  大屏：      {url}/screen#token={token}")
     print(f"  接口文档：  {url}/docs")
     print(f"  管理员令牌：{token}")
@@ -336,6 +342,38 @@ def cmd_classifier_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- community programs ---------------------------------------------------------------------------
+
+
+def cmd_community(args: argparse.Namespace) -> int:
+    from chengyun.services.community.imports import ImportKind
+    from chengyun.sim.demo import CLI_ADMIN
+
+    community = _center(args).community
+    if args.action == "token":
+        if not args.org:
+            raise SystemExit("请用 --org 指明服务单位编码")
+        token, org = community.issue_account(CLI_ADMIN, args.street, args.org)
+        print(token)
+        print(f"# 摊主令牌：{org.name}（{org.code}），街道 {args.street}", file=sys.stderr)
+        return 0
+    if args.kind is None:
+        raise SystemExit(f"请给出数据类别：{'、'.join(k.value for k in ImportKind)}")
+    kind = ImportKind(args.kind)
+    if args.action == "import":
+        if args.file is None:
+            raise SystemExit("请给出要导入的 CSV 文件")
+        text = Path(args.file).read_text(encoding="utf-8-sig")
+        print(f"已导入 {community.files.import_csv(CLI_ADMIN, args.street, kind, text)} 条（{kind.value}）")
+        return 0
+    text = community.files.export_csv(CLI_ADMIN, args.street, kind)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def _center(args: argparse.Namespace) -> Center:
     from chengyun.bootstrap import build
 
@@ -431,6 +469,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=7, help="roster：天数")
     p.add_argument("--format", choices=["csv", "geojson"], default="csv", help="sensors：导出格式")
     p.add_argument("-o", "--output", help="输出文件（默认标准输出）")
+
+    from chengyun.services.community.imports import ImportKind
+
+    p = command(
+        "community",
+        "社区服务（便民集市、志愿服务、招聘会、旧住房改造、党建网格）：导入或导出 CSV，为摊主签发令牌",
+        cmd_community,
+    )
+    p.add_argument("action", choices=["import", "export", "token"])
+    p.add_argument("kind", nargs="?", choices=[k.value for k in ImportKind], help="数据类别")
+    p.add_argument("file", nargs="?", help="import：CSV 文件（UTF-8，带表头）")
+    p.add_argument("--street", required=True)
+    p.add_argument("--org", help="token：服务单位编码")
+    p.add_argument("-o", "--output", help="export：输出文件（默认标准输出）")
 
     classifier = sub.add_parser("classifier", help="诉求智能分类").add_subparsers(title="分类模型命令")
     p = classifier.add_parser("retrain", help="用内置语料和本街道的纠正重新训练，并报告留出样本准确率")

@@ -14,6 +14,8 @@ from chengyun.api.deps import CenterDep
 from chengyun.api.routes import (
     auth,
     classify,
+    community,
+    community_public,
     config,
     directory,
     geocode,
@@ -52,7 +54,20 @@ def create_app(center: Center) -> FastAPI:
     app.add_middleware(errors.RefuseNul)
     app.state.center = center
     errors.install(app)
-    for module in (orders, directory, config, auth, live, geocode, classify, sensors, screen, routing):
+    for module in (
+        orders,
+        directory,
+        config,
+        auth,
+        live,
+        geocode,
+        classify,
+        sensors,
+        screen,
+        routing,
+        community,
+        community_public,
+    ):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(open311.router, responses=OPEN311_ERROR_RESPONSES)
 

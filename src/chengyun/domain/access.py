@@ -24,6 +24,8 @@ class Role(StrEnum):
     CHIEF_RESPONDER = "chief_responder"
     HOTLINE_SYSTEM = "hotline_system"  # the city 12345 platform pushing orders
     SENSOR_SYSTEM = "sensor_system"  # gateways and the alarm engine
+    COMMUNITY_WORKER = "community_worker"  # runs the community programs (party-mass service center)
+    STALL_HOLDER = "stall_holder"  # an organisation's stall at the market, or an employer at a job fair
 
     @property
     def label(self) -> str:
@@ -40,6 +42,8 @@ ROLE_LABELS = {
     Role.CHIEF_RESPONDER: "首席回应师",
     Role.HOTLINE_SYSTEM: "12345 对接系统",
     Role.SENSOR_SYSTEM: "感知设备系统",
+    Role.COMMUNITY_WORKER: "社区工作者",
+    Role.STALL_HOLDER: "摊主（服务单位）",
 }
 
 SUPERVISORS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.DUTY_OFFICER})
@@ -51,7 +55,7 @@ CREATORS = DISPATCHERS | {
     Role.HOTLINE_SYSTEM,
     Role.SENSOR_SYSTEM,
 }
-READERS = frozenset(Role) - {Role.SENSOR_SYSTEM}
+READERS = frozenset(Role) - {Role.SENSOR_SYSTEM, Role.COMMUNITY_WORKER, Role.STALL_HOLDER}
 # Roles that see complainants' names and phones on every order; area managers see them on the orders
 # they handle. Everyone else sees them masked.
 CONTACT_READERS = SUPERVISORS | {Role.HOTLINE_HANDLER, Role.CHIEF_RESPONDER, Role.HOTLINE_SYSTEM}
@@ -83,6 +87,14 @@ ALSO_ALLOWED: dict[Action, frozenset[Role]] = {
     Action.RECLASSIFY: DISPATCHERS,
     Action.NOTE: DISPATCHERS | {Role.CHIEF_RESPONDER, Role.PATROL_OBSERVER},
 }
+
+
+# Community programs (domain/community): community workers and supervisors run them and see residents'
+# names and phones; every reader of the street sees their figures and the party grid. A stall holder sees
+# the bookings of its own stalls and the applications to its own posts, with residents masked. Residents
+# need no token: they book, sign up and apply on the public routes, and keep the code they are given.
+COMMUNITY_STAFF = SUPERVISORS | {Role.COMMUNITY_WORKER}
+COMMUNITY_READERS = READERS | {Role.COMMUNITY_WORKER}
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from chengyun.domain.sensors import Sensor, SensorKind
 from chengyun.domain.severity import Colour
 from chengyun.domain.sla import DeadlinePolicy, PolicySet
 from chengyun.domain.staff import ABPair, Absence, Department, Shift, Staff
+from chengyun.services.community.ports import CommunityRepository
 
 
 class Clock(Protocol):
@@ -426,6 +427,7 @@ class UnitOfWork(Protocol):
     tokens: TokenRepository
     examples: ExampleRepository
     sensors: SensorRepository
+    community: CommunityRepository
 
     def __enter__(self) -> Self: ...
 

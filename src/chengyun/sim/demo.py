@@ -14,6 +14,7 @@ from chengyun.services.directory import (
     write_csv,
 )
 from chengyun.sim import jingansi
+from chengyun.sim.community import load_demo_community
 from chengyun.sim.sensors import demo_sensor_csv
 
 STREET = jingansi.STREET_CODE
@@ -21,9 +22,10 @@ CLI_ADMIN = Actor(Role.ADMIN, frozenset(), None, "命令行管理员", "cli")
 
 
 def load_demo_street(center: Center, roster_start: date, roster_days: int) -> dict[str, int]:
-    """Import places, departments, staff, A/B pairs, `roster_days` of shifts and sensors; returns counts."""
+    """Import places, departments, staff, A/B pairs, `roster_days` of shifts, sensors and the community
+    programs; returns counts."""
     directory = center.directory
-    return {
+    counts = {
         "places": directory.import_places(CLI_ADMIN, STREET, jingansi.places()),
         "departments": directory.import_departments(
             CLI_ADMIN, STREET, write_csv(jingansi.departments(), DEPARTMENT_COLUMNS)
@@ -35,3 +37,5 @@ def load_demo_street(center: Center, roster_start: date, roster_days: int) -> di
         ),
         "sensors": center.sensors.import_csv(CLI_ADMIN, STREET, demo_sensor_csv()),
     }
+    community = load_demo_community(center.community, center.clock.now())
+    return counts | {f"community_{kind}": n for kind, n in community.items()}

@@ -466,3 +466,302 @@ alarm_events = Table(
     Index("ix_alarm_events_alarm_id", "alarm_id", "id"),
     sqlite_autoincrement=True,
 )
+
+
+# --- community programs (domain/community): column names are the domain records' field names ----------
+
+
+def _code(name: str = "code") -> Column[str]:
+    return Column(name, String(64), primary_key=True)
+
+
+def _ref(name: str) -> Column[str]:
+    return Column(name, String(64), nullable=False)
+
+
+def _name(name: str = "name") -> Column[str]:
+    return Column(name, String(200), nullable=False)
+
+
+community_orgs = Table(
+    "community_orgs",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    _code(),
+    _name(),
+    Column("sector", String(200), nullable=False),
+    Column("contact", String(200), nullable=False),
+    Column("phone", String(32), nullable=False),
+    Column("address", String(200), nullable=False),
+)
+
+# Which organisation a stall holder's token speaks for.
+community_accounts = Table(
+    "community_accounts",
+    metadata,
+    Column("token_id", String(64), primary_key=True),
+    _street(),
+    _ref("org"),
+)
+
+market_series = Table(
+    "market_series",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    _code(),
+    _name(),
+    Column("zone", String(200), nullable=False),
+    Column("description", Text(), nullable=False),
+    Column("position", Integer(), nullable=False),
+)
+
+market_venues = Table(
+    "market_venues",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    _code(),
+    _name(),
+    Column("level", String(32), nullable=False),
+    Column("address", String(200), nullable=False),
+    Column("place", String(64), nullable=False),
+)
+
+markets = Table(
+    "markets",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    _code(),
+    _name(),
+    _ref("venue"),
+    Column("rule", String(200), nullable=False),  # RFC 5545 RRULE over local dates
+    Column("first_day", Date(), nullable=False),
+    Column("opens", String(8), nullable=False),  # local HH:MM
+    Column("closes", String(8), nullable=False),
+    Column("booking_days", Integer(), nullable=False),
+)
+
+market_stalls = Table(
+    "market_stalls",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    _code(),
+    _ref("market"),
+    _ref("series"),
+    _ref("org"),
+    _name(),
+    Column("mode", String(16), nullable=False),
+    Column("capacity", Integer(), nullable=False),
+    Column("slot_minutes", Integer(), nullable=False),
+    Column("topics", _json(), nullable=False),
+)
+
+_ACTIVE_BOOKING = "status != 'cancelled'"
+
+market_bookings = Table(
+    "market_bookings",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    _street(),
+    Column("code", String(64), nullable=False, unique=True),
+    _ref("stall"),
+    _ref("market"),
+    Column("day", Date(), nullable=False),
+    Column("name", String(40), nullable=False),
+    Column("phone", String(32), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("slot_at", UtcDateTime()),
+    Column("number", Integer()),
+    Column("topic", String(64), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("attended_at", UtcDateTime()),
+    Column("cancelled_at", UtcDateTime()),
+    Index("ix_market_bookings_street_stall_day", "street", "stall", "day"),
+    Index("ix_market_bookings_street_day", "street", "day"),
+    Index("ix_market_bookings_phone_day", "phone", "day"),
+    # The last line against double booking (the service checks first, under a lock on the stall).
+    Index(
+        "ux_market_bookings_active",
+        "street",
+        "stall",
+        "day",
+        "phone",
+        unique=True,
+        postgresql_where=text(_ACTIVE_BOOKING),
+        sqlite_where=text(_ACTIVE_BOOKING),
+    ),
+    Index("ux_market_bookings_number", "street", "stall", "day", "number", unique=True),
+    sqlite_autoincrement=True,
+)
+
+volunteer_projects = Table(
+    "volunteer_projects",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    _code(),
+    _name(),
+    _ref("org"),
+    Column("market", String(64), nullable=False),
+    Column("description", Text(), nullable=False),
+)
+
+volunteer_shifts = Table(
+    "volunteer_shifts",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    _code(),
+    _ref("project"),
+    Column("starts_at", UtcDateTime(), nullable=False),
+    Column("ends_at", UtcDateTime(), nullable=False),
+    Column("capacity", Integer(), nullable=False),
+    Column("place", String(200), nullable=False),
+    Index("ix_volunteer_shifts_street_starts_at", "street", "starts_at"),
+)
+
+_ACTIVE_SIGNUP = "status != 'cancelled'"
+
+volunteer_signups = Table(
+    "volunteer_signups",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    _street(),
+    Column("code", String(64), nullable=False, unique=True),
+    _ref("shift"),
+    Column("name", String(40), nullable=False),
+    Column("phone", String(32), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("checked_in_at", UtcDateTime()),
+    Column("checked_out_at", UtcDateTime()),
+    Index("ix_volunteer_signups_street_shift", "street", "shift"),
+    Index("ix_volunteer_signups_street_phone", "street", "phone"),
+    Index(
+        "ux_volunteer_signups_active",
+        "street",
+        "shift",
+        "phone",
+        unique=True,
+        postgresql_where=text(_ACTIVE_SIGNUP),
+        sqlite_where=text(_ACTIVE_SIGNUP),
+    ),
+    sqlite_autoincrement=True,
+)
+
+job_fairs = Table(
+    "job_fairs",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    _code(),
+    _name(),
+    _ref("venue"),
+    Column("starts_at", UtcDateTime(), nullable=False),
+    Column("ends_at", UtcDateTime(), nullable=False),
+    Column("market", String(64), nullable=False),
+)
+
+job_posts = Table(
+    "job_posts",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    _code(),
+    _ref("fair"),
+    _ref("employer"),
+    Column("title", String(200), nullable=False),
+    Column("openings", Integer(), nullable=False),
+    Column("special", String(16), nullable=False),
+    Column("salary", String(200), nullable=False),
+    Column("requirements", Text(), nullable=False),
+)
+
+job_applications = Table(
+    "job_applications",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    _street(),
+    Column("code", String(64), nullable=False, unique=True),
+    _ref("post"),
+    _ref("fair"),
+    Column("name", String(40), nullable=False),
+    Column("phone", String(32), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("updated_at", UtcDateTime()),
+    Column("note", Text(), nullable=False),
+    Index("ix_job_applications_street_post", "street", "post"),
+    Index("ix_job_applications_street_phone", "street", "phone"),
+    sqlite_autoincrement=True,
+)
+
+renovation_projects = Table(
+    "renovation_projects",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    _code(),
+    _name(),
+    _ref("area"),
+    Column("buildings", _json(), nullable=False),
+    Column("threshold", Float(), nullable=False),
+    Column("description", Text(), nullable=False),
+)
+
+renovation_milestones = Table(
+    "renovation_milestones",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    _code("project"),
+    _code("milestone"),
+    Column("planned", Date()),
+    Column("done", Date()),
+)
+
+renovation_households = Table(
+    "renovation_households",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    _code("project"),
+    _code(),
+    _ref("building"),
+    Column("room", String(64), nullable=False),
+    Column("head", String(40), nullable=False),
+    Column("phone", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("consulted_on", Date()),
+    Column("signed_on", Date()),
+    Column("note", Text(), nullable=False),
+)
+
+renovation_people = Table(
+    "renovation_people",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    _code("project"),
+    _code(),
+    _name(),
+    Column("circle", String(16), nullable=False),
+    Column("role", String(200), nullable=False),
+    Column("org", String(200), nullable=False),
+)
+
+party_units = Table(
+    "party_units",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    _code(),
+    _name(),
+    Column("level", String(16), nullable=False),
+    Column("parent", String(64), nullable=False),
+    Column("places", _json(), nullable=False),
+)
+
+party_members = Table(
+    "party_members",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    _code(),
+    _ref("unit"),
+    Column("name", String(40), nullable=False),
+    Column("post", String(40), nullable=False),
+    Column("leads", Boolean(), nullable=False),
+    Column("duties", Text(), nullable=False),
+    Column("phone", String(32), nullable=False),
+)

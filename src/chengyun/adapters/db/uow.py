@@ -9,6 +9,7 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from chengyun.adapters.db.community import SqlCommunityRepository
 from chengyun.adapters.db.examples import SqlExampleRepository
 from chengyun.adapters.db.repositories import (
     SqlConfigRepository,
@@ -19,6 +20,7 @@ from chengyun.adapters.db.repositories import (
     translate_errors,
 )
 from chengyun.adapters.db.sensors import SqlSensorRepository
+from chengyun.services.community.ports import CommunityRepository
 from chengyun.services.ports import (
     ConfigRepository,
     ExampleRepository,
@@ -45,6 +47,7 @@ class SqlUnitOfWork:
     tokens: TokenRepository
     examples: ExampleRepository
     sensors: SensorRepository
+    community: CommunityRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -82,6 +85,7 @@ class SqlUnitOfWork:
         self.tokens = SqlTokenRepository(connection)
         self.examples = SqlExampleRepository(connection)
         self.sensors = SqlSensorRepository(connection)
+        self.community = SqlCommunityRepository(connection)
         return self
 
     def __exit__(
