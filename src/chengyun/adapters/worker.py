@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from chengyun.domain.errors import Conflict
+from chengyun.domain.errors import Conflict, Unavailable
 from chengyun.services.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 
 class LoopThread:
     """A daemon thread calling `_round` until stopped; `_round` returns how long to sleep before the
-    next round. A failing round is logged and retried a second later: the loop never dies."""
+    next round. A failing round is logged and retried a second later: the loop never dies (a database
+    restart, a bug in one round)."""
 
     name = "loop"
 
@@ -38,9 +39,19 @@ class LoopThread:
         raise NotImplementedError
 
     def _run(self) -> None:
+        unavailable = False
         while not self._stop.is_set():
             try:
                 sleep = self._round()
+                if unavailable:
+                    log.warning("%s: the database is back", self.name)
+                    unavailable = False
+            except Unavailable:
+                # Expected while the database restarts: one line, not a traceback every second.
+                if not unavailable:
+                    log.warning("%s: the database is out of reach; retrying every second", self.name)
+                    unavailable = True
+                sleep = 1.0
             except Exception:
                 log.exception("%s round failed; retrying in 1 s", self.name)
                 sleep = 1.0
