@@ -19,6 +19,7 @@ from chengyun.adapters.db.engine import make_engine
 from chengyun.adapters.db.migrate import upgrade
 from chengyun.adapters.db.uow import unit_of_work_factory
 from chengyun.adapters.gazetteer import GazetteerCache
+from chengyun.adapters.listening import Listening
 from chengyun.adapters.payloads import decode_batch, decode_messages
 from chengyun.adapters.worker import DeadlineWorker, SensorWorker
 from chengyun.domain.alarms import AlarmEvent
@@ -132,6 +133,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         classifier.learn,
         classifier.forget,
     )
+    listening = Listening(clock)
     ingest = IngestService(
         uow,
         clock,
@@ -139,6 +141,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         decode_body=decode_batch,
         publish=alarm_bus.publish,
         orders=AlarmOrders(orders),
+        listening=listening.since,
     )
     sensors = SensorService(uow, clock, on_registered=ingest.start_watching, publish=alarm_bus.publish)
     retention = timedelta(days=settings.readings_retention_days)
@@ -155,6 +158,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
             ),
             ingest.ingest_messages,
         )
+        listening.follow(mqtt)
     return Center(
         settings,
         engine,

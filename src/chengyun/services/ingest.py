@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from chengyun.domain.access import Actor, Role
@@ -60,6 +60,7 @@ ALARM_CATEGORIES: dict[SensorKind, str] = {
     SensorKind.AIR_QUALITY: "900199",  # 其他诉求
 }
 
+ALWAYS = datetime.min.replace(tzinfo=UTC)  # "listening since forever": every silence counts
 ALARM_ACTOR = Actor(Role.SENSOR_SYSTEM, frozenset(), None, "感知告警引擎", "alarm-engine")
 NOTE_ACTOR = Actor(Role.ADMIN, frozenset(), None, "感知告警引擎", "alarm-engine")
 REGISTRY_TTL_S = 1.0
@@ -132,6 +133,7 @@ class IngestService:
         orders: OrderPort | None = None,
         policy: AlarmPolicy | None = None,
         limits: TimeLimits = DEFAULT_LIMITS,
+        listening: Callable[[], datetime | None] = lambda: ALWAYS,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -141,6 +143,9 @@ class IngestService:
         self._orders = orders
         self.policy = policy or AlarmPolicy()
         self._limits = limits
+        # Since when the sensors have been audible (None: not now); the offline rule counts only silence
+        # heard (adapters/listening.py).
+        self._listening = listening
         self._registry: dict[str, Sensor] = {}
         self._stamp: int | None = None
         self._checked = 0.0
@@ -402,17 +407,20 @@ class IngestService:
         """Ticks the sensors whose time-driven rules are due (offline) and finalises held clears.
         Safe to run in several workers at once (each claims its own rows)."""
         now = self._clock.now()
+        listening = self._listening()
         report = IngestReport()
         registry = self.sensors()
         try:
             with self._uow() as uow:
                 transitions: list[Transition] = []
-                claimed = [c for c in uow.sensors.claim_checks(now, batch) if c.sensor_id in registry]
+                # While the sensors cannot be heard, their silence proves nothing: no offline checks.
+                checks = uow.sensors.claim_checks(now, batch) if listening is not None else []
+                claimed = [c for c in checks if c.sensor_id in registry]
                 lives = self._live(uow, registry, [c.sensor_id for c in claimed], now)
                 for live, evaluator in lives.values():
-                    transitions.extend(evaluator.tick(now))
+                    transitions.extend(evaluator.tick(now, listening))
                     live.state = evaluator.snapshot()
-                    live.check_at = evaluator.due()
+                    live.check_at = evaluator.due(listening)
                 if lives:
                     self._save_live(uow, lives)
                 if transitions:
