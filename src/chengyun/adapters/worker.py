@@ -24,6 +24,7 @@ class LoopThread:
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.rounds = 0  # rounds finished, failed ones too
 
     def start(self) -> None:
         self._stop.clear()
@@ -55,6 +56,7 @@ class LoopThread:
             except Exception:
                 log.exception("%s round failed; retrying in 1 s", self.name)
                 sleep = 1.0
+            self.rounds += 1
             self._stop.wait(timeout=sleep)
 
 
