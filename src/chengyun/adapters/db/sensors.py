@@ -55,6 +55,8 @@ MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
 # Bound parameters per statement on SQLite (its limit is 32,766) and ids per IN list.
 _CHUNK = 5_000
+# Held by a PostgreSQL transaction from its alarm-event insert to its end (see save_alarms).
+ALARM_EVENTS_LOCK_KEY = 0x63790002
 
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
@@ -696,6 +698,11 @@ class SqlSensorRepository:
         for alarm in alarms:
             alarm.events.clear()
         if history:
+            if self._conn.dialect.name == "postgresql":
+                # A feed reads "events above the last id seen", so ids must become visible in id order:
+                # held to the end of the transaction, this lock keeps another writer from taking (and
+                # committing) a later id meanwhile, as the timeline's does (repositories.py).
+                self._run(select(func.pg_advisory_xact_lock(ALARM_EVENTS_LOCK_KEY)))
             self._run(insert(t.alarm_events), history)
 
     def get_alarm(self, alarm_id: int, *, for_update: bool = False) -> Alarm:
