@@ -146,7 +146,10 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
     sensors = SensorService(uow, clock, on_registered=ingest.start_watching, publish=alarm_bus.publish)
     retention = timedelta(days=settings.readings_retention_days)
     sensor_worker = SensorWorker(
-        sweep=ingest.sweep, roll_up=ingest.roll_up, purge=lambda: ingest.purge(retention)
+        sweep=ingest.sweep,
+        roll_up=ingest.roll_up,
+        purge=lambda: ingest.purge(retention),
+        file_orders=ingest.file_missing_orders,
     )
     mqtt = None
     if settings.mqtt_url:

@@ -112,7 +112,7 @@ class SensorWorker(LoopThread):
     have held) until none are left; every `roll_up_every_s` rolls up the readings stored since the last
     roll-up (a roll-up rewrites whole minutes from the raw points, which at 14,000 readings a second is
     seconds of work: not something to hold the database for every second); every hour applies the
-    retention."""
+    retention; every `file_orders_every_s` files the orders a failure left unfiled."""
 
     name = "sensor-worker"
 
@@ -125,10 +125,14 @@ class SensorWorker(LoopThread):
         every_s: float = 1.0,
         roll_up_every_s: float = 60.0,
         purge_every_s: float = 3600.0,
+        file_orders: Callable[[], int] = lambda: 0,
+        file_orders_every_s: float = 30.0,
     ) -> None:
         self._sweep = sweep
         self._roll_up = roll_up
         self._purge = purge
+        self._file_orders = file_orders
+        self._file_orders_every_s = file_orders_every_s
         self._batch = batch
         self._every_s = every_s
         self._roll_up_every_s = roll_up_every_s
@@ -143,6 +147,8 @@ class SensorWorker(LoopThread):
             self._roll_up()
         if self._due(self._purge_every_s):
             self._purge()
+        if self._due(self._file_orders_every_s):
+            self._file_orders()
         self._rounds += 1
 
     def _due(self, every_s: float) -> bool:

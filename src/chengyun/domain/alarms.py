@@ -175,6 +175,26 @@ class Alarm:
         """The event of a freshly opened alarm."""
         return self._event(AlarmEventKind.RAISED, self.raised_at, f"告警：{self.message}", policy)
 
+    def order_request(self, policy: AlarmPolicy) -> AlarmEvent | None:
+        """The event to file this alarm's order from while it still wants one (its filing failed after
+        the alarm was stored); not recorded in its history again."""
+        if not self.wants_order(policy):
+            return None
+        kind, message = AlarmEventKind.RAISED, f"告警：{self.message}"
+        return AlarmEvent(
+            kind,
+            self.raised_at,
+            self.id,
+            self.sensor_id,
+            self.rule_id,
+            self.street,
+            self.colour,
+            self.state,
+            message,
+            True,
+            None,
+        )
+
     def on_raise(self, transition: Transition, policy: AlarmPolicy) -> AlarmEvent | None:
         """The rule raised again for this alarm. While a clear is pending the clear is cancelled (a
         flap, silent); a recently cleared alarm reopens. Returns the event people should see, if any."""

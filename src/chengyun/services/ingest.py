@@ -25,7 +25,7 @@ from typing import Protocol
 
 from chengyun.domain.access import Actor, Role
 from chengyun.domain.alarms import Alarm, AlarmBook, AlarmEvent, AlarmEventKind, AlarmPolicy, AlarmState
-from chengyun.domain.errors import DomainError
+from chengyun.domain.errors import DomainError, Unavailable
 from chengyun.domain.orders import Source
 from chengyun.domain.rules import SensorEvaluator, Transition
 from chengyun.domain.sensors import DEFAULT_LIMITS, Reading, Sensor, SensorKind, TimeLimits, validate
@@ -64,6 +64,8 @@ ALWAYS = datetime.min.replace(tzinfo=UTC)  # "listening since forever": every si
 ALARM_ACTOR = Actor(Role.SENSOR_SYSTEM, frozenset(), None, "感知告警引擎", "alarm-engine")
 NOTE_ACTOR = Actor(Role.ADMIN, frozenset(), None, "感知告警引擎", "alarm-engine")
 REGISTRY_TTL_S = 1.0
+ORDER_SETTLE = timedelta(minutes=1)  # an alarm this old without its order did not get it the usual way
+ORDER_REPAIR_WINDOW = timedelta(days=1)  # how far back `file_missing_orders` looks
 ROLL_UP_OVERLAP = timedelta(minutes=15)  # how stale the in-memory registry may be before its stamp is checked
 
 
@@ -479,6 +481,28 @@ class IngestService:
             uow.commit()
         return n
 
+    def file_missing_orders(self, limit: int = 100) -> int:
+        """Files the orders of alarms that want one and have none: the order is filed after the alarm is
+        stored, so a database lost in between, or a crash, leaves the alarm without it (and the MQTT
+        messages that raised it acknowledged). Alarms raised over `ORDER_SETTLE` ago (the usual path
+        has had its turn) and within `ORDER_REPAIR_WINDOW`; each alarm's order has an Idempotency-Key of
+        its own, so filing twice files one. Returns how many orders were filed."""
+        if self._orders is None:
+            return 0
+        now = self._clock.now()
+        with self._uow() as uow:
+            alarms = uow.sensors.orderless_alarms(
+                self.policy.order_colours, now - ORDER_REPAIR_WINDOW, now - ORDER_SETTLE, limit
+            )
+        report = IngestReport()
+        for alarm in alarms:
+            event = alarm.order_request(self.policy)
+            if event is not None:
+                self._to_order(event, report)
+        if report.orders:
+            log.warning("filed %d alarm orders that a failure had left unfiled", len(report.orders))
+        return len(report.orders)
+
     # --- after the batch is stored -------------------------------------------------------------------
 
     def _after(self, report: IngestReport) -> None:
@@ -520,7 +544,9 @@ class IngestService:
                 return replace(event, order_id=order_id)
             if event.order_id is not None and event.kind in (AlarmEventKind.CLEARED, AlarmEventKind.REOPENED):
                 self._orders.note_alarm(event.order_id, event.street, event.message)
-        except DomainError as e:  # the alarm stands; the order side is retried by nobody: say so loudly
+        except Unavailable:  # the alarm stands; `file_missing_orders` files its order later
+            log.warning("alarm %s: database out of reach, its order will be filed later", event.alarm_id)
+        except DomainError as e:  # the alarm stands; say so loudly
             log.error("alarm %s: order step failed: %s", event.alarm_id, e)
         return event
 

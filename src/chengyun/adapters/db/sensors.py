@@ -725,6 +725,24 @@ class SqlSensorRepository:
         )
         return [_alarm_from(row) for row in rows]
 
+    def orderless_alarms(
+        self, colours: Collection[Colour], since: datetime, until: datetime, limit: int
+    ) -> builtins.list[Alarm]:
+        a = t.alarms.c
+        rows = self._run(
+            select(t.alarms)
+            .where(
+                a.raised_at >= since,  # the raised_at index bounds the scan
+                a.raised_at <= until,
+                a.order_id.is_(None),
+                a.state.in_(_ACTIVE),
+                a.colour.in_(sorted(c.value for c in colours)),
+            )
+            .order_by(a.raised_at, a.id)
+            .limit(limit)
+        )
+        return [_alarm_from(row) for row in rows]
+
     def _alarms_where(self, statement: Select[Any], query: AlarmQuery) -> Select[Any]:
         a = t.alarms.c
         if query.street is not None:
