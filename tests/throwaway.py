@@ -117,7 +117,8 @@ class Broker:
     def __init__(self, persistence: bool = True) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="chengyun-faults-mqtt-"))
         if os.geteuid() == 0:  # started as root, Mosquitto runs as `mosquitto`: it must write its database
-            shutil.chown(self.folder, "mosquitto", "mosquitto")
+            with contextlib.suppress(LookupError):  # no such user: it stays root
+                shutil.chown(self.folder, "mosquitto", "mosquitto")
         self.port = free_port_in(BROKER_PORTS)
         self.url = f"mqtt://127.0.0.1:{self.port}"
         conf = self.folder / "mosquitto.conf"
