@@ -16,11 +16,22 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
+import pytest
 
 POSTGRES_PORTS = range(5440, 5450)
 BROKER_PORTS = range(1890, 1900)
+
+
+def missing(what: str) -> NoReturn:
+    """A server program the test needs is not installed: skip, or fail where the services are required
+    (CI)."""
+    message = f"this test needs {what}"
+    if os.environ.get("CHENGYUN_REQUIRE_SERVICES"):
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def free_port_in(ports: range) -> int:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,16 +10,13 @@ import pytest
 
 from chengyun.adapters.db.engine import make_engine
 from district import SPEED, TOKEN, District, street_database
-from throwaway import PostgresCluster, server
+from throwaway import PostgresCluster, missing, server
 
 
 @pytest.fixture(scope="session")
 def own_postgres() -> Iterator[PostgresCluster]:
-    if not Path("/usr/lib/postgresql").is_dir():
-        message = "the fault tests need PostgreSQL's server binaries (apt install postgresql)"
-        if os.environ.get("CHENGYUN_REQUIRE_SERVICES"):
-            pytest.fail(message)
-        pytest.skip(message)
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        missing("PostgreSQL's server programs (apt install postgresql)")
     cluster = PostgresCluster()
     try:
         cluster.start()
