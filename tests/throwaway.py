@@ -168,6 +168,18 @@ class Broker:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def running_broker(persistence: bool = True) -> Iterator[Broker]:
+    if shutil.which("mosquitto") is None:
+        missing("mosquitto (apt install mosquitto)")
+    broker = Broker(persistence)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.close()
+
+
 class Server:
     """`chengyun serve` in a process of its own, on a free port, logging to a file."""
 

@@ -5,7 +5,6 @@ sensor the center could not hear while the broker was away."""
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -20,21 +19,15 @@ from chengyun.services.ports import AlarmQuery
 from chengyun.settings import Settings
 from district import street_database
 from street import ADMIN, STREET
-from throwaway import Broker, PostgresCluster, missing, wait_for
+from throwaway import Broker, PostgresCluster, running_broker, wait_for
 
 GAUGES = ["BR-W1", "BR-W2", "BR-W3", "BR-W4"]  # water levels reporting every minute: offline after 3
 
 
 @pytest.fixture
 def broker() -> Iterator[Broker]:
-    if shutil.which("mosquitto") is None:
-        missing("mosquitto (apt install mosquitto)")
-    broker = Broker(persistence=True)  # sessions and queued messages survive a restart
-    broker.start()
-    try:
+    with running_broker(persistence=True) as broker:  # sessions and queued messages survive a restart
         yield broker
-    finally:
-        broker.close()
 
 
 @pytest.fixture

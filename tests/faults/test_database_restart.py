@@ -5,16 +5,24 @@ sensor worker carries on sweeping."""
 
 from __future__ import annotations
 
+import json
 import time
-from datetime import datetime
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from apikit import TILE
 from callers import Callers, stored
+from chengyun.adapters.mqtt import MqttPublisher
+from chengyun.bootstrap import build
+from chengyun.settings import Settings
 from district import TOKEN, District
-from throwaway import wait_for
+from street import ADMIN, STREET
+from throwaway import Broker, running_broker, wait_for
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -87,3 +95,67 @@ def test_a_postgresql_restart_under_load_costs_retriable_503s_and_loses_nothing_
         return any(a["rule_id"] == "offline" for a in alarms["items"])
 
     wait_for(offline_alarm, "the silent gauge's offline alarm", 30)
+
+
+@pytest.fixture
+def broker() -> Iterator[Broker]:
+    with running_broker(persistence=False) as broker:
+        yield broker
+
+
+def test_readings_published_while_postgresql_restarts_are_all_stored_once(
+    district: District, broker: Broker
+) -> None:
+    """The MQTT ingestion acknowledges a message only once its batch is stored: a batch that meets the
+    database down is retried until it is, and nothing the broker handed over is lost."""
+    group = uuid.uuid4().hex[:8]
+    settings = Settings(
+        database_url=district.url,
+        mqtt_url=broker.url,
+        mqtt_client_id=f"pg-{group}",
+        mqtt_group=group,
+        run_worker=False,
+    )
+    center = build(settings, migrate=False)
+    gauges = [f"PG-G{i}" for i in range(5)]
+    rows = "".join(f"{g},water_level,121.4420,31.2250,B1,60\n" for g in gauges)
+    center.sensors.import_csv(ADMIN, STREET, "id,kind,lon,lat,watches,interval_s\n" + rows)
+    start = datetime.now(UTC) - timedelta(minutes=20)
+    stream = [
+        (
+            f"chengyun/{STREET}/sensors/{g}",
+            json.dumps({"ts": (start + timedelta(seconds=k)).timestamp(), "values": {"level": 1.0}}).encode(),
+        )
+        for k in range(200)
+        for g in gauges
+    ]
+    center.start()
+    assert center.mqtt is not None and center.mqtt.wait_connected(15)
+    try:
+        with MqttPublisher(broker.url) as publisher:
+            for n in range(0, len(stream), 50):
+                publisher.publish_many(stream[n : n + 50])  # the broker has them: QoS 1
+                if n == 300:
+                    district.cluster.stop("fast")
+                if n == 600:
+                    district.cluster.start()
+                time.sleep(0.05)
+
+        def all_stored() -> bool:
+            with district.engine.connect() as connection:
+                found = connection.execute(
+                    text("SELECT count(*) FROM readings WHERE sensor_id LIKE 'PG-G%'")
+                ).scalar_one()
+            return int(found) >= len(stream)
+
+        wait_for(all_stored, "every reading published around the restart", 60)
+        with district.engine.connect() as connection:
+            per_gauge = dict(
+                connection.execute(
+                    text("SELECT sensor_id, count(*) FROM readings WHERE sensor_id LIKE 'PG-G%' GROUP BY 1")
+                ).all()
+            )
+        assert per_gauge == {g: 200 for g in gauges}
+        assert center.mqtt.stats()["sink_failures"] > 0, "no batch met the database down"
+    finally:
+        center.stop()
