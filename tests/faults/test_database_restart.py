@@ -1,7 +1,7 @@
 """PostgreSQL restarted under load (`chengyun serve --workers 2`): while it is down callers get a
 retriable 503 with Retry-After and a Chinese message, never a 500; the service recovers by itself;
 every acknowledged order is stored once; the deadline worker fires what came due meanwhile, once; the
-sensor worker carries on sweeping."""
+sensor worker carries on sweeping; the MQTT ingestion stores every reading published meanwhile, once."""
 
 from __future__ import annotations
 

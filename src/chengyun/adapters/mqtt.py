@@ -473,7 +473,7 @@ class MqttIngestor:
                     attempt,
                     delay,
                     exc,
-                    exc_info=exc,
+                    exc_info=exc if attempt == 1 else None,  # a restart: one traceback, not one a try
                 )
                 if self._stop_requested:
                     return False
