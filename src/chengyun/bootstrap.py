@@ -20,6 +20,7 @@ from chengyun.adapters.db.engine import make_engine
 from chengyun.adapters.db.migrate import upgrade
 from chengyun.adapters.db.uow import unit_of_work_factory
 from chengyun.adapters.gazetteer import GazetteerCache
+from chengyun.adapters.listening import Listening
 from chengyun.adapters.payloads import decode_batch, decode_messages
 from chengyun.adapters.worker import DeadlineWorker, SensorWorker
 from chengyun.domain.access import Role
@@ -138,6 +139,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         classifier.learn,
         classifier.forget,
     )
+    listening = Listening(clock)
     ingest = IngestService(
         uow,
         clock,
@@ -145,11 +147,15 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         decode_body=decode_batch,
         publish=alarm_bus.publish,
         orders=AlarmOrders(orders),
+        listening=listening.since,
     )
     sensors = SensorService(uow, clock, on_registered=ingest.start_watching, publish=alarm_bus.publish)
     retention = timedelta(days=settings.readings_retention_days)
     sensor_worker = SensorWorker(
-        sweep=ingest.sweep, roll_up=ingest.roll_up, purge=lambda: ingest.purge(retention)
+        sweep=ingest.sweep,
+        roll_up=ingest.roll_up,
+        purge=lambda: ingest.purge(retention),
+        file_orders=ingest.file_missing_orders,
     )
     mqtt = None
     if settings.mqtt_url:
@@ -161,6 +167,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
             ),
             ingest.ingest_messages,
         )
+        listening.follow(mqtt)
     center = Center(
         settings,
         engine,

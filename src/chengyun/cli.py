@@ -68,6 +68,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from chengyun.bootstrap import build
 
     settings = _settings(args)
+    if args.workers > 1:
+        from chengyun.serving import serve_workers
+
+        serve_workers(settings, args.workers)
+        return 0
     center = build(settings)
     _serve(center, settings)
     return 0
@@ -383,6 +388,16 @@ def _center(args: argparse.Namespace) -> Center:
 # --- the parser -----------------------------------------------------------------------------------
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"应为正整数，不是 {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"应为正整数，不是 {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chengyun", description="城运：街道城市运行管理平台")
 
@@ -410,6 +425,12 @@ def _parser() -> argparse.ArgumentParser:
     p = command("serve", "按配置运行城运中心（接口、大屏、时限工作进程）", cmd_serve)
     server_flags(p)
     p.add_argument("--no-worker", action="store_true", help="不在本进程运行时限工作进程")
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="接口进程数（默认 1；大于 1 时需 PostgreSQL，后台工作在主进程中运行一份）",
+    )
 
     p = command(
         "worker", "只运行工作进程：时限、传感器巡检，配置了 MQTT 时接入传感器读数（可多开）", cmd_worker

@@ -7,8 +7,10 @@ import threading
 from chengyun.adapters.worker import LoopThread, SensorWorker
 
 
-def test_the_sensor_worker_sweeps_every_round_rolls_up_and_purges_less_often() -> None:
-    calls = {"sweep": 0, "roll_up": 0, "purge": 0}
+def test_the_sensor_worker_sweeps_every_round_and_rolls_up_purges_and_files_missed_orders_less_often() -> (
+    None
+):
+    calls = {"sweep": 0, "roll_up": 0, "purge": 0, "file_orders": 0}
     backlog = [500, 500, 3]  # two full batches of due checks, then the rest
 
     def sweep() -> int:
@@ -27,10 +29,13 @@ def test_the_sensor_worker_sweeps_every_round_rolls_up_and_purges_less_often() -
         every_s=1.0,
         roll_up_every_s=3.0,
         purge_every_s=6.0,
+        file_orders=lambda: count("file_orders"),
+        file_orders_every_s=2.0,
     )
     for _ in range(7):
         worker.run_once()
-    assert calls == {"sweep": 3 + 6, "roll_up": 3, "purge": 2}  # rounds 0..6: roll-ups at 0, 3, 6
+    # rounds 0..6: roll-ups at 0, 3, 6; the orders a failure left unfiled at 0, 2, 4, 6
+    assert calls == {"sweep": 3 + 6, "roll_up": 3, "purge": 2, "file_orders": 4}
 
 
 def test_a_loop_thread_survives_a_failing_round_and_stops() -> None:

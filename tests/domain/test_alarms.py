@@ -188,3 +188,20 @@ def test_a_stored_alarm_with_a_pending_clear_is_resumed() -> None:
     book = AlarmBook(POLICY, [alarm])
     (cleared,) = book.tick(T0 + 9 * MIN)
     assert cleared.sensor_id == "W1" and alarm.state is AlarmState.CLEARED_UNACKNOWLEDGED
+
+
+def test_an_alarm_still_wanting_its_order_asks_for_it_again_without_adding_to_its_history() -> None:
+    book = AlarmBook(POLICY)
+    raised = book.apply(t(RAISE, 0), SENSOR)
+    alarm = book.get("W1", "water-high")
+    assert raised is not None and alarm is not None
+    alarm.events.clear()  # stored
+    again = alarm.order_request(POLICY)
+    assert again == raised  # the same request the raise made
+    assert alarm.events == []
+    alarm.order_id = 7
+    assert alarm.order_request(POLICY) is None  # it has its order
+    blue = AlarmBook(POLICY)
+    blue.apply(t(RAISE, 0, Colour.BLUE), SENSOR)
+    quiet = blue.get("W1", "water-high")
+    assert quiet is not None and quiet.order_request(POLICY) is None  # blue files no order

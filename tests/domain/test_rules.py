@@ -182,6 +182,23 @@ def test_offline_counts_from_registration_or_first_tick_when_never_heard_of() ->
     assert len(quiet.tick(T0 + 3 * MIN)) == 1
 
 
+def test_offline_counts_only_silence_heard_since_the_center_was_listening_again() -> None:
+    ev = SensorEvaluator("S1", [OfflineRule("off", Colour.BLUE, factor=3)], 10 * MIN)
+    ev.observe(Reading("S1", T0, {"v": 1.0}))
+    back = T0 + 60 * MIN  # the center could not hear anything from T0 + 5 to T0 + 60
+    assert ev.tick(T0 + 61 * MIN, listening_since=back) == []  # a full allowance again from `back`
+    assert ev.due(listening_since=back) == back + 30 * MIN
+    (raised,) = ev.tick(T0 + 91 * MIN, listening_since=back)  # still silent: really offline
+    assert "91 分钟无数据" in raised.reason  # the message tells the whole silence
+
+
+def test_listening_since_before_the_last_reading_changes_nothing() -> None:
+    ev = SensorEvaluator("S1", [OfflineRule("off", Colour.BLUE, factor=3)], 10 * MIN)
+    ev.observe(Reading("S1", T0, {"v": 1.0}))
+    assert ev.due(listening_since=T0 - 60 * MIN) == ev.due() == T0 + 30 * MIN
+    assert len(ev.tick(T0 + 31 * MIN, listening_since=T0 - 60 * MIN)) == 1
+
+
 # --- stuck ------------------------------------------------------------------------------------------
 
 

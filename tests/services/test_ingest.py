@@ -12,9 +12,10 @@ from chengyun.adapters.db.sensors import SqlSensorRepository
 from chengyun.adapters.payloads import decode_batch, decode_messages
 from chengyun.bootstrap import Center
 from chengyun.domain.alarms import Alarm, AlarmState
+from chengyun.domain.errors import Unavailable
 from chengyun.domain.orders import Source
 from chengyun.services.ingest import AlarmOrders, IngestService
-from chengyun.services.ports import AlarmQuery
+from chengyun.services.ports import AlarmQuery, OrderQuery
 from street import ADMIN, STREET, T0
 
 SENSORS_CSV = (
@@ -74,6 +75,36 @@ def test_readings_are_stored_and_a_flood_raises_an_alarm_that_files_a_located_or
     _, live = center.sensors.get(ADMIN, "W1")
     assert live is not None and live.values == {"level": 16.0}
     assert live.last_ts == T0 + timedelta(minutes=2)
+
+
+def test_an_alarm_whose_order_could_not_be_filed_gets_it_from_the_repair_once(
+    sensors: Center, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The order is filed after the alarm is stored: a database lost in between leaves the alarm (and
+    the acknowledged readings) without it, until the sensor worker's repair files it."""
+    center = sensors
+    clock.set(T0 + timedelta(minutes=2, seconds=10))  # the alarm's reading came 10 s ago
+    create = center.orders.create
+
+    def database_lost(*args: object, **kwargs: object) -> object:
+        raise Unavailable("数据库暂时无法连接，请稍后重试")
+
+    monkeypatch.setattr(center.orders, "create", database_lost)
+    report = center.ingest.ingest_messages([msg("W1", i, level=v) for i, v in enumerate([2.0, 3.0, 16.0])])
+    assert report.orders == []
+    [high] = alarms_of(center, "water-high")
+    assert high.order_id is None
+
+    monkeypatch.setattr(center.orders, "create", create)  # the database is back
+    assert center.ingest.file_missing_orders() == 0  # too fresh: the usual path may still be at it
+    clock.advance(minutes=2)
+    assert center.ingest.file_missing_orders() == 1
+    assert center.ingest.file_missing_orders() == 0  # nothing left to file
+    [high] = alarms_of(center, "water-high")
+    assert high.order_id is not None
+    order = center.orders.get(ADMIN, high.order_id)
+    assert order.source is Source.SENSOR and order.external_id == f"alarm:{high.id}"
+    assert center.orders.search(ADMIN, OrderQuery(street=STREET)).total == 1
 
 
 def test_a_second_alarm_of_the_same_sensor_joins_the_order_of_the_first(

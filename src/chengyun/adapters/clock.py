@@ -16,14 +16,22 @@ class WallClock:
 
 
 class SimulatedClock:
-    """Starts at `start` and runs `speed` times faster than real time."""
+    """Starts at `start` and runs `speed` times faster than real time. Clocks given the same `anchor`
+    (the simulated start and the `time.monotonic()` it stands for, the same in every process of one
+    machine) tell the same time: the processes of `serve --workers N` share one simulated time."""
 
-    def __init__(self, start: datetime | None = None, speed: float = 1.0) -> None:
+    def __init__(
+        self, start: datetime | None = None, speed: float = 1.0, real_origin: float | None = None
+    ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
         self._origin = (start or datetime.now(UTC)).astimezone(UTC)
-        self._real_origin = time.monotonic()
+        self._real_origin = time.monotonic() if real_origin is None else real_origin
         self.speed = speed
+
+    @property
+    def anchor(self) -> tuple[datetime, float]:
+        return self._origin, self._real_origin
 
     def now(self) -> datetime:
         return self._origin + timedelta(seconds=(time.monotonic() - self._real_origin) * self.speed)

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from chengyun.domain.errors import Conflict
+from chengyun.domain.errors import Conflict, Unavailable
 from chengyun.services.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -16,13 +16,15 @@ log = logging.getLogger(__name__)
 
 class LoopThread:
     """A daemon thread calling `_round` until stopped; `_round` returns how long to sleep before the
-    next round. A failing round is logged and retried a second later: the loop never dies."""
+    next round. A failing round is logged and retried a second later: the loop never dies (a database
+    restart, a bug in one round)."""
 
     name = "loop"
 
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.rounds = 0  # rounds finished, failed ones too
 
     def start(self) -> None:
         self._stop.clear()
@@ -38,12 +40,23 @@ class LoopThread:
         raise NotImplementedError
 
     def _run(self) -> None:
+        unavailable = False
         while not self._stop.is_set():
             try:
                 sleep = self._round()
+                if unavailable:
+                    log.warning("%s: the database is back", self.name)
+                    unavailable = False
+            except Unavailable:
+                # Expected while the database restarts: one line, not a traceback every second.
+                if not unavailable:
+                    log.warning("%s: the database is out of reach; retrying every second", self.name)
+                    unavailable = True
+                sleep = 1.0
             except Exception:
                 log.exception("%s round failed; retrying in 1 s", self.name)
                 sleep = 1.0
+            self.rounds += 1
             self._stop.wait(timeout=sleep)
 
 
@@ -99,7 +112,7 @@ class SensorWorker(LoopThread):
     have held) until none are left; every `roll_up_every_s` rolls up the readings stored since the last
     roll-up (a roll-up rewrites whole minutes from the raw points, which at 14,000 readings a second is
     seconds of work: not something to hold the database for every second); every hour applies the
-    retention."""
+    retention; every `file_orders_every_s` files the orders a failure left unfiled."""
 
     name = "sensor-worker"
 
@@ -112,10 +125,14 @@ class SensorWorker(LoopThread):
         every_s: float = 1.0,
         roll_up_every_s: float = 60.0,
         purge_every_s: float = 3600.0,
+        file_orders: Callable[[], int] = lambda: 0,
+        file_orders_every_s: float = 30.0,
     ) -> None:
         self._sweep = sweep
         self._roll_up = roll_up
         self._purge = purge
+        self._file_orders = file_orders
+        self._file_orders_every_s = file_orders_every_s
         self._batch = batch
         self._every_s = every_s
         self._roll_up_every_s = roll_up_every_s
@@ -130,6 +147,8 @@ class SensorWorker(LoopThread):
             self._roll_up()
         if self._due(self._purge_every_s):
             self._purge()
+        if self._due(self._file_orders_every_s):
+            self._file_orders()
         self._rounds += 1
 
     def _due(self, every_s: float) -> bool:

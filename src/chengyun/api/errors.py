@@ -9,9 +9,11 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from chengyun.adapters.db.repositories import is_unavailable, unavailable
 from chengyun.domain.errors import (
     Conflict,
     DomainError,
@@ -21,6 +23,7 @@ from chengyun.domain.errors import (
     NotFound,
     PermissionDenied,
     Unauthenticated,
+    Unavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,7 @@ STATUS = {
     Unauthenticated: 401,
     IllegalTransition: 409,
     Conflict: 409,
+    Unavailable: 503,
 }
 
 HTTP_MESSAGES = {
@@ -61,13 +65,27 @@ def status_of(exc: DomainError) -> int:
     return 400
 
 
+def headers_of(exc: DomainError) -> dict[str, str] | None:
+    if isinstance(exc, Unauthenticated):
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, Unavailable):
+        return {"Retry-After": str(exc.details.get("retry_after", 1))}
+    return None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         details = dict(exc.details)
         code = str(details.pop("code", exc.code))
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
-        return JSONResponse(error_body(code, exc.message, details), status_of(exc), headers=headers)
+        return JSONResponse(error_body(code, exc.message, details), status_of(exc), headers=headers_of(exc))
+
+    @app.exception_handler(SQLAlchemyError)
+    async def storage_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        # What a route reached without the repositories' translation: a lost database is still a 503.
+        if is_unavailable(exc):
+            return await domain_error(request, unavailable(exc))
+        return await unexpected(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

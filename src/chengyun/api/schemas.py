@@ -567,6 +567,7 @@ ERROR_RESPONSES = _errors(
         409: "与当前状态冲突（如状态不允许该操作、重复提交）",
         413: "请求体过大",
         422: "输入校验未通过",
+        503: "数据库暂时无法连接，可按 Retry-After 秒数后重试",
     },
 )
 # The same, spelled out for routes whose success is not JSON (CSV exports): FastAPI would otherwise
@@ -581,5 +582,6 @@ ERROR_RESPONSES_AS_JSON: dict[int | str, dict[str, Any]] = {
 # Open311 GeoReport v2 answers its errors as a list of {code, description}; a query the framework
 # cannot parse at all gets the app-wide body.
 OPEN311_ERROR_RESPONSES = _errors(
-    list[Open311ErrorOut], {400: "请求有误", 403: "api_key 无效或无权限", 404: "对象或格式不存在"}
+    list[Open311ErrorOut],
+    {400: "请求有误", 403: "api_key 无效或无权限", 404: "对象或格式不存在", 503: "暂时无法服务，请稍后重试"},
 ) | _errors(ErrorOut, {422: "请求参数无法解析"})

@@ -154,8 +154,13 @@ class Alarm:
         )
 
     def _event(self, kind: AlarmEventKind, at: datetime, message: str, policy: AlarmPolicy) -> AlarmEvent:
+        event = self._describe(kind, at, message, policy)
+        self.events.append(event)
+        return event
+
+    def _describe(self, kind: AlarmEventKind, at: datetime, message: str, policy: AlarmPolicy) -> AlarmEvent:
         wants = kind in (AlarmEventKind.RAISED, AlarmEventKind.REOPENED) and self.wants_order(policy)
-        event = AlarmEvent(
+        return AlarmEvent(
             kind,
             at,
             self.id,
@@ -168,12 +173,17 @@ class Alarm:
             wants,
             self.order_id,
         )
-        self.events.append(event)
-        return event
 
     def raised(self, policy: AlarmPolicy) -> AlarmEvent:
         """The event of a freshly opened alarm."""
         return self._event(AlarmEventKind.RAISED, self.raised_at, f"告警：{self.message}", policy)
+
+    def order_request(self, policy: AlarmPolicy) -> AlarmEvent | None:
+        """The event to file this alarm's order from while it still wants one (its filing failed after
+        the alarm was stored); not recorded in its history again."""
+        if not self.wants_order(policy):
+            return None
+        return self._describe(AlarmEventKind.RAISED, self.raised_at, f"告警：{self.message}", policy)
 
     def on_raise(self, transition: Transition, policy: AlarmPolicy) -> AlarmEvent | None:
         """The rule raised again for this alarm. While a clear is pending the clear is cancelled (a

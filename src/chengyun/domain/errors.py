@@ -48,3 +48,11 @@ class Unauthenticated(DomainError):
     """No valid credentials: the caller must log in (401), unlike PermissionDenied (403)."""
 
     code = "unauthorized"
+
+
+class Unavailable(DomainError):
+    """Something the request needs (the database) is out of reach for now: the same request may be sent
+    again after `details["retry_after"]` seconds. A write cut off at its commit may or may not have
+    been kept; a retry with the same Idempotency-Key finds out without doing it twice."""
+
+    code = "service_unavailable"

@@ -465,10 +465,6 @@ class RuleState:
                 value = math.nan
             setattr(self, name, value)
 
-    def due(self) -> datetime | None:
-        """When `tick` could next change something (None: only readings can)."""
-        return None
-
     def observe(self, reading: Reading) -> Transition | None:
         value = reading.values.get(self.spec.quantity) if self.spec.quantity is not None else None
         if value is None:
@@ -477,9 +473,6 @@ class RuleState:
 
     def _observe(self, ts: datetime, value: float, sensor_id: str) -> Transition | None:
         raise NotImplementedError
-
-    def tick(self, now: datetime, sensor_id: str) -> Transition | None:
-        return None
 
     def _flip(
         self, sensor_id: str, active: bool, at: datetime, reason: str, value: float | None
@@ -648,20 +641,32 @@ class OfflineState(RuleState):
             return self._flip(reading.sensor_id, False, reading.ts, "恢复上报", None)
         return None
 
-    def tick(self, now: datetime, sensor_id: str) -> Transition | None:
+    def tick(
+        self, now: datetime, sensor_id: str, listening_since: datetime | None = None
+    ) -> Transition | None:
+        """`listening_since`: since when the center has been able to hear the sensor without a break
+        (its ingestion reconnected to the broker, the process started). Silence before that was not
+        heard, so it does not count: after an outage of the center's own, each sensor has its full
+        allowance again to be heard from."""
         if self.last_seen is None:
             self.last_seen = now  # never heard of: start counting from the first tick
             return None
-        if not self.active and now - self.last_seen > self.limit:
+        if not self.active and now - self._counted_from(listening_since) > self.limit:
             minutes = (now - self.last_seen).total_seconds() / 60.0
             reason = f"已 {minutes:.0f} 分钟无数据（允许 {self.limit.total_seconds() / 60.0:.0f} 分钟）"
             return self._flip(sensor_id, True, now, reason, None)
         return None
 
-    def due(self) -> datetime | None:
+    def due(self, listening_since: datetime | None = None) -> datetime | None:
         if self.active or self.last_seen is None:
             return None
-        return self.last_seen + self.limit
+        return self._counted_from(listening_since) + self.limit
+
+    def _counted_from(self, listening_since: datetime | None) -> datetime:
+        assert self.last_seen is not None
+        if listening_since is None or listening_since <= self.last_seen:
+            return self.last_seen
+        return listening_since
 
 
 class StuckState(RuleState):
@@ -745,10 +750,11 @@ class SensorEvaluator:
                 out.append(t)
         return out
 
-    def tick(self, now: datetime) -> list[Transition]:
+    def tick(self, now: datetime, listening_since: datetime | None = None) -> list[Transition]:
+        """The time-driven rules (offline) at `now`; see `OfflineState.tick` for `listening_since`."""
         out: list[Transition] = []
-        for state in self.states:
-            t = state.tick(now, self.sensor_id)
+        for state in self.clocked:
+            t = state.tick(now, self.sensor_id, listening_since)
             if t is not None:
                 out.append(t)
         return out
@@ -772,10 +778,10 @@ class SensorEvaluator:
             if data is not None:
                 state.restore(data)
 
-    def due(self) -> datetime | None:
+    def due(self, listening_since: datetime | None = None) -> datetime | None:
         """The earliest time a clock tick could raise something (the offline rule)."""
         clocked = self.clocked
         if len(clocked) == 1:  # the usual case: one offline rule
-            return clocked[0].due()
-        times = [t for t in (s.due() for s in clocked) if t is not None]
+            return clocked[0].due(listening_since)
+        times = [t for t in (s.due(listening_since) for s in clocked) if t is not None]
         return min(times) if times else None

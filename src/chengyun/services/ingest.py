@@ -20,12 +20,12 @@ import logging
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from chengyun.domain.access import Actor, Role
 from chengyun.domain.alarms import Alarm, AlarmBook, AlarmEvent, AlarmEventKind, AlarmPolicy, AlarmState
-from chengyun.domain.errors import DomainError
+from chengyun.domain.errors import DomainError, Unavailable
 from chengyun.domain.orders import Source
 from chengyun.domain.rules import SensorEvaluator, Transition
 from chengyun.domain.sensors import DEFAULT_LIMITS, Reading, Sensor, SensorKind, TimeLimits, validate
@@ -60,9 +60,12 @@ ALARM_CATEGORIES: dict[SensorKind, str] = {
     SensorKind.AIR_QUALITY: "900199",  # 其他诉求
 }
 
+ALWAYS = datetime.min.replace(tzinfo=UTC)  # "listening since forever": every silence counts
 ALARM_ACTOR = Actor(Role.SENSOR_SYSTEM, frozenset(), None, "感知告警引擎", "alarm-engine")
 NOTE_ACTOR = Actor(Role.ADMIN, frozenset(), None, "感知告警引擎", "alarm-engine")
 REGISTRY_TTL_S = 1.0
+ORDER_SETTLE = timedelta(minutes=1)  # an alarm this old without its order did not get it the usual way
+ORDER_REPAIR_WINDOW = timedelta(days=1)  # how far back `file_missing_orders` looks
 ROLL_UP_OVERLAP = timedelta(minutes=15)  # how stale the in-memory registry may be before its stamp is checked
 
 
@@ -132,6 +135,7 @@ class IngestService:
         orders: OrderPort | None = None,
         policy: AlarmPolicy | None = None,
         limits: TimeLimits = DEFAULT_LIMITS,
+        listening: Callable[[], datetime | None] = lambda: ALWAYS,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -141,6 +145,9 @@ class IngestService:
         self._orders = orders
         self.policy = policy or AlarmPolicy()
         self._limits = limits
+        # Since when the sensors have been audible (None: not now); the offline rule counts only silence
+        # heard (adapters/listening.py).
+        self._listening = listening
         self._registry: dict[str, Sensor] = {}
         self._stamp: int | None = None
         self._checked = 0.0
@@ -402,17 +409,20 @@ class IngestService:
         """Ticks the sensors whose time-driven rules are due (offline) and finalises held clears.
         Safe to run in several workers at once (each claims its own rows)."""
         now = self._clock.now()
+        listening = self._listening()
         report = IngestReport()
         registry = self.sensors()
         try:
             with self._uow() as uow:
                 transitions: list[Transition] = []
-                claimed = [c for c in uow.sensors.claim_checks(now, batch) if c.sensor_id in registry]
+                # While the sensors cannot be heard, their silence proves nothing: no offline checks.
+                checks = uow.sensors.claim_checks(now, batch) if listening is not None else []
+                claimed = [c for c in checks if c.sensor_id in registry]
                 lives = self._live(uow, registry, [c.sensor_id for c in claimed], now)
                 for live, evaluator in lives.values():
-                    transitions.extend(evaluator.tick(now))
+                    transitions.extend(evaluator.tick(now, listening))
                     live.state = evaluator.snapshot()
-                    live.check_at = evaluator.due()
+                    live.check_at = evaluator.due(listening)
                 if lives:
                     self._save_live(uow, lives)
                 if transitions:
@@ -471,6 +481,28 @@ class IngestService:
             uow.commit()
         return n
 
+    def file_missing_orders(self, limit: int = 100) -> int:
+        """Files the orders of alarms that want one and have none: the order is filed after the alarm is
+        stored, so a database lost in between, or a crash, leaves the alarm without it (and the MQTT
+        messages that raised it acknowledged). Alarms raised over `ORDER_SETTLE` ago (the usual path
+        has had its turn) and within `ORDER_REPAIR_WINDOW`; each alarm's order has an Idempotency-Key of
+        its own, so filing twice files one. Returns how many orders were filed."""
+        if self._orders is None:
+            return 0
+        now = self._clock.now()
+        with self._uow() as uow:
+            alarms = uow.sensors.orderless_alarms(
+                self.policy.order_colours, now - ORDER_REPAIR_WINDOW, now - ORDER_SETTLE, limit
+            )
+        report = IngestReport()
+        for alarm in alarms:
+            event = alarm.order_request(self.policy)
+            if event is not None:
+                self._to_order(event, report)
+        if report.orders:
+            log.warning("filed %d alarm orders that a failure had left unfiled", len(report.orders))
+        return len(report.orders)
+
     # --- after the batch is stored -------------------------------------------------------------------
 
     def _after(self, report: IngestReport) -> None:
@@ -512,7 +544,9 @@ class IngestService:
                 return replace(event, order_id=order_id)
             if event.order_id is not None and event.kind in (AlarmEventKind.CLEARED, AlarmEventKind.REOPENED):
                 self._orders.note_alarm(event.order_id, event.street, event.message)
-        except DomainError as e:  # the alarm stands; the order side is retried by nobody: say so loudly
+        except Unavailable:  # the alarm stands; `file_missing_orders` files its order later
+            log.warning("alarm %s: database out of reach, its order will be filed later", event.alarm_id)
+        except DomainError as e:  # the alarm stands; say so loudly
             log.error("alarm %s: order step failed: %s", event.alarm_id, e)
         return event
 

@@ -391,6 +391,11 @@ class SensorRepository(Protocol):
     def pending_clears(self, limit: int) -> list[Alarm]:
         """Active alarms with a clear pending, locked for this transaction (others skip them)."""
 
+    def orderless_alarms(
+        self, colours: Collection[Colour], since: datetime, until: datetime, limit: int
+    ) -> list[Alarm]:
+        """Active alarms of these colours raised between `since` and `until` that have no order yet."""
+
     def search_alarms(self, query: AlarmQuery) -> tuple[list[Alarm], int]:
         """Newest raised first, with the total matching count."""
 

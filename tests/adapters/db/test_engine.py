@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ from builders import POLICY, an_order
 from chengyun.adapters.db.engine import make_engine
 from chengyun.adapters.db.migrate import upgrade
 from chengyun.adapters.db.uow import SqlUnitOfWork
-from chengyun.domain.errors import Conflict
+from chengyun.domain.errors import Conflict, Unavailable
 
 
 @pytest.fixture
@@ -86,3 +88,47 @@ def test_sqlite_engines_create_the_directory_of_their_file(tmp_path: Path) -> No
 def test_other_databases_are_refused() -> None:
     with pytest.raises(ValueError, match="unsupported"):
         make_engine("mysql://root@localhost/chengyun")
+
+
+@pytest.fixture
+def refused_postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose port refuses connections (bound by the test, never listening)."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield f"postgresql://postgres@127.0.0.1:{holder.getsockname()[1]}/test"
+
+
+def test_a_unit_of_work_on_a_postgresql_that_refuses_connections_raises_unavailable_with_a_retry_hint(
+    refused_postgres_url: str,
+) -> None:
+    engine = make_engine(refused_postgres_url)
+    try:
+        with pytest.raises(Unavailable) as caught, SqlUnitOfWork(engine):
+            pass
+    finally:
+        engine.dispose()
+    assert caught.value.details["retry_after"] > 0
+    assert "数据库" in caught.value.message
+
+
+@pytest.mark.postgres
+def test_a_connection_dropped_mid_transaction_raises_unavailable_and_the_next_unit_of_work_reconnects(
+    postgres_url: str,
+) -> None:
+    engine = make_engine(postgres_url)
+    admin = make_engine(postgres_url)
+    try:
+        with pytest.raises(Unavailable), SqlUnitOfWork(engine) as uow:
+            backend = uow.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+            with admin.begin() as other:  # ends this one session only, as a server restart would
+                other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
+            uow.orders.add(an_order(), POLICY)
+            uow.commit()
+        with SqlUnitOfWork(engine) as uow:  # the pool dropped the dead connection: this one is new
+            uow.orders.add(an_order(), POLICY)
+            uow.commit()
+        with admin.connect() as other:
+            assert other.exec_driver_sql("SELECT count(*) FROM orders").scalar_one() == 1
+    finally:
+        engine.dispose()
+        admin.dispose()

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+CONNECT_TIMEOUT_S = 5
 
 
 def make_engine(url: str | URL, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
@@ -27,6 +28,9 @@ def _postgres_engine(url: URL) -> Engine:
     url = url.set(drivername="postgresql+psycopg")
     return create_engine(
         url,
+        # A server that does not answer at all (a network partition, not a refusal) fails the request
+        # after a few seconds, as a 503, instead of holding it for the operating system's TCP timeout.
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=20,

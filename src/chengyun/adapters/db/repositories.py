@@ -32,13 +32,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement, UnaryExpression
 
 from chengyun.adapters.db import tables as t
 from chengyun.domain.categories import Category
-from chengyun.domain.errors import Conflict, NotFound
+from chengyun.domain.errors import Conflict, NotFound, Unavailable
 from chengyun.domain.events import OrderEvent
 from chengyun.domain.geo import Point
 from chengyun.domain.orders import (
@@ -67,6 +68,10 @@ TIMELINE_LOCK_KEY = 0x63790001
 # serialization_failure, deadlock_detected, lock_not_available: the transaction lost a race, a retry may win.
 _RETRIABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 _SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+# admin_shutdown, crash_shutdown, cannot_connect_now (starting up), too_many_connections; with class 08
+# (connection exception): the server is out of reach for now, a retry in a moment will likely succeed.
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+RETRY_AFTER_S = 2  # what a client is told to wait (Retry-After) while the database is out of reach
 
 
 def is_retriable(exc: DBAPIError) -> bool:
@@ -78,14 +83,42 @@ def is_retriable(exc: DBAPIError) -> bool:
     return False
 
 
+def is_unavailable(exc: BaseException) -> bool:
+    """The database is out of reach: the connection was refused or dropped, the server is shutting down
+    or starting up, it has no connection left, or the pool waited in vain for one."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not hasattr(exc.orig, "sqlstate"):  # not psycopg: SQLite is a file, never "unreachable"
+        return False
+    sqlstate: str | None = getattr(exc.orig, "sqlstate", None)
+    if sqlstate is None:  # psycopg reports a refused or broken connection without a SQLSTATE
+        return isinstance(exc, OperationalError)
+    return sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+
+
+def unavailable(exc: BaseException) -> Unavailable:
+    """The refusal a caller gets while the database is out of reach (the API answers it with a 503)."""
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return Unavailable(
+        "数据库暂时无法连接，请稍后重试", retry_after=RETRY_AFTER_S, sqlstate=sqlstate or "connection"
+    )
+
+
 @contextmanager
 def translate_errors() -> Iterator[None]:
     """Turn lost races (a locked SQLite file, a PostgreSQL deadlock or serialization failure) into
-    Conflict, which callers know to retry; other driver errors are bugs and pass unchanged."""
+    Conflict, which callers know to retry, and a database out of reach into Unavailable; other driver
+    errors are bugs and pass unchanged."""
     try:
         yield
-    except DBAPIError as exc:
-        if not is_retriable(exc):
+    except (DBAPIError, PoolTimeout) as exc:
+        if is_unavailable(exc):
+            raise unavailable(exc) from exc
+        if not isinstance(exc, DBAPIError) or not is_retriable(exc):
             raise
         sqlstate = getattr(exc.orig, "sqlstate", None)
         raise Conflict("数据库繁忙或并发冲突，请稍后重试", retriable=True, sqlstate=sqlstate) from exc

@@ -57,6 +57,8 @@ MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
 # Bound parameters per statement on SQLite (its limit is 32,766) and ids per IN list.
 _CHUNK = 5_000
+# Held by a PostgreSQL transaction from its alarm-event insert to its end (see save_alarms).
+ALARM_EVENTS_LOCK_KEY = 0x63790002
 
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
@@ -698,6 +700,11 @@ class SqlSensorRepository:
         for alarm in alarms:
             alarm.events.clear()
         if history:
+            if self._conn.dialect.name == "postgresql":
+                # A feed reads "events above the last id seen", so ids must become visible in id order:
+                # held to the end of the transaction, this lock keeps another writer from taking (and
+                # committing) a later id meanwhile, as the timeline's does (repositories.py).
+                self._run(select(func.pg_advisory_xact_lock(ALARM_EVENTS_LOCK_KEY)))
             self._run(insert(t.alarm_events), history)
 
     def get_alarm(self, alarm_id: int, *, for_update: bool = False) -> Alarm:
@@ -717,6 +724,24 @@ class SqlSensorRepository:
             .order_by(a.clear_pending_since, a.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
+        )
+        return [_alarm_from(row) for row in rows]
+
+    def orderless_alarms(
+        self, colours: Collection[Colour], since: datetime, until: datetime, limit: int
+    ) -> builtins.list[Alarm]:
+        a = t.alarms.c
+        rows = self._run(
+            select(t.alarms)
+            .where(
+                a.raised_at >= since,  # the raised_at index bounds the scan
+                a.raised_at <= until,
+                a.order_id.is_(None),
+                a.state.in_(_ACTIVE),
+                a.colour.in_(sorted(c.value for c in colours)),
+            )
+            .order_by(a.raised_at, a.id)
+            .limit(limit)
         )
         return [_alarm_from(row) for row in rows]
 

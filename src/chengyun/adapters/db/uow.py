@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
 from types import TracebackType
@@ -20,6 +21,7 @@ from chengyun.adapters.db.repositories import (
     translate_errors,
 )
 from chengyun.adapters.db.sensors import SqlSensorRepository
+from chengyun.domain.errors import Unavailable
 from chengyun.services.community.ports import CommunityRepository
 from chengyun.services.ports import (
     ConfigRepository,
@@ -67,7 +69,8 @@ class SqlUnitOfWork:
         if self._lock is not None:
             self._lock.acquire()
         try:
-            connection = self._engine.connect()
+            with translate_errors():
+                connection = self._engine.connect()
             try:
                 with translate_errors():
                     connection.begin()
@@ -96,7 +99,9 @@ class SqlUnitOfWork:
             return
         try:
             if connection.in_transaction():
-                connection.rollback()
+                # A broken connection's transaction has been rolled back by the server itself.
+                with contextlib.suppress(Unavailable), translate_errors():
+                    connection.rollback()
         finally:
             connection.close()
             self._release()

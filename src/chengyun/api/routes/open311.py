@@ -22,13 +22,14 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from chengyun.api.errors import headers_of
 from chengyun.api.open311_format import FORMATS, error_response, render
 from chengyun.api.schemas import EARLIEST_YEAR, LATEST_YEAR, MAX_ID
 from chengyun.bootstrap import Center
 from chengyun.domain.access import Actor, Role
 from chengyun.domain.calendar import SHANGHAI
 from chengyun.domain.categories import Attribute, Category, Datatype
-from chengyun.domain.errors import DomainError, NotFound, PermissionDenied, Unauthenticated
+from chengyun.domain.errors import DomainError, NotFound, PermissionDenied, Unauthenticated, Unavailable
 from chengyun.domain.geo import Point
 from chengyun.domain.orders import MAX_TEXT, Contact, OrderState, WorkOrder, mask_phone
 from chengyun.domain.places import PlaceKind
@@ -100,7 +101,15 @@ def _domain_status(exc: DomainError) -> int:
         return 403
     if isinstance(exc, NotFound):
         return 404
+    if isinstance(exc, Unavailable):
+        return 503
     return 400
+
+
+def _refusal(fmt: str, exc: DomainError) -> Response:
+    response = error_response(fmt, _domain_status(exc), exc.message)
+    response.headers.update(headers_of(exc) or {})
+    return response
 
 
 def _guard(fmt: str, work: Callable[[str], Response]) -> Response:
@@ -112,7 +121,7 @@ def _guard(fmt: str, work: Callable[[str], Response]) -> Response:
     except Open311Error as exc:
         return error_response(fmt, exc.status, exc.description)
     except DomainError as exc:
-        return error_response(fmt, _domain_status(exc), exc.message)
+        return _refusal(fmt, exc)
 
 
 def _center(request: Request) -> Center:
@@ -754,7 +763,7 @@ async def create_request(request: Request, fmt: str) -> Response:
     except Open311Error as exc:
         return error_response(fmt, exc.status, exc.description)
     except DomainError as exc:
-        return error_response(fmt, _domain_status(exc), exc.message)
+        return _refusal(fmt, exc)
     return render(fmt, "service_requests", created)
 
 
