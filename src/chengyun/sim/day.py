@@ -60,18 +60,18 @@ def sensor_sample(seed: int, share: float) -> list[Any]:
 
 
 def scenario_timing(seed: int, start: datetime, rain_start: datetime | None) -> Timing:
-    """When the sensors misbehave during the run: the drain floods 40 minutes into the rain (mid
-    afternoon on a dry day: a burst main), a lane's gateway fails in the morning, a gas leak in the
-    evening cooking hours."""
+    """When the sensors misbehave, by the local time of the run's first day: the drain floods 40 minutes
+    into the rain (mid afternoon on a dry day: a burst main), a lane's gateway fails in the morning, a
+    gas leak in the evening cooking hours. The feed counts from the run's start."""
     rng = random.Random(f"timing:{seed}")
-    flood = (
-        (rain_start - start) + timedelta(minutes=40) if rain_start else timedelta(hours=rng.uniform(14, 16))
-    )
-    return Timing(
-        flood_at=flood,
-        offline_at=timedelta(hours=rng.uniform(9, 11)),
-        gas_at=timedelta(hours=rng.uniform(17.5, 19.5)),
-    )
+    local = start.astimezone(jingansi.CST)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def at(hours: float) -> timedelta:
+        return midnight + timedelta(hours=hours) - local
+
+    flood = rain_start - start + timedelta(minutes=40) if rain_start else at(rng.uniform(14, 16))
+    return Timing(flood_at=flood, offline_at=at(rng.uniform(9, 11)), gas_at=at(rng.uniform(17.5, 19.5)))
 
 
 def run(options: Options, progress: Progress | None = None) -> dict[str, Any]:
