@@ -6,6 +6,7 @@ matplotlib falls back to its own font and warns.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-CJK_FONTS = ["Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Micro Hei", "Source Han Sans SC", "DejaVu Sans"]
+CJK_FONTS = ["Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Micro Hei", "DejaVu Sans"]
 STAGE_LINES = (("respond", "响应", "#1f77b4"), ("arrive", "到场", "#d62728"), ("handle", "处置", "#2ca02c"),
                ("close", "闭环", "#9467bd"), ("all", "四环节全部按时", "#000000"))  # fmt: skip
 
@@ -45,10 +46,10 @@ def write_chart(report: Mapping[str, Any], path: Path) -> Path:
     on_time = report["on_time"]
     title = (
         f"模拟一天：{report['orders']['total']} 件工单（负荷 ×{report['load']:g}，种子 {report['seed']}），"
-        f"四环节全部按时 {_pct(on_time['all']) or 0:.1f}%"
+        f"四环节全部按时 {_pct(on_time['all']):.1f}%"
     )
     if baseline:
-        title += f"，对照 {_pct(baseline['on_time']['all']) or 0:.1f}%"
+        title += f"，对照 {_pct(baseline['on_time']['all']):.1f}%"
     bars.set_title(title)
     handles = bars.get_legend_handles_labels()
     lines = shares.get_legend_handles_labels()
@@ -60,5 +61,6 @@ def write_chart(report: Mapping[str, Any], path: Path) -> Path:
     return path
 
 
-def _pct(share: float | None) -> float | None:
-    return None if share is None else 100.0 * share
+def _pct(share: float | None) -> float:
+    """A share as a percentage; an hour with nothing decided is a gap in the line (NaN)."""
+    return math.nan if share is None else 100.0 * share
