@@ -33,6 +33,7 @@ from chengyun.services.ingest import AlarmOrders, IngestService
 from chengyun.services.orders import OrderService
 from chengyun.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from chengyun.services.sensors import SensorService
+from chengyun.services.twin import TwinService
 from chengyun.settings import Settings
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class Center:
     sensor_worker: SensorWorker
     mqtt: MqttIngestor | None = None
     _started: bool = field(default=False, repr=False)
+    twin: TwinService = field(init=False, repr=False)  # the digital twin's base: queries over everything
 
     def start(self) -> None:
         if self._started:
@@ -155,7 +157,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
             ),
             ingest.ingest_messages,
         )
-    return Center(
+    center = Center(
         settings,
         engine,
         uow,
@@ -173,6 +175,8 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         sensor_worker,
         mqtt,
     )
+    center.twin = TwinService(uow, clock, orders.routing.walk_metres_per_minute)
+    return center
 
 
 def _next_alert(uow: UnitOfWork) -> datetime | None:

@@ -22,6 +22,7 @@ from chengyun.api.routes import (
     orders,
     pages,
     sensors,
+    twin,
 )
 from chengyun.api.schemas import ERROR_RESPONSES, OPEN311_ERROR_RESPONSES, Health
 from chengyun.bootstrap import Center
@@ -50,7 +51,7 @@ def create_app(center: Center) -> FastAPI:
     app.add_middleware(errors.RefuseNul)
     app.state.center = center
     errors.install(app)
-    for module in (orders, directory, config, auth, live, geocode, classify, sensors):
+    for module in (orders, directory, config, auth, live, geocode, classify, sensors, twin):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(open311.router, responses=OPEN311_ERROR_RESPONSES)
 
