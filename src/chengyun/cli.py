@@ -110,7 +110,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from chengyun.adapters.mqtt import MqttPublisher
     from chengyun.bootstrap import build
     from chengyun.sim.demo import STREET, load_demo_street
-    from chengyun.sim.feeder import DemoFeeder
+    from chengyun.sim.live import LiveSimulation
     from chengyun.sim.reporter import SensorReporter
     from chengyun.sim.sensors import SensorFeed, demo_sensors
 
@@ -122,7 +122,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     today = local_date(center.clock.now())
     counts = load_demo_street(center, today - timedelta(days=1), args.days + 1)
     token, _ = center.auth.issue(Role.ADMIN, [STREET], name="演示管理员")
-    feeder = DemoFeeder(center, STREET, orders_per_hour=args.rate, seed=args.seed)
+    feeder = LiveSimulation(center, STREET, args.rate, args.seed, args.days)
     feeder.start()
     sensor_feed = SensorFeed(demo_sensors(args.seed), args.seed, start=center.clock.now())
     publisher = MqttPublisher(settings.mqtt_url, "chengyun-demo-sensors") if settings.mqtt_url else None
@@ -212,6 +212,26 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def _pct(share: float | None) -> str:
     return "—" if share is None else f"{share:.1%}"
+
+
+# --- the twin -------------------------------------------------------------------------------------
+
+
+def cmd_twin_snapshot(args: argparse.Namespace) -> int:
+    from chengyun.sim.demo import CLI_ADMIN
+
+    layers = [x.strip() for x in args.layers.split(",") if x.strip()]
+    snapshot = _center(args).twin.snapshot(CLI_ADMIN, args.street, layers)
+    text = json.dumps(snapshot, ensure_ascii=False)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        print(
+            f"快照 {snapshot['timestamp']}：{len(snapshot['features'])} 个要素 → {args.output}",
+            file=sys.stderr,
+        )
+    else:
+        sys.stdout.write(text + "\n")
+    return 0
 
 
 # --- database, tokens -----------------------------------------------------------------------------
@@ -452,6 +472,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--chart", help="图表文件（PNG，默认与报告同名）")
     p.add_argument("--sensors", type=float, default=1.0, help="参与上报的传感器比例（0–1，默认全部）")
     p.add_argument("--start", help="开始时间（ISO-8601，带时区；默认 2026-11-25T00:00+08:00）")
+
+    twin = sub.add_parser("twin", help="数字孪生底座").add_subparsers(title="数字孪生底座命令")
+    p = twin.add_parser("snapshot", help="导出全街道快照（GeoJSON，带时间戳）")
+    p.set_defaults(run=cmd_twin_snapshot, command="twin")
+    p.add_argument("--street", required=True)
+    p.add_argument(
+        "--layers", default="staff,sensors,orders,alarms", help="逗号分隔：places,staff,sensors,orders,alarms"
+    )
+    p.add_argument("-o", "--output", help="输出文件（默认标准输出）")
+    p.add_argument("--database-url")
 
     db = sub.add_parser("db", help="数据库").add_subparsers(title="数据库命令")
     p = db.add_parser("upgrade", help="升级数据库结构到最新版本")

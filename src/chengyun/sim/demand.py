@@ -337,7 +337,7 @@ def day_script(
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
     end = start + timedelta(hours=hours)
-    rng = random.Random(f"demand:{seed}")
+    rng = random.Random(f"demand:{seed}:{start.isoformat()}")
     spots, roads, historic = _spots()
     rain = rain_of(seed, start)
     reports: list[tuple[datetime, str, int]] = []
@@ -369,7 +369,7 @@ def day_script(
 
     out: list[Report] = []
     for no, (at, source, _) in enumerate(reports, start=1):
-        one = random.Random(f"report:{seed}:{no}:{source}")
+        one = random.Random(f"report:{seed}:{start.isoformat()}:{no}:{source}")
         if source in ("hotline", "citizen_app"):
             out.append(_call(one, no, at, source, spots, rain))
         elif source == "patrol":

@@ -39,7 +39,7 @@ from chengyun.domain.sla import Stage
 from chengyun.domain.staff import Post, Shift
 from chengyun.services.deadlines import fire_due
 from chengyun.services.orders import NewOrder
-from chengyun.services.ports import OrderQuery
+from chengyun.services.ports import Clock, OrderQuery
 from chengyun.sim import jingansi
 from chengyun.sim.demand import Report
 from chengyun.sim.sensors import SensorFeed, gateway_batches
@@ -113,8 +113,12 @@ class Pacer:
 
     live = False
 
+    def stopped(self) -> bool:
+        return False
+
     def reach(self, at: datetime) -> bool:
-        """Move to `at`; False to stop the run."""
+        """Move to `at`: True once the clock is there (a live pacer may return False before, so the
+        loop can look again for an earlier event pushed meanwhile; `stopped()` ends the run)."""
         raise NotImplementedError
 
     def now(self) -> datetime:
@@ -140,18 +144,19 @@ class LivePacer(Pacer):
 
     live = True
 
-    def __init__(self, clock: Any, stop: threading.Event, max_wait_s: float = 0.2) -> None:
+    def __init__(self, clock: Clock, stop: threading.Event, max_wait_s: float = 0.2) -> None:
         self._clock = clock
         self._stop = stop
         self._max_wait_s = max_wait_s
 
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
     def reach(self, at: datetime) -> bool:
-        while not self._stop.is_set():
-            wait = self._clock.real_seconds_until(at)
-            if wait <= 0:
-                return True
+        wait = self._clock.real_seconds_until(at)
+        if wait > 0:
             self._stop.wait(min(wait, self._max_wait_s))
-        return False
+        return self._clock.real_seconds_until(at) <= 0
 
     def now(self) -> datetime:
         now: datetime = self._clock.now()
@@ -176,6 +181,7 @@ class Simulation:
         behaviour: Behaviour | None = None,
         sensor_step: timedelta = timedelta(minutes=5),
         settle: timedelta = timedelta(hours=2),
+        more: Callable[[datetime, datetime], Sequence[Report]] | None = None,
     ) -> None:
         self.center = center
         self.street = street
@@ -197,6 +203,7 @@ class Simulation:
         self._names: dict[str, str] = {}
         self._desk_free: dict[str, datetime] = {}  # hotline handler -> when their line is free
         self._reports = list(reports)
+        self._more = more  # the reports of a further hour, asked for one hour at a time (a live run)
         self._unsubscribe: list[Callable[[], None]] = []
         self.wall_seconds = 0.0
 
@@ -221,6 +228,8 @@ class Simulation:
         self._unsubscribe.append(self.center.alarm_bus.subscribe(self._on_alarm_events))
         for report in self._reports:
             self._push(report.at, "report", report)
+        if self._more is not None:
+            self._push(self.start, "more_reports", self.start)
         for worker in self.workers.values():
             for shift in self._shifts:
                 if shift.staff == worker.id and self.start <= shift.start < self.until:
@@ -262,10 +271,12 @@ class Simulation:
                     if not self._queue or self._queue[0][0] > self.until:
                         break
                     at = self._queue[0][0]
-                if not self.pacer.reach(at):
+                if self.pacer.stopped():
                     break
+                if not self.pacer.reach(at):
+                    continue
                 with self._lock:
-                    _, _, kind, payload = heapq.heappop(self._queue)
+                    at, _, kind, payload = heapq.heappop(self._queue)
                 self._do(kind, payload, at)
                 if progress is not None and (last_hour is None or at - last_hour >= timedelta(hours=1)):
                     last_hour = at
@@ -338,6 +349,14 @@ class Simulation:
                 order.id, report, order.location.point or report.point, caller_of(order), report.category
             )
         self._after_create(order, at, report.area)
+
+    def _on_more_reports(self, since: datetime, at: datetime) -> None:
+        assert self._more is not None
+        until = min(since + timedelta(hours=1), self.end)
+        for report in self._more(since, until):
+            self._push(report.at, "report", report)
+        if until < self.end:
+            self._push(until, "more_reports", until)
 
     def _after_create(self, order: WorkOrder, at: datetime, area: str | None) -> None:
         assert order.id is not None
