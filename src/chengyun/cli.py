@@ -178,6 +178,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         start=start,
         sensors=args.sensors,
         database_url=args.database_url,
+        night_cover=args.night_cover,
     )
 
     def progress(line: str) -> None:
@@ -472,6 +473,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--chart", help="图表文件（PNG，默认与报告同名）")
     p.add_argument("--sensors", type=float, default=1.0, help="参与上报的传感器比例（0–1，默认全部）")
     p.add_argument("--start", help="开始时间（ISO-8601，带时区；默认 2026-11-25T00:00+08:00）")
+    p.add_argument(
+        "--night-cover",
+        action="store_true",
+        help="假设：每晚 22:00–07:00 排一名首席回应师值守（看夜间缺口的影响）",
+    )
 
     twin = sub.add_parser("twin", help="数字孪生底座").add_subparsers(title="数字孪生底座命令")
     p = twin.add_parser("snapshot", help="导出全街道快照（GeoJSON，带时间戳）")

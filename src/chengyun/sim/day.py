@@ -23,10 +23,11 @@ from chengyun.adapters.clock import ManualClock
 from chengyun.bootstrap import build
 from chengyun.domain.dispatch import Strategy
 from chengyun.domain.places import PlaceKind
+from chengyun.services.directory import SHIFT_COLUMNS, write_csv
 from chengyun.settings import Settings
 from chengyun.sim import jingansi
 from chengyun.sim.demand import USUAL_PER_DAY, day_script
-from chengyun.sim.demo import STREET, load_demo_street
+from chengyun.sim.demo import CLI_ADMIN, STREET, load_demo_street
 from chengyun.sim.engine import JumpPacer, Simulation
 from chengyun.sim.outcome import outcome, why
 from chengyun.sim.sensors import SensorFeed, Timing, demo_sensors
@@ -44,6 +45,7 @@ class Options:
     start: datetime = DEFAULT_START
     strategy: Strategy = Strategy.STANDARD
     sensors: float = 1.0  # share of the street's 14,855 sensors that report (0: none)
+    night_cover: bool = False  # what-if: a chief responder on call 22:00–07:00 every night
     database_url: str | None = None  # an empty database; default a throwaway SQLite file
 
 
@@ -57,6 +59,26 @@ def sensor_sample(seed: int, share: float) -> list[Any]:
         return sensors
     cut = int(share * 10_000)
     return [s for s in sensors if int(hashlib.sha1(s.id.encode()).hexdigest()[:8], 16) % 10_000 < cut]
+
+
+def night_roster(start: datetime, days: int) -> str:
+    """The what-if roster (CSV): one of the street's chief responders on call each night, 22:00–07:00,
+    taking turns."""
+    people = [p["id"] for p in jingansi.staff() if p["posts"] == "chief_responder"]
+    first = start.astimezone(jingansi.CST).date() - timedelta(days=1)
+    rows = []
+    for k in range(days + 1):
+        night = datetime.combine(first + timedelta(days=k), datetime.min.time(), jingansi.CST)
+        rows.append(
+            {
+                "staff": people[k % len(people)],
+                "post": "chief_responder",
+                "start": (night + timedelta(hours=22)).isoformat(),
+                "end": (night + timedelta(hours=31)).isoformat(),
+                "area": "",
+            }
+        )
+    return write_csv(rows, SHIFT_COLUMNS)
 
 
 def scenario_timing(seed: int, start: datetime, rain_start: datetime | None) -> Timing:
@@ -86,6 +108,8 @@ def run(options: Options, progress: Progress | None = None) -> dict[str, Any]:
             days = int(options.hours // 24) + 2
             load_demo_street(center, options.start.date() - timedelta(days=1), days + 1)
             center.orders.routing = replace(center.orders.routing, strategy=options.strategy)
+            if options.night_cover:
+                center.directory.import_roster(CLI_ADMIN, STREET, night_roster(options.start, days))
             reports, rain = day_script(options.seed, options.start, options.hours, options.load)
             feed = None
             sensors = sensor_sample(options.seed, options.sensors) if options.sensors > 0 else []
@@ -159,7 +183,8 @@ def _report(
         "usual_per_day": dict(USUAL_PER_DAY),
         "rain": {"start": rain.start.isoformat(), "hours": round(rain.hours, 2)} if rain else None,
         **figures,
-        "why": why(figures, TARGET_ALL),
+        "night_cover": options.night_cover,
+        "why": why(figures, TARGET_ALL, sim.uncovered_hours()),
         "intake": {
             "reports": stats.reports,
             "refused": stats.refused,

@@ -616,7 +616,9 @@ class Simulation:
             Role.DUTY_OFFICER, frozenset({self.street}), officer, self._names.get(officer or "", "值班长")
         )
         order = self.center.orders.get(actor, order_id)
-        if order.state not in (OrderState.DISPATCHED, OrderState.RESPONDED) or order.assignee is None:
+        # A responded order cannot be dispatched again (the desk's first contact at night makes it so):
+        # the officer can only wait for its assignee's shift.
+        if order.state is not OrderState.DISPATCHED or order.assignee is None:
             return
         if self._working(order.assignee, at):
             return
@@ -713,6 +715,16 @@ class Simulation:
                 if offset >= page.total:
                     break
         return sorted(out, key=lambda o: o.id or 0)
+
+    def uncovered_hours(self) -> list[int]:
+        """Local hours of the run's first day in which no field worker is on shift at all."""
+        local = self.start.astimezone(jingansi.CST).replace(hour=0, minute=0, second=0, microsecond=0)
+        out = []
+        for hour in range(24):
+            at = local + timedelta(hours=hour, minutes=30)
+            if not any(s.staff in self.workers and s.covers(at) for s in self._shifts):
+                out.append(hour)
+        return out
 
     def utilisation(self) -> dict[str, Any]:
         """Each field worker's busy share of their on-shift time within the run."""

@@ -140,8 +140,8 @@ def outcome(
     }
 
 
-def why(report: Mapping[str, Any], target: float) -> list[str]:
-    """Where the misses are, in Chinese, worst first: stage, areas, hours."""
+def why(report: Mapping[str, Any], target: float, uncovered: Sequence[int] = ()) -> list[str]:
+    """Where the misses are, in Chinese, worst first: stage, hours nobody covers, areas, hours."""
     misses = report["misses"]
     total = report["overdue"]
     if total == 0:
@@ -151,6 +151,14 @@ def why(report: Mapping[str, Any], target: float) -> list[str]:
     share = report["on_time"]["all"]
     if share is not None and share < target:
         lines.append(f"四个环节全部按时的工单占 {share:.1%}，低于目标 {target:.0%}；超时工单 {total} 件。")
+    if uncovered:
+        night = sum(misses["by_hour"][h] for h in uncovered)
+        received = sum(report["per_hour"][h]["orders"] for h in uncovered)
+        lines.append(
+            f"{_spans(uncovered)} 没有在班的外勤人员（专管员、首席回应师），"
+            f"这些时段受理的 {received} 件工单中 {night} 件超时"
+            f"（占全部超时 {night / total:.0%}）：需排夜间外勤值守。"
+        )
     stage, n = next(iter(misses["by_first_stage"].items()))
     lines.append(f"最先超时的环节以「{labels[stage]}」最多：{n} 件（占超时工单 {n / total:.0%}）。")
     areas = list(misses["by_area"].values())[:3]
@@ -164,3 +172,16 @@ def why(report: Mapping[str, Any], target: float) -> list[str]:
         + "。"
     )
     return lines
+
+
+def _spans(hours: Sequence[int]) -> str:
+    """[22, 23, 0, 1, …, 6] → "22:00–07:00" (spans wrapping midnight joined)."""
+    spans: list[list[int]] = []
+    for h in sorted(hours):
+        if spans and spans[-1][1] == h:
+            spans[-1][1] = h + 1
+        else:
+            spans.append([h, h + 1])
+    if len(spans) > 1 and spans[0][0] == 0 and spans[-1][1] == 24:
+        spans[0][0] = spans.pop()[0]
+    return "、".join(f"{a:02d}:00–{b % 24:02d}:00" for a, b in spans)
