@@ -25,7 +25,7 @@ def _without_timing(report: dict[str, object]) -> dict[str, object]:
 
 
 def test_two_runs_with_the_same_seed_give_the_same_report() -> None:
-    options = Options(hours=0.75, seed=11, load=2, start=MORNING, sensors=0)
+    options = Options(hours=0.5, seed=11, load=2, start=MORNING, sensors=0)
     first, second = run(options), run(options)
     assert _without_timing(first) == _without_timing(second)
     assert first["orders"]["total"] > 5  # type: ignore[index]
@@ -97,7 +97,9 @@ def _unstarted(orders: list, stage: object, end: datetime) -> int:
 
 
 def test_a_gas_leak_injected_into_a_sensor_raises_alarms_and_files_an_order() -> None:
-    report = run(Options(hours=2.5, seed=7, load=0.2, start=MORNING.replace(hour=17), sensors=0.08))
+    report = run(
+        Options(hours=1.0, seed=7, load=0.2, start=MORNING.replace(hour=17, minute=30), sensors=0.08)
+    )
     gas = [s for s in report["sensors"]["scenarios"] if "燃气泄漏" in s]
     assert gas, report["sensors"]["scenarios"]
     assert report["alarms"]["raised_by_colour"].get("red", 0) >= 1

@@ -23,6 +23,7 @@ from chengyun.adapters.clock import ManualClock
 from chengyun.bootstrap import build
 from chengyun.domain.dispatch import Strategy
 from chengyun.domain.places import PlaceKind
+from chengyun.domain.sensors import Sensor
 from chengyun.services.directory import SHIFT_COLUMNS, write_csv
 from chengyun.settings import Settings
 from chengyun.sim import jingansi
@@ -30,11 +31,12 @@ from chengyun.sim.demand import USUAL_PER_DAY, day_script
 from chengyun.sim.demo import CLI_ADMIN, STREET, load_demo_street
 from chengyun.sim.engine import JumpPacer, Simulation
 from chengyun.sim.outcome import outcome, why
-from chengyun.sim.sensors import SensorFeed, Timing, demo_sensors
+from chengyun.sim.sensors import SensorFeed, Timing, demo_sensors, gateway_batches
 
 DEFAULT_START = datetime(2026, 11, 25, 0, 0, tzinfo=jingansi.CST)  # a Wednesday
 TARGET_ALL = 0.95  # share of orders meeting all four stages on a busy day (issue 7)
 TARGET_RATIO = 1.5  # at least this many times fewer misses than the naive baseline
+SENSOR_STEP = timedelta(minutes=5)  # the gateways upload what their sensors measured every 5 minutes
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class Options:
 Progress = Callable[[str], None]
 
 
-def sensor_sample(seed: int, share: float) -> list[Any]:
+def sensor_sample(seed: int, share: float) -> list[Sensor]:
     """A deterministic share of the demo street's sensors (all of them at 1)."""
     sensors = demo_sensors(seed)
     if share >= 1:
@@ -106,26 +108,30 @@ def run(options: Options, progress: Progress | None = None) -> dict[str, Any]:
         center = build(Settings(database_url=url, run_worker=False), clock=clock)
         try:
             days = int(options.hours // 24) + 2
-            load_demo_street(center, options.start.date() - timedelta(days=1), days + 1)
+            sensors = sensor_sample(options.seed, options.sensors) if options.sensors > 0 else []
+            load_demo_street(center, options.start.date() - timedelta(days=1), days + 1, sensors)
             center.orders.routing = replace(center.orders.routing, strategy=options.strategy)
             if options.night_cover:
                 center.directory.import_roster(CLI_ADMIN, STREET, night_roster(options.start, days))
             reports, rain = day_script(options.seed, options.start, options.hours, options.load)
-            feed = None
-            sensors = sensor_sample(options.seed, options.sensors) if options.sensors > 0 else []
+            end = options.start + timedelta(hours=options.hours)
+            feed: SensorFeed | None = None
             if sensors:
-                if options.sensors < 1:  # only the sampled ones are registered: the rest would go offline
-                    _keep_only(center, {s.id for s in sensors})
                 timing = scenario_timing(options.seed, options.start, rain.start if rain else None)
                 feed = SensorFeed(sensors, options.seed, start=options.start, timing=timing)
                 center.ingest.warm()
-            else:
-                _keep_only(center, set())
             # The first classification trains the street's model: before the clock starts.
             center.classifier.classify(STREET, "路灯不亮")
-            end = options.start + timedelta(hours=options.hours)
             sim = Simulation(
-                center, STREET, options.seed, options.start, end, reports, JumpPacer(clock), feed
+                center,
+                STREET,
+                options.seed,
+                options.start,
+                end,
+                reports,
+                JumpPacer(clock),
+                (lambda at: gateway_batches(feed.messages(at))) if feed is not None else None,
+                sensor_step=SENSOR_STEP,
             )
             sim.prepare()
             say(
@@ -150,17 +156,6 @@ def run(options: Options, progress: Progress | None = None) -> dict[str, Any]:
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     return report
-
-
-def _keep_only(center: Any, keep: set[str]) -> None:
-    """Unregister the sensors that do not take part (they would only go offline)."""
-    with center.uow() as uow:
-        drop = [s.id for s in uow.sensors.list(STREET) if s.id not in keep]
-    if drop:
-        with center.uow() as uow:
-            uow.sensors.remove(STREET, drop)
-            uow.commit()
-        center.ingest.forget_registry()
 
 
 def _report(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from chengyun.bootstrap import Center
 from chengyun.domain.access import Actor, Role
+from chengyun.domain.sensors import Sensor
 from chengyun.services.directory import (
     DEPARTMENT_COLUMNS,
     PAIR_COLUMNS,
@@ -20,9 +22,13 @@ STREET = jingansi.STREET_CODE
 CLI_ADMIN = Actor(Role.ADMIN, frozenset(), None, "命令行管理员", "cli")
 
 
-def load_demo_street(center: Center, roster_start: date, roster_days: int) -> dict[str, int]:
-    """Import places, departments, staff, A/B pairs, `roster_days` of shifts and sensors; returns counts."""
+def load_demo_street(
+    center: Center, roster_start: date, roster_days: int, sensors: Sequence[Sensor] | None = None
+) -> dict[str, int]:
+    """Import places, departments, staff, A/B pairs, `roster_days` of shifts and sensors (all the demo
+    street's, or those given: the simulator may run with a share of them); returns counts."""
     directory = center.directory
+    registry = demo_sensor_csv(sensors=sensors)
     return {
         "places": directory.import_places(CLI_ADMIN, STREET, jingansi.places()),
         "departments": directory.import_departments(
@@ -33,5 +39,5 @@ def load_demo_street(center: Center, roster_start: date, roster_days: int) -> di
         "shifts": directory.import_roster(
             CLI_ADMIN, STREET, write_csv(jingansi.roster(roster_start, roster_days), SHIFT_COLUMNS)
         ),
-        "sensors": center.sensors.import_csv(CLI_ADMIN, STREET, demo_sensor_csv()),
+        "sensors": center.sensors.import_csv(CLI_ADMIN, STREET, registry) if sensors != [] else 0,
     }

@@ -42,7 +42,6 @@ from chengyun.services.orders import NewOrder
 from chengyun.services.ports import Clock, OrderQuery
 from chengyun.sim import jingansi
 from chengyun.sim.demand import Report
-from chengyun.sim.sensors import SensorFeed, gateway_batches
 from chengyun.sim.staff import Behaviour
 
 log = logging.getLogger(__name__)
@@ -50,7 +49,9 @@ log = logging.getLogger(__name__)
 FIELD_POSTS = frozenset({Post.AREA_MANAGER, Post.CHIEF_RESPONDER})
 LIVE = frozenset({OrderState.DISPATCHED, OrderState.RESPONDED, OrderState.ON_SITE})
 CENTER_POINT = Point(121.4445, 31.225)  # the operations center, where the hotline desk sits
-GATEWAY_MESSAGES_PER_BATCH = 50  # up to 100 readings each: the ingestion batches of an MQTT worker
+GATEWAY_MESSAGES_PER_BATCH = (
+    900  # an MQTT worker's receive window (adapters/mqtt.py): one batch per upload round
+)
 
 
 @dataclass
@@ -164,9 +165,9 @@ class LivePacer(Pacer):
 
 
 class Simulation:
-    """One run of the street. `reports` come from `demand.day_script`; `feed` (optional) drives the
-    sensors in jump mode. Deterministic for equal inputs: every random draw comes from a generator seeded
-    by the seed and what the draw is for."""
+    """One run of the street. `reports` come from `demand.day_script`; `uploads` (optional) gives the
+    sensors' gateway uploads in jump mode. Deterministic for equal inputs: every random draw comes from
+    a generator seeded by the seed and what the draw is for."""
 
     def __init__(
         self,
@@ -177,7 +178,7 @@ class Simulation:
         end: datetime,
         reports: Sequence[Report],
         pacer: Pacer,
-        feed: SensorFeed | None = None,
+        uploads: Callable[[datetime], Sequence[tuple[str, bytes]]] | None = None,
         behaviour: Behaviour | None = None,
         sensor_step: timedelta = timedelta(minutes=5),
         settle: timedelta = timedelta(hours=2),
@@ -190,7 +191,7 @@ class Simulation:
         self.end = end
         self.until = end + settle  # staff keep working the day's orders after the last report
         self.pacer = pacer
-        self.feed = feed
+        self.uploads = uploads  # the gateways' upload round due at a time (sensor_step apart)
         self.behaviour = behaviour or Behaviour()
         self.sensor_step = sensor_step
         self.stats = Stats()
@@ -244,7 +245,7 @@ class Simulation:
             while t <= self.until:
                 self._push(t, "deadlines", None)
                 t += timedelta(minutes=1)
-            if self.feed is not None:
+            if self.uploads is not None:
                 t = self.start + self.sensor_step
                 while t <= self.end:
                     self._push(t, "sensors", None)
@@ -675,8 +676,8 @@ class Simulation:
             pass
 
     def _on_sensors(self, _: None, at: datetime) -> None:
-        assert self.feed is not None
-        messages = gateway_batches(self.feed.messages(at))
+        assert self.uploads is not None
+        messages = self.uploads(at)
         for k in range(0, len(messages), GATEWAY_MESSAGES_PER_BATCH):
             report = self.center.ingest.ingest_messages(messages[k : k + GATEWAY_MESSAGES_PER_BATCH])
             self.stats.readings += report.readings
