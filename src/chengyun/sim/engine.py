@@ -15,6 +15,7 @@ simulated people as they would reach their phones.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import logging
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from chengyun.adapters.clock import ManualClock
 from chengyun.bootstrap import Center
 from chengyun.domain.access import Actor, Role
 from chengyun.domain.alarms import AlarmEvent, AlarmEventKind
@@ -37,6 +39,7 @@ from chengyun.domain.geo import Point
 from chengyun.domain.orders import Contact, OrderState, ReturnReason, Source, WorkOrder
 from chengyun.domain.sla import Stage
 from chengyun.domain.staff import Post, Shift
+from chengyun.domain.twin import centre
 from chengyun.services.deadlines import fire_due
 from chengyun.services.orders import NewOrder
 from chengyun.services.ports import Clock, OrderQuery
@@ -127,7 +130,7 @@ class Pacer:
 
 
 class JumpPacer(Pacer):
-    def __init__(self, clock: Any) -> None:
+    def __init__(self, clock: ManualClock) -> None:
         self._clock = clock
 
     def reach(self, at: datetime) -> bool:
@@ -347,7 +350,11 @@ class Simulation:
             self.stats.misclassified += 1
         with self._lock:
             self.tracked[order.id] = Tracked(
-                order.id, report, order.location.point or report.point, caller_of(order), report.category
+                order.id,
+                report,
+                order.location.point or report.point,
+                bool(order.complainants),
+                report.category,
             )
         self._after_create(order, at, report.area)
 
@@ -510,7 +517,7 @@ class Simulation:
         tracked = self.tracked.get(order_id)
         site = order.location.point or (tracked.site if tracked else None) or worker.position
         rng = self._rng("travel", order_id, worker.id)
-        minutes = _between(rng, self.behaviour.set_off) + walk_metres(worker.position, site) / worker.pace
+        minutes = rng.uniform(*self.behaviour.set_off) + walk_metres(worker.position, site) / worker.pace
         arrive = at + timedelta(minutes=minutes)
         worker.busy = True
         worker.walk = (worker.position, site, at, arrive)
@@ -754,29 +761,15 @@ class Simulation:
         return {"utilisation": round(busy_total / shift_total, 3) if shift_total else None, "people": people}
 
 
-def caller_of(order: WorkOrder) -> bool:
-    return bool(order.complainants)
-
-
-def _between(rng: random.Random, span: tuple[float, float]) -> float:
-    return rng.uniform(*span)
-
-
 def _minutes(rng: random.Random, span: tuple[float, float]) -> timedelta:
     return timedelta(minutes=rng.uniform(*span))
 
 
-_OFFICES: dict[str, Point] = {}
-
-
+@functools.lru_cache(maxsize=1)
 def _area_offices() -> dict[str, Point]:
     """Each residential area's committee office: where its manager starts a shift (the area's centre)."""
-    if not _OFFICES:
-        for f in jingansi.places()["features"]:
-            p = f["properties"]
-            if p["kind"] == "area":
-                ring = f["geometry"]["coordinates"][0][:-1]
-                _OFFICES[p["code"]] = Point(
-                    sum(c[0] for c in ring) / len(ring), sum(c[1] for c in ring) / len(ring)
-                )
-    return _OFFICES
+    return {
+        f["properties"]["code"]: centre(f["geometry"])
+        for f in jingansi.places()["features"]
+        if f["properties"]["kind"] == "area"
+    }

@@ -113,7 +113,3 @@ class Behaviour:
         if x < yes:
             return Satisfaction.SATISFIED
         return Satisfaction.BASICALLY if x < yes + basically else Satisfaction.UNSATISFIED
-
-
-def walk_minutes(metres: float, pace: float) -> float:
-    return metres / pace
