@@ -168,6 +168,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     if not 0 < args.hours <= 24 * 7 or not 0 < args.load <= 20 or not 0 <= args.sensors <= 1:
         raise SystemExit("--hours 应在 0–168 之间，--load 在 0–20 之间，--sensors 在 0–1 之间")
+    if not 0 <= args.night_cover <= 12:
+        raise SystemExit("--night-cover 应在 0–12 之间")
     start = datetime.fromisoformat(args.start) if args.start else DEFAULT_START
     if start.tzinfo is None:
         raise SystemExit("--start 须带时区，例如 2026-11-25T00:00:00+08:00")
@@ -475,8 +477,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--start", help="开始时间（ISO-8601，带时区；默认 2026-11-25T00:00+08:00）")
     p.add_argument(
         "--night-cover",
-        action="store_true",
-        help="假设：每晚 22:00–07:00 排一名首席回应师值守（看夜间缺口的影响）",
+        type=int,
+        default=0,
+        metavar="N",
+        help="假设：每晚 22:00–07:00 排 N 名外勤值守（分散在各居民区），看夜间缺口的影响",
     )
 
     twin = sub.add_parser("twin", help="数字孪生底座").add_subparsers(title="数字孪生底座命令")

@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 
 CJK_FONTS = ["Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Micro Hei", "DejaVu Sans"]
 STAGE_LINES = (("respond", "响应", "#1f77b4"), ("arrive", "到场", "#d62728"), ("handle", "处置", "#2ca02c"),
-               ("close", "闭环", "#9467bd"), ("all", "四环节全部按时", "#000000"))  # fmt: skip
+               ("close", "闭环", "#9467bd"), ("all", "四环节全部", "#000000"))  # fmt: skip
 
 
 def write_chart(report: Mapping[str, Any], path: Path) -> Path:
@@ -40,7 +40,7 @@ def write_chart(report: Mapping[str, Any], path: Path) -> Path:
     baseline = report.get("baseline")
     if baseline:
         ys = [_pct(h["on_time"].get("all")) for h in baseline["per_hour"]]
-        shares.plot(hours, ys, linestyle="--", color="#7f7f7f", label="对照（固定派给 A 角）四环节全部按时")
+        shares.plot(hours, ys, linestyle="--", color="#7f7f7f", label="对照（固定派给 A 角）四环节全部按时率")
     shares.set_ylim(0, 105)
     shares.set_ylabel("按时率（%）")
     on_time = report["on_time"]
@@ -53,7 +53,15 @@ def write_chart(report: Mapping[str, Any], path: Path) -> Path:
     bars.set_title(title)
     handles = bars.get_legend_handles_labels()
     lines = shares.get_legend_handles_labels()
-    shares.legend(handles[0] + lines[0], handles[1] + lines[1], loc="lower left", fontsize=8, ncol=2)
+    shares.legend(
+        handles[0] + lines[0],
+        handles[1] + lines[1],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
+        fontsize=8,
+        ncol=4,
+        frameon=False,
+    )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

@@ -24,12 +24,13 @@ from chengyun.bootstrap import build
 from chengyun.domain.dispatch import Strategy
 from chengyun.domain.places import PlaceKind
 from chengyun.domain.sensors import Sensor
+from chengyun.domain.twin import metres
 from chengyun.services.directory import SHIFT_COLUMNS, write_csv
 from chengyun.settings import Settings
 from chengyun.sim import jingansi
 from chengyun.sim.demand import USUAL_PER_DAY, day_script
 from chengyun.sim.demo import CLI_ADMIN, STREET, load_demo_street
-from chengyun.sim.engine import JumpPacer, Simulation
+from chengyun.sim.engine import CENTER_POINT, JumpPacer, Simulation, area_offices
 from chengyun.sim.outcome import outcome, why
 from chengyun.sim.sensors import SensorFeed, Timing, demo_sensors, gateway_batches
 
@@ -47,7 +48,7 @@ class Options:
     start: datetime = DEFAULT_START
     strategy: Strategy = Strategy.STANDARD
     sensors: float = 1.0  # share of the street's 14,855 sensors that report (0: none)
-    night_cover: bool = False  # what-if: a chief responder on call 22:00–07:00 every night
+    night_cover: int = 0  # what-if: this many field staff on call 22:00–07:00 every night
     database_url: str | None = None  # an empty database; default a throwaway SQLite file
 
 
@@ -63,23 +64,36 @@ def sensor_sample(seed: int, share: float) -> list[Sensor]:
     return [s for s in sensors if int(hashlib.sha1(s.id.encode()).hexdigest()[:8], 16) % 10_000 < cut]
 
 
-def night_roster(start: datetime, days: int) -> str:
-    """The what-if roster (CSV): one of the street's chief responders on call each night, 22:00–07:00,
-    taking turns."""
-    people = [p["id"] for p in jingansi.staff() if p["posts"] == "chief_responder"]
+def night_roster(start: datetime, days: int, people: int) -> str:
+    """The what-if roster (CSV): `people` field staff on call each night, 22:00–07:00, each posted in an
+    area spread out over the street (the areas' centres farthest apart), the night's turn taken by the
+    chief responders and then the patrol observers."""
+    staff = jingansi.staff()
+    crew = [p["id"] for p in staff if p["posts"] == "chief_responder"]
+    crew += [p["id"] for p in staff if p["posts"].startswith("patrol_observer")]
+    offices = area_offices()
+    posts = [min(offices, key=lambda a: (metres(offices[a], CENTER_POINT), a))]
+    while len(posts) < min(people, len(offices)):
+        posts.append(
+            max(
+                (a for a in offices if a not in posts),
+                key=lambda a: min(metres(offices[a], offices[b]) for b in posts),
+            )
+        )
     first = start.astimezone(jingansi.CST).date() - timedelta(days=1)
     rows = []
     for k in range(days + 1):
         night = datetime.combine(first + timedelta(days=k), datetime.min.time(), jingansi.CST)
-        rows.append(
-            {
-                "staff": people[k % len(people)],
-                "post": "chief_responder",
-                "start": (night + timedelta(hours=22)).isoformat(),
-                "end": (night + timedelta(hours=31)).isoformat(),
-                "area": "",
-            }
-        )
+        for n, area in enumerate(posts):
+            rows.append(
+                {
+                    "staff": crew[(k * len(posts) + n) % len(crew)],
+                    "post": "chief_responder",
+                    "start": (night + timedelta(hours=22)).isoformat(),
+                    "end": (night + timedelta(hours=31)).isoformat(),
+                    "area": area,
+                }
+            )
     return write_csv(rows, SHIFT_COLUMNS)
 
 
@@ -112,7 +126,8 @@ def run(options: Options, progress: Progress | None = None) -> dict[str, Any]:
             load_demo_street(center, options.start.date() - timedelta(days=1), days + 1, sensors)
             center.orders.routing = replace(center.orders.routing, strategy=options.strategy)
             if options.night_cover:
-                center.directory.import_roster(CLI_ADMIN, STREET, night_roster(options.start, days))
+                roster = night_roster(options.start, days, options.night_cover)
+                center.directory.import_roster(CLI_ADMIN, STREET, roster)
             reports, rain = day_script(options.seed, options.start, options.hours, options.load)
             end = options.start + timedelta(hours=options.hours)
             feed: SensorFeed | None = None

@@ -220,7 +220,7 @@ class Simulation:
             self._shifts = uow.people.shifts(self.street, self.start - timedelta(days=1), self.until)
             pairs = uow.people.pairs(self.street)
         home = {p.a_staff: p.area for p in pairs} | {p.b_staff: p.area for p in pairs}
-        offices = _area_offices()
+        offices = area_offices()
         self._names = {p.id: p.name for p in people}
         for p in people:
             if p.posts & FIELD_POSTS:
@@ -488,7 +488,7 @@ class Simulation:
         at the center."""
         worker = self.workers[shift.staff]
         if worker.walk is None and not worker.busy:
-            worker.position = _area_offices().get(shift.area or "", CENTER_POINT)
+            worker.position = area_offices().get(shift.area or "", CENTER_POINT)
         for order_id in list(worker.queue):
             self._acknowledge(worker, order_id)
         if not worker.busy:
@@ -766,7 +766,7 @@ def _minutes(rng: random.Random, span: tuple[float, float]) -> timedelta:
 
 
 @functools.lru_cache(maxsize=1)
-def _area_offices() -> dict[str, Point]:
+def area_offices() -> dict[str, Point]:
     """Each residential area's committee office: where its manager starts a shift (the area's centre)."""
     return {
         f["properties"]["code"]: centre(f["geometry"])
