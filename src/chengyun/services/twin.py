@@ -23,7 +23,6 @@ from chengyun.domain.geo import Point
 from chengyun.domain.orders import LIVE_STATES, WorkOrder
 from chengyun.domain.places import Place, PlaceKind
 from chengyun.domain.sensors import Sensor
-from chengyun.domain.staff import Post
 from chengyun.domain.twin import Counts, Nearby, PersonNow, Region, centre, feature, metres, nearest
 from chengyun.services.ports import AlarmQuery, Clock, OrderQuery, SensorLive, UnitOfWork, UnitOfWorkFactory
 from chengyun.services.routing import FIELD_POSTS, POSITION_FRESH
@@ -161,10 +160,10 @@ class TwinService:
             if not uow.places.list(street, PlaceKind.STREET):
                 raise NotFound(f"街道 {street} 不存在", street=street)
             if "places" in layers:
-                features += [
-                    p.as_feature() | {"properties": {"layer": "places", **p.as_feature()["properties"]}}
-                    for p in uow.places.list(street)
-                ]
+                for p in uow.places.list(street):
+                    place = p.as_feature()
+                    place["properties"] = {"layer": "places", **place["properties"]}
+                    features.append(place)
             if "staff" in layers:
                 features += [
                     feature(p.position, "staff", _person(p))
@@ -281,8 +280,7 @@ class TwinService:
                     where[0] if where else None,
                     where[1] if where else None,
                     counts.get(staff_id, 0),
-                    bool(person.posts & FIELD_POSTS)
-                    and bool(set(posts) - {Post.DUTY_OFFICER.value, Post.DIRECTOR.value}),
+                    bool(person.posts & FIELD_POSTS),  # as routing counts them
                 )
             )
         return out
