@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from chengyun.adapters.clock import ManualClock
-from chengyun.bootstrap import build
+from chengyun.bootstrap import Center, build
 from chengyun.domain.dispatch import Strategy
 from chengyun.domain.places import PlaceKind
 from chengyun.domain.sensors import Sensor
@@ -28,7 +28,7 @@ from chengyun.domain.twin import metres
 from chengyun.services.directory import SHIFT_COLUMNS, write_csv
 from chengyun.settings import Settings
 from chengyun.sim import jingansi
-from chengyun.sim.demand import USUAL_PER_DAY, day_script
+from chengyun.sim.demand import USUAL_PER_DAY, Rain, day_script
 from chengyun.sim.demo import CLI_ADMIN, STREET, load_demo_street
 from chengyun.sim.engine import CENTER_POINT, JumpPacer, Simulation, area_offices
 from chengyun.sim.outcome import outcome, why
@@ -174,7 +174,7 @@ def run(options: Options, progress: Progress | None = None) -> dict[str, Any]:
 
 
 def _report(
-    center: Any, sim: Simulation, options: Options, rain: Any, feed: SensorFeed | None
+    center: Center, sim: Simulation, options: Options, rain: Rain | None, feed: SensorFeed | None
 ) -> dict[str, Any]:
     orders = sim.orders()
     areas = {p.code: p.name for p in center.directory.places(STREET, PlaceKind.AREA)}
