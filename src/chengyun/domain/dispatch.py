@@ -52,7 +52,7 @@ class RoutingRules:
     # What each order already in hand (not yet handled) costs before its holder can go to a new site: a
     # typical visit, a few minutes' walk and a quarter of an hour on site. It counts towards the arrival
     # deadline when their position is known (the simulator showed A, busy on another site, being sent
-    # order after order they could not reach in time: bench/README.md, "Simulator").
+    # order after order they could not reach in time: README.md, "Simulating a day").
     minutes_per_order_in_hand: float = 15.0
 
 
