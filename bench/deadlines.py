@@ -134,7 +134,7 @@ class OrderFactory:
 
     def __init__(self, engine: Engine, now: datetime, seed: int = 1125) -> None:
         from chengyun.bootstrap import builtin_categories
-        from chengyun.sim.feeder import _centre
+        from chengyun.domain.twin import centre as _centre
 
         self.now = now
         self.rng = random.Random(seed)

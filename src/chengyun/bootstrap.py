@@ -38,6 +38,7 @@ from chengyun.services.orders import OrderService
 from chengyun.services.overview import OverviewService
 from chengyun.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from chengyun.services.sensors import SensorService
+from chengyun.services.twin import TwinService
 from chengyun.settings import Settings
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ class Center:
     community: Community = field(kw_only=True, repr=False)
     _started: bool = field(default=False, repr=False)
     overview: OverviewService = field(init=False, repr=False)  # the wall screen's figures
+    twin: TwinService = field(init=False, repr=False)  # the digital twin's base: queries over everything
 
     def start(self) -> None:
         if self._started:
@@ -188,6 +190,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         community=Community(uow, clock, gazetteers, _stall_holder_tokens(auth)),
     )
     center.overview = OverviewService(uow, clock)
+    center.twin = TwinService(uow, clock, orders.routing.walk_metres_per_minute)
     return center
 
 

@@ -115,7 +115,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from chengyun.adapters.mqtt import MqttPublisher
     from chengyun.bootstrap import build
     from chengyun.sim.demo import STREET, load_demo_street
-    from chengyun.sim.feeder import DemoFeeder
+    from chengyun.sim.live import LiveSimulation
     from chengyun.sim.reporter import SensorReporter
     from chengyun.sim.sensors import SensorFeed, demo_sensors
 
@@ -127,7 +127,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     today = local_date(center.clock.now())
     counts = load_demo_street(center, today - timedelta(days=1), args.days + 1)
     token, _ = center.auth.issue(Role.ADMIN, [STREET], name="演示管理员")
-    feeder = DemoFeeder(center, STREET, orders_per_hour=args.rate, seed=args.seed)
+    feeder = LiveSimulation(center, STREET, args.rate, args.seed, args.days)
     feeder.start()
     sensor_feed = SensorFeed(demo_sensors(args.seed), args.seed, start=center.clock.now())
     publisher = MqttPublisher(settings.mqtt_url, "chengyun-demo-sensors") if settings.mqtt_url else None
@@ -166,6 +166,85 @@ def cmd_demo(args: argparse.Namespace) -> int:
         feeder.stop()
         if publisher is not None:
             publisher.close()
+    return 0
+
+
+# --- simulate -------------------------------------------------------------------------------------
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from chengyun.domain.dispatch import Strategy
+    from chengyun.sim.chart import write_chart
+    from chengyun.sim.day import DEFAULT_START, Options, compare, run
+
+    if not 0 < args.hours <= 24 * 7 or not 0 < args.load <= 20 or not 0 <= args.sensors <= 1:
+        raise SystemExit("--hours 应在 0–168 之间，--load 在 0–20 之间，--sensors 在 0–1 之间")
+    if not 0 <= args.night_cover <= 12:
+        raise SystemExit("--night-cover 应在 0–12 之间")
+    start = datetime.fromisoformat(args.start) if args.start else DEFAULT_START
+    if start.tzinfo is None:
+        raise SystemExit("--start 须带时区，例如 2026-11-25T00:00:00+08:00")
+    options = Options(
+        hours=args.hours,
+        seed=args.seed,
+        load=args.load,
+        start=start,
+        sensors=args.sensors,
+        database_url=args.database_url,
+        night_cover=args.night_cover,
+    )
+
+    def progress(line: str) -> None:
+        print(line, flush=True)
+
+    if args.compare == "naive":
+        report = compare(options, progress)
+    else:
+        report = run(replace(options, strategy=Strategy.STANDARD), progress)
+    path = Path(args.report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    chart = write_chart(report, Path(args.chart) if args.chart else path.with_suffix(".png"))
+    on_time = report["on_time"]
+    print(
+        f"工单 {report['orders']['total']} 件；按时率：响应 {_pct(on_time['respond'])}、到场 "
+        f"{_pct(on_time['arrive'])}、处置 {_pct(on_time['handle'])}、闭环 {_pct(on_time['close'])}，"
+        f"四环节全部按时 {_pct(on_time['all'])}；超时 {report['overdue']} 件"
+    )
+    if "baseline" in report:
+        comparison = report["comparison"]
+        print(
+            f"对照（固定派给 A 角）四环节全部按时 {_pct(report['baseline']['on_time']['all'])}；"
+            f"未全部按时 {comparison['misses']} 件 对 {comparison['baseline_misses']} 件"
+            + (f"（少 {comparison['fewer_misses_ratio']:g} 倍）" if comparison["fewer_misses_ratio"] else "")
+        )
+    for line in report["why"]:
+        print("  " + line)
+    print(f"报告：{path}  图表：{chart}  用时 {report['run']['wall_seconds']:g} 秒")
+    return 0
+
+
+def _pct(share: float | None) -> str:
+    return "—" if share is None else f"{share:.1%}"
+
+
+# --- the twin -------------------------------------------------------------------------------------
+
+
+def cmd_twin_snapshot(args: argparse.Namespace) -> int:
+    from chengyun.sim.demo import CLI_ADMIN
+
+    layers = [x.strip() for x in args.layers.split(",") if x.strip()]
+    snapshot = _center(args).twin.snapshot(CLI_ADMIN, args.street, layers)
+    text = json.dumps(snapshot, ensure_ascii=False)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        print(
+            f"快照 {snapshot['timestamp']}：{len(snapshot['features'])} 个要素 → {args.output}",
+            file=sys.stderr,
+        )
+    else:
+        sys.stdout.write(text + "\n")
     return 0
 
 
@@ -445,6 +524,33 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=float, default=40.0, help="每小时（模拟时间）新工单数")
     p.add_argument("--days", type=int, default=7, help="排班天数")
     p.add_argument("--seed", type=int, default=7, help="随机种子")
+
+    p = command("simulate", "在模拟时钟上跑一天（或一周）演示街道，输出 51530 结果报告和图表", cmd_simulate)
+    p.add_argument("--hours", type=float, default=24.0, help="模拟时长（小时）")
+    p.add_argument("--seed", type=int, default=7, help="随机种子（同一种子结果相同）")
+    p.add_argument("--load", type=float, default=1.0, help="工单量倍数（2 为平日的两倍）")
+    p.add_argument("--compare", choices=["naive"], help="naive：同一天再用“固定派给 A 角”跑一遍作对照")
+    p.add_argument("--report", required=True, help="报告文件（JSON）")
+    p.add_argument("--chart", help="图表文件（PNG，默认与报告同名）")
+    p.add_argument("--sensors", type=float, default=1.0, help="参与上报的传感器比例（0–1，默认全部）")
+    p.add_argument("--start", help="开始时间（ISO-8601，带时区；默认 2026-11-25T00:00+08:00）")
+    p.add_argument(
+        "--night-cover",
+        type=int,
+        default=0,
+        metavar="N",
+        help="假设：每晚 22:00–07:00 排 N 名外勤值守（分散在各居民区），看夜间缺口的影响",
+    )
+
+    twin = sub.add_parser("twin", help="数字孪生底座").add_subparsers(title="数字孪生底座命令")
+    p = twin.add_parser("snapshot", help="导出全街道快照（GeoJSON，带时间戳）")
+    p.set_defaults(run=cmd_twin_snapshot, command="twin")
+    p.add_argument("--street", required=True)
+    p.add_argument(
+        "--layers", default="staff,sensors,orders,alarms", help="逗号分隔：places,staff,sensors,orders,alarms"
+    )
+    p.add_argument("-o", "--output", help="输出文件（默认标准输出）")
+    p.add_argument("--database-url")
 
     db = sub.add_parser("db", help="数据库").add_subparsers(title="数据库命令")
     p = db.add_parser("upgrade", help="升级数据库结构到最新版本")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from chengyun.domain.dispatch import Decision, RoutingRules, StaffStatus, route, walk_metres
+from chengyun.domain.dispatch import Decision, RoutingRules, StaffStatus, Strategy, route, walk_metres
 from chengyun.domain.geo import Point
 from chengyun.domain.staff import ABPair
 
@@ -114,3 +114,23 @@ def test_when_everyone_on_shift_has_a_full_hand_the_least_loaded_takes_it() -> N
     assert decision.reason.endswith("在班人员均已满负荷，派遣给 李思远，请值班长关注")
     off = decide(people(**full | {"S1": {"on_duty": False}, "S2": {"on_duty": False}}))
     assert off.staff_id == "S3"
+
+
+def test_a_busy_on_another_site_is_passed_over_for_a_free_person_who_can_make_it() -> None:
+    staff = people(S1={"position": near(100), "open_orders": 1}, S2={"on_duty": False})
+    decision = decide(staff)
+    assert decision.staff_id == "S4" and decision.rule == "nearest"
+    assert decision.reason.startswith(
+        "A 角 李思远 手头另有 1 件工单，预计约 17 分钟后到场（到场时限 15 分钟）"
+    )
+
+
+def test_a_free_and_near_still_gets_the_order() -> None:
+    assert decide(people(S1={"position": near(100)})).rule == "a"
+
+
+def test_the_naive_baseline_always_picks_a_even_off_shift_and_far_away() -> None:
+    staff = people(S1={"on_duty": False, "position": near(5000)})
+    decision = route(PAIR, PAIR_DAY, staff, SITE, 15, RoutingRules(strategy=Strategy.A_ONLY))
+    assert (decision.staff_id, decision.rule) == ("S1", "a")
+    assert "固定派给 A 角" in decision.reason

@@ -26,6 +26,7 @@ from chengyun.api.routes import (
     routing,
     screen,
     sensors,
+    twin,
 )
 from chengyun.api.schemas import ERROR_RESPONSES, OPEN311_ERROR_RESPONSES, Health
 from chengyun.bootstrap import Center
@@ -67,6 +68,7 @@ def create_app(center: Center) -> FastAPI:
         routing,
         community,
         community_public,
+        twin,
     ):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(open311.router, responses=OPEN311_ERROR_RESPONSES)

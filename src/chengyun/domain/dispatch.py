@@ -2,10 +2,14 @@
 
 A candidate is *available* when on shift, not on leave and below the open-order limit. An available
 A or B is chosen unless their last known position (a check-in) is too far to walk to the site within
-the arrival deadline (the "15" of 51530); then the nearest available qualified person who can make it
-gets the order. When nobody can make it, the fastest available person does; when everyone on shift
-has a full hand, the least loaded of them (A or B first) does; when nobody is on shift at all, A
-does. The reason says which. Every step is written out in Chinese for the timeline.
+the arrival deadline (the "15" of 51530), counting the orders already in their hand; then the nearest
+available qualified person who can make it gets the order. When nobody can make it, the fastest
+available person does; when everyone on shift has a full hand, the least loaded of them (A or B first)
+does; when nobody is on shift at all, A does. The reason says which. Every step is written out in
+Chinese for the timeline.
+
+That is the standard strategy. `Strategy.A_ONLY` is the naive baseline the simulator measures it
+against: always the area's A, whoever and wherever A is, no fallback.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 
 from chengyun.domain.geo import Point
 from chengyun.domain.staff import ABPair
@@ -34,10 +39,21 @@ class StaffStatus:
     field_worker: bool = True  # holds a post that goes out to sites (area manager, chief responder)
 
 
+class Strategy(StrEnum):
+    STANDARD = "standard"  # A, else B, else the nearest who can make it (this module's docstring)
+    A_ONLY = "a_only"  # the naive baseline: always the area's A manager, no fallback
+
+
 @dataclass(frozen=True)
 class RoutingRules:
     max_open_orders: int = 8
     walk_metres_per_minute: float = 70.0  # about 4.2 km/h, a brisk walk on pavements
+    strategy: Strategy = Strategy.STANDARD
+    # What each order already in hand (not yet handled) costs before its holder can go to a new site: a
+    # typical visit, a few minutes' walk and a quarter of an hour on site. It counts towards the arrival
+    # deadline when their position is known (the simulator showed A, busy on another site, being sent
+    # order after order they could not reach in time: README.md, "Simulating a day").
+    minutes_per_order_in_hand: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -68,16 +84,29 @@ def route(
     """Choose the assignee of a new order in `pair`'s area. `day` is the local date deciding who is A."""
     rules = rules or RoutingRules()
     a, b = pair.roles_on(day)
+    if rules.strategy is Strategy.A_ONLY:
+        person = staff.get(a) or StaffStatus(a, a, on_duty=False)
+        return Decision(person.id, person.name, "a", f"派遣给 A 角 {person.name}（固定派给 A 角）")
     steps: list[str] = []
     late: list[tuple[float, str, StaffStatus]] = []
 
     def minutes_to_site(person: StaffStatus) -> float | None:
         if site is None or person.position is None:
             return None
-        return walk_metres(person.position, site) / rules.walk_metres_per_minute
+        walk = walk_metres(person.position, site) / rules.walk_metres_per_minute
+        return walk + person.open_orders * rules.minutes_per_order_in_hand
+
+    def eta(person: StaffStatus, minutes: float) -> str:
+        if person.open_orders and rules.minutes_per_order_in_hand:
+            return f"手头另有 {person.open_orders} 件工单，预计约 {math.ceil(minutes)} 分钟后到场"
+        return f"步行到场约需 {math.ceil(minutes)} 分钟"
 
     def done(person: StaffStatus, rule: str, what: str, minutes: float | None) -> Decision:
-        walk = f"（步行约 {max(1, math.ceil(minutes))} 分钟）" if minutes is not None else ""
+        walk = ""
+        if minutes is not None and person.open_orders and rules.minutes_per_order_in_hand:
+            walk = f"（手头另有 {person.open_orders} 件，预计约 {math.ceil(minutes)} 分钟到场）"
+        elif minutes is not None:
+            walk = f"（步行约 {max(1, math.ceil(minutes))} 分钟）"
         return Decision(person.id, person.name, rule, "，".join([*steps, f"{what}{walk}"]), minutes)
 
     for role, staff_id in (("A", a), ("B", b)):
@@ -89,7 +118,7 @@ def route(
         minutes = minutes_to_site(person)
         if minutes is not None and minutes > arrive_within_minutes:
             steps.append(
-                f"{role} 角 {person.name} 步行到场约需 {math.ceil(minutes)} 分钟"
+                f"{role} 角 {person.name} {eta(person, minutes)}"
                 f"（到场时限 {_fmt(arrive_within_minutes)} 分钟）"
             )
             late.append((minutes, role, person))

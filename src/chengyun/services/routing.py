@@ -1,15 +1,15 @@
 """What routing needs to know about a street's people right now, loaded once and kept a few seconds.
 
 Dispatch runs on every new order; reading pairs, roster, leave, workload and check-ins for each one
-would cost more than the rest of intake. A snapshot lives `DUTY_TTL_S` seconds (and never past the
-hour of roster it holds); this process counts its own dispatches into it meanwhile, and other
-processes' dispatches show up at the next reload.
+would cost more than the rest of intake. A snapshot lives `DUTY_TTL` of the center's clock (and never
+past the hour of roster it holds); this process counts its own dispatches into it meanwhile, and other
+processes' dispatches show up at the next reload. The clock's time, not the wall's: on a simulated clock
+running hours a minute (the simulator), ten wall seconds would keep workloads and check-ins from hours ago.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -21,7 +21,7 @@ from chengyun.domain.staff import ABPair, Absence, Post, Shift
 from chengyun.services.ports import UnitOfWork, UnitOfWorkFactory
 
 DUTY_WINDOW = timedelta(hours=1)
-DUTY_TTL_S = 10.0
+DUTY_TTL = timedelta(seconds=10)
 POSITION_FRESH = timedelta(minutes=30)  # an older check-in says little about where someone is now
 DEFAULT_RULES = RoutingRules()
 FIELD_POSTS = frozenset({Post.AREA_MANAGER, Post.CHIEF_RESPONDER})
@@ -29,8 +29,7 @@ FIELD_POSTS = frozenset({Post.AREA_MANAGER, Post.CHIEF_RESPONDER})
 
 @dataclass
 class DutySnapshot:
-    loaded: float
-    start: datetime
+    start: datetime  # when it was loaded, by the center's clock
     end: datetime
     pairs: dict[str, ABPair]
     names: dict[str, str]
@@ -50,7 +49,7 @@ class DutySnapshot:
     _built_for: object = field(default=None, init=False, repr=False, compare=False)
 
     def fresh(self, now: datetime) -> bool:
-        return time.monotonic() - self.loaded < DUTY_TTL_S and self.start <= now < self.end
+        return self.start <= now < min(self.end, self.start + DUTY_TTL)
 
     def on_duty(self, post: Post, now: datetime) -> list[str]:
         """Who holds a shift of `post` at `now`, in roster order."""
@@ -110,7 +109,6 @@ def load_duty(uow: UnitOfWork, street: str, now: datetime) -> DutySnapshot:
     end = now + DUTY_WINDOW
     staff = [s for s in uow.people.staff(street) if s.active]
     return DutySnapshot(
-        loaded=time.monotonic(),
         start=now,
         end=end,
         pairs={p.area: p for p in uow.people.pairs(street)},

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from chengyun.bootstrap import Center
 from chengyun.domain.access import Actor, Role
+from chengyun.domain.sensors import Sensor
 from chengyun.services.directory import (
     DEPARTMENT_COLUMNS,
     PAIR_COLUMNS,
@@ -21,10 +23,18 @@ STREET = jingansi.STREET_CODE
 CLI_ADMIN = Actor(Role.ADMIN, frozenset(), None, "命令行管理员", "cli")
 
 
-def load_demo_street(center: Center, roster_start: date, roster_days: int) -> dict[str, int]:
-    """Import places, departments, staff, A/B pairs, `roster_days` of shifts, sensors and the community
-    programs; returns counts."""
+def load_demo_street(
+    center: Center,
+    roster_start: date,
+    roster_days: int,
+    sensors: Sequence[Sensor] | None = None,
+    community: bool = True,
+) -> dict[str, int]:
+    """Import places, departments, staff, A/B pairs, `roster_days` of shifts, sensors (all the demo
+    street's, or those given: the simulator may run with a share of them) and, unless told not to, the
+    community programs; returns counts."""
     directory = center.directory
+    registry = demo_sensor_csv(sensors=sensors)
     counts = {
         "places": directory.import_places(CLI_ADMIN, STREET, jingansi.places()),
         "departments": directory.import_departments(
@@ -35,7 +45,9 @@ def load_demo_street(center: Center, roster_start: date, roster_days: int) -> di
         "shifts": directory.import_roster(
             CLI_ADMIN, STREET, write_csv(jingansi.roster(roster_start, roster_days), SHIFT_COLUMNS)
         ),
-        "sensors": center.sensors.import_csv(CLI_ADMIN, STREET, demo_sensor_csv()),
+        "sensors": center.sensors.import_csv(CLI_ADMIN, STREET, registry) if sensors != [] else 0,
     }
-    community = load_demo_community(center.community, center.clock.now())
-    return counts | {f"community_{kind}": n for kind, n in community.items()}
+    if not community:
+        return counts
+    programs = load_demo_community(center.community, center.clock.now())
+    return counts | {f"community_{kind}": n for kind, n in programs.items()}

@@ -411,13 +411,13 @@ def demo_sensors(seed: int = 7) -> list[Sensor]:
     return list(_demo(seed)[0])
 
 
-def demo_sensor_csv(seed: int = 7) -> str:
-    """The demo sensors as the registry's CSV (`sensors_from_rows` reads it back). A sensor whose rule set is
-    its kind's default leaves the `rules` cell empty, which means the same."""
+def demo_sensor_csv(seed: int = 7, sensors: Sequence[Sensor] | None = None) -> str:
+    """The demo sensors (or those given) as the registry's CSV (`sensors_from_rows` reads it back). A sensor
+    whose rule set is its kind's default leaves the `rules` cell empty, which means the same."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
     writer.writeheader()
-    for sensor in demo_sensors(seed):
+    for sensor in demo_sensors(seed) if sensors is None else sensors:
         row = sensor_to_row(sensor)
         if sensor.rule_set == KINDS[sensor.kind].default_rules:
             row["rules"] = ""

@@ -1,0 +1,126 @@
+"""The simulator's speed: simulated hours per real second for the full street, and its peak memory.
+
+Each cell runs in a child process of its own (so its peak RSS is its own), on a throwaway SQLite file:
+
+* full: the demo street's 14,855 sensors at their real reporting rates (9.2 million readings a day)
+  through the real ingestion path (gateway messages, every rule, storage, roll-ups), plus the day's
+  orders worked by the simulated staff through the real services;
+* orders only: the same hours without sensors (the baseline: what the sensors add);
+* bare feed: only generating the sensors' gateway messages for the same hours, nothing ingested (what
+  the feed itself costs).
+
+Target (issue 7): a 24-hour day in under 5 minutes of real time, i.e. at least 4.8 simulated hours per
+real second. The figures are the event loop's time (set-up, ~10 s of loading the street and training
+the classifier, is not counted) and the median (min–max) of `--runs` runs.
+
+    .venv/bin/python bench/simulate.py                    # 2 simulated hours from 09:00, 3 runs, ~15 min
+    .venv/bin/python bench/simulate.py --hours 24 --runs 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+from _common import med_range, progress, table
+
+
+def child(cell: str, hours: float, load: float, seed: int) -> dict[str, float]:
+    from chengyun.sim.day import DEFAULT_START, Options, run, scenario_timing, sensor_sample
+    from chengyun.sim.sensors import SensorFeed, gateway_batches
+
+    start = DEFAULT_START + timedelta(hours=9)
+    if cell == "bare feed":
+        feed = SensorFeed(
+            sensor_sample(seed, 1.0), seed, start=start, timing=scenario_timing(seed, start, None)
+        )
+        began = time.perf_counter()
+        readings = 0
+        t = start
+        while t < start + timedelta(hours=hours):
+            t += timedelta(minutes=5)
+            messages = feed.messages(t)
+            gateway_batches(messages)
+            readings += len(messages)
+        seconds = time.perf_counter() - began
+    else:
+        report = run(
+            Options(hours=hours, seed=seed, load=load, start=start, sensors=1.0 if cell == "full" else 0)
+        )
+        seconds = report["run"]["simulated_seconds"]
+        readings = report["sensors"]["readings"]
+    from _common import proc_memory_mb
+
+    return {"seconds": seconds, "readings": readings, "peak_mib": proc_memory_mb()[1]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--hours", type=float, default=2.0)
+    parser.add_argument("--load", type=float, default=2.0)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", help="write the raw figures here")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.hours, args.load, args.seed)))
+        return
+    cells = ("full", "orders only", "bare feed")
+    results: dict[str, list[dict[str, float]]] = {c: [] for c in cells}
+    for k in range(args.runs):
+        for cell in cells:  # interleaved, so background load hits every cell alike
+            progress(f"run {k + 1}/{args.runs}: {cell} …")
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    cell,
+                    "--hours",
+                    str(args.hours),
+                    "--load",
+                    str(args.load),
+                    "--seed",
+                    str(args.seed),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            results[cell].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    progress("done", done=True)
+    rows = []
+    for cell in cells:
+        runs = results[cell]
+        rate = [args.hours / r["seconds"] for r in runs]
+        day = [24 * r["seconds"] / args.hours / 60 for r in runs]
+        readings = [r["readings"] / r["seconds"] / 1000 for r in runs]
+        rows.append(
+            [
+                cell,
+                med_range(rate, 3),
+                med_range(day, 1),
+                med_range(readings, 1) if runs[0]["readings"] else "-",
+                med_range([r["peak_mib"] for r in runs], 0),
+            ]
+        )
+    print(
+        f"\n{args.hours:g} simulated hours from 09:00, load ×{args.load:g}, seed {args.seed},"
+        f" {args.runs} runs\n"
+    )
+    header = ["cell", "sim hours / s", "24 h takes (min)", "k readings / s", "peak RSS (MiB)"]
+    print(table(header, rows))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
