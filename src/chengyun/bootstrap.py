@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from chengyun.adapters.bus import EventBus
+from chengyun.adapters.cells import H3Cells
 from chengyun.adapters.classifier import TfidfSvmClassifier, catalogue_examples, load_builtin_examples
 from chengyun.adapters.clock import SimulatedClock, WallClock
 from chengyun.adapters.db.engine import make_engine
+from chengyun.adapters.db.history import SqlOrderHistory
 from chengyun.adapters.db.migrate import upgrade
 from chengyun.adapters.db.uow import unit_of_work_factory
 from chengyun.adapters.gazetteer import GazetteerCache
@@ -25,6 +27,7 @@ from chengyun.domain.alarms import AlarmEvent
 from chengyun.domain.categories import Category, categories_from_dicts
 from chengyun.domain.events import OrderEvent
 from chengyun.domain.places import Place
+from chengyun.services.assessment import AssessmentService
 from chengyun.services.auth import Auth
 from chengyun.services.classify import ClassifierService
 from chengyun.services.deadlines import fire_due
@@ -72,6 +75,7 @@ class Center:
     sensor_worker: SensorWorker
     mqtt: MqttIngestor | None = None
     _started: bool = field(default=False, repr=False)
+    assessment: AssessmentService | None = None  # set by build(); None only in hand-made centers
 
     def start(self) -> None:
         if self._started:
@@ -172,6 +176,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         sensors,
         sensor_worker,
         mqtt,
+        assessment=AssessmentService(SqlOrderHistory(engine), uow, clock, orders.catalogue, H3Cells()),
     )
 
 
