@@ -6,6 +6,7 @@ empty boxes, so making a chart refuses with a clear error instead."""
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 from collections.abc import Sequence
@@ -307,11 +308,14 @@ h2 { font-size: 13pt; border-bottom: 2px solid #3a7bd5; padding-bottom: 1mm; mar
 .card { border: 1px solid #d6dde6; border-radius: 2mm; padding: 2mm 3mm; min-width: 30mm; }
 .card b { display: block; font-size: 14pt; } .card small { color: #666; }
 .up { color: #2e9d5b; } .down { color: #d9534f; }
-svg { max-width: 100%; height: auto; } figure { margin: 2mm 0; page-break-inside: avoid; }
+figure img { width: 100%; height: auto; } figure { margin: 2mm 0; page-break-inside: avoid; }
 table { border-collapse: collapse; width: 100%; font-size: 8pt; }
 th, td { border: 1px solid #d6dde6; padding: 1mm 1.5mm; text-align: right; } th { background: #eef3fa; }
-td:nth-child(3), th:nth-child(3) { text-align: left; }
-.notes { font-size: 8.5pt; color: #444; } .appendix { page-break-before: always; }
+td:nth-child(3), th:nth-child(3) { text-align: left; } th { font-weight: normal; }
+.notes { font-size: 8.5pt; color: #444; }
+@page wide { size: A4 landscape; margin: 12mm 10mm; }
+.appendix { page: wide; page-break-before: always; max-width: none; }
+.appendix table { font-size: 7pt; } .appendix td:nth-child(3) { white-space: nowrap; }
 """
 
 
@@ -354,7 +358,7 @@ def assessment_html(named: Named[Assessment]) -> str:
         ),
         ("全街道指标与上期对比", totals_chart(named)),
     ]
-    figures = "".join(f"<h2>{e(title)}</h2><figure>{svg}</figure>" for title, svg in charts)
+    figures = "".join(f"<h2>{e(title)}</h2><figure>{_img(svg, title)}</figure>" for title, svg in charts)
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{e(named.street_name)} 考核报告</title>
 <style>{_CSS}</style></head><body>
@@ -366,6 +370,12 @@ def assessment_html(named: Named[Assessment]) -> str:
 <div class="appendix"><h2>明细</h2><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>
 <h2>统计口径</h2><div class="notes">{notes}</div></div>
 </body></html>"""
+
+
+def _img(svg: str, title: str) -> str:
+    """A chart as an image of its own: each SVG keeps its ids to itself (matplotlib numbers them alike)."""
+    data = base64.b64encode(svg.encode()).decode()
+    return f'<img alt="{html.escape(title)}" src="data:image/svg+xml;base64,{data}">'
 
 
 def _change(delta: float | None, lower_is_better: bool, pct: bool) -> str:

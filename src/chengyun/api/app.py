@@ -12,6 +12,7 @@ from chengyun import __version__
 from chengyun.api import errors
 from chengyun.api.deps import CenterDep
 from chengyun.api.routes import (
+    assessment,
     auth,
     classify,
     config,
@@ -50,7 +51,7 @@ def create_app(center: Center) -> FastAPI:
     app.add_middleware(errors.RefuseNul)
     app.state.center = center
     errors.install(app)
-    for module in (orders, directory, config, auth, live, geocode, classify, sensors):
+    for module in (orders, directory, config, auth, live, geocode, classify, sensors, assessment):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(open311.router, responses=OPEN311_ERROR_RESPONSES)
 

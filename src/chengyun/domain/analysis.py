@@ -53,6 +53,7 @@ class Hotspot:
     hours: tuple[int, ...]  # 24 counts by local hour
     weekdays: tuple[int, ...]  # 7 counts, Monday first
     categories: Mapping[str, int]
+    landmark: str | None  # the address most of its orders give
 
     @property
     def peak_hour(self) -> int:
@@ -104,10 +105,16 @@ def hotspots(
                 tuple(hours),
                 tuple(weekdays),
                 dict(Counter(r.category for r in members).most_common()),
+                _most_common(r.address for r in members),
             )
         )
     places.sort(key=lambda h: (-h.count, h.place))
     return HotspotMap(total, tuple(tuple(row) for row in matrix), places[:limit])
+
+
+def _most_common(values: Iterable[str | None]) -> str | None:
+    counts = Counter(v for v in values if v)
+    return counts.most_common(1)[0][0] if counts else None
 
 
 def _mean_point(points: Iterable[Point | None]) -> Point | None:
@@ -209,14 +216,13 @@ def _recurrence(
         days_of_week = "weekends"
     else:
         days_of_week = "daily"
-    addresses = Counter(r.address for r in members if r.address)
     point = _mean_point(r.point for r in members)
     assert point is not None
     return Recurrence(
         category=category,
         place=cell,
         point=point,
-        landmark=addresses.most_common(1)[0][0] if addresses else None,
+        landmark=_most_common(r.address for r in members),
         orders=tuple(r.id for r in members),
         days=days,
         window=window,

@@ -19,6 +19,7 @@ from chengyun.domain.places import PlaceKind
 from chengyun.services.ports import Clock, UnitOfWorkFactory
 
 MAX_DAYS = 366
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2200
 T = TypeVar("T")
 
 
@@ -40,8 +41,17 @@ class Named(Generic[T]):
     made_at: datetime
 
 
+def valid_day(day: date) -> date:
+    """Refuse days whose arithmetic (a previous period, a look-back) would leave the calendar."""
+    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        raise InvalidInput(f"日期应在 {EARLIEST_YEAR} 年到 {LATEST_YEAR} 年之间", code="invalid_period")
+    return day
+
+
 def period_of(first: date, last: date) -> Period:
     """Whole local days `first` to `last`, both included."""
+    valid_day(first)
+    valid_day(last)
     if last < first:
         raise InvalidInput("结束日期不能早于开始日期", code="invalid_period")
     if (last - first).days + 1 > MAX_DAYS:
@@ -105,7 +115,7 @@ class AssessmentService:
     def brief(self, actor: Actor, street: str, day: date | None) -> Named[Brief]:
         self._allowed(actor, street)
         now = self._clock.now()
-        day = day or local_date(now)
+        day = valid_day(day or local_date(now))
         today = analysis.day_period(day)
         if today.start > now:
             raise InvalidInput("不能生成未来日期的研判", code="invalid_period")
