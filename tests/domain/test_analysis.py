@@ -158,7 +158,7 @@ def test_the_daily_brief_names_the_top_problem_the_late_order_and_the_stubborn_s
         "愚园路1号",
         OrderState.DISPATCHED,
         clocks=(ClockMark(Stage.RESPOND, due, None),),
-        marks=(Mark(due - timedelta(minutes=4), "dispatched", {"assignee": "m1"}),),
+        marks=(Mark(due - timedelta(minutes=4), "dispatched", "m1"),),
     )
     now = datetime.combine(day, time(18, 0), SHANGHAI)
     result = brief([*records, late], day, now, SquareCells(), LABELS, lambda _: None)

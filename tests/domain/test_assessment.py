@@ -224,11 +224,11 @@ def test_late_clocks_are_decided_when_they_fall_due_and_pending_ones_in_time_are
     e = OrderRecord.of(case["E"], case["E"].new_entries)
     # Ten minutes after the reopening the new respond deadline (14:05) has passed, the arrive one (14:15) not.
     early = facts_of(e, at(14, 10))
-    assert [(d.stage, d.on_time, d.round) for d in early.stages if d.round == 2] == [
+    assert [(stage, on_time, n) for stage, on_time, _, n in early.stages if n == 2] == [
         (Stage.RESPOND, False, 2)
     ]
     later = facts_of(e, at(14, 20))
-    assert [(d.stage, d.on_time) for d in later.stages if d.round == 2] == [
+    assert [(stage, on_time) for stage, on_time, _, n in later.stages if n == 2] == [
         (Stage.RESPOND, False),
         (Stage.ARRIVE, False),
     ]

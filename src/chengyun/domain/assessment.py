@@ -46,18 +46,28 @@ department. The previous period is the same length, just before.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from chengyun.domain.geo import Point
 from chengyun.domain.orders import LIVE_STATES, OrderState, Satisfaction, TimelineEntry, WorkOrder
 from chengyun.domain.sla import STAGES, Stage
 
-# The timeline entries assessment reads; loading only these keeps a year of orders quick.
-ASSESSED_KINDS = ("dispatched", "reassigned", "returned", "reopened", "loop_closed", "closed")
+# The timeline entries assessment reads, and the one key of each one's data it reads: loading only these
+# keeps a year of orders quick.
+MARK_KEYS: Mapping[str, str | None] = {
+    "dispatched": "assignee",  # to whom
+    "reassigned": "assignee",
+    "returned": "previous",  # by whom
+    "reopened": "previous_clocks",  # the round it ended
+    "loop_closed": "satisfaction",  # the callback's answer
+    "closed": None,
+}
+ASSESSED_KINDS = tuple(MARK_KEYS)
 
 REPEAT_WINDOW = timedelta(days=30)
 REPEAT_RADIUS_M = 50.0
@@ -92,17 +102,32 @@ class Dimension(StrEnum):
 # --- what assessment reads of an order -------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Mark:
-    """One timeline entry of a kind in ASSESSED_KINDS."""
+# Records are NamedTuples: a year of orders makes a million of them, and a frozen dataclass costs several
+# times as much to build.
+
+
+class Mark(NamedTuple):
+    """One timeline entry of a kind in ASSESSED_KINDS, with the value of its MARK_KEYS key (or None)."""
 
     at: datetime
     kind: str
-    data: Mapping[str, Any]
+    value: Any
 
 
-@dataclass(frozen=True, slots=True)
-class ClockMark:
+class ClockLike(Protocol):
+    """A stage clock as assessment reads it (ClockMark, or a storage adapter's own record)."""
+
+    @property
+    def stage(self) -> Stage: ...
+
+    @property
+    def due_at(self) -> datetime: ...
+
+    @property
+    def done_at(self) -> datetime | None: ...
+
+
+class ClockMark(NamedTuple):
     """A stage clock of the order's current round."""
 
     stage: Stage
@@ -110,8 +135,7 @@ class ClockMark:
     done_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class OrderRecord:
+class OrderRecord(NamedTuple):
     """An order as assessment and analysis read it: its current row and the timeline entries that matter,
     in time order."""
 
@@ -126,8 +150,8 @@ class OrderRecord:
     state: OrderState
     assignee: str | None
     suspended_at: datetime | None
-    clocks: tuple[ClockMark, ...]
-    marks: tuple[Mark, ...]
+    clocks: Sequence[ClockLike]
+    marks: Sequence[Mark]
 
     @classmethod
     def of(cls, order: WorkOrder, timeline: Iterable[TimelineEntry]) -> OrderRecord:
@@ -146,19 +170,21 @@ class OrderRecord:
             assignee=order.assignee,
             suspended_at=order.suspended_at,
             clocks=tuple(ClockMark(c.stage, c.due_at, c.done_at) for c in order.clocks.values()),
-            marks=tuple(Mark(e.at, e.kind, e.data) for e in timeline if e.kind in ASSESSED_KINDS),
+            marks=tuple(Mark(e.at, e.kind, _value(e)) for e in timeline if e.kind in MARK_KEYS),
         )
+
+
+def _value(entry: TimelineEntry) -> Any:
+    key = MARK_KEYS[entry.kind]
+    return entry.data.get(key) if key else None
 
 
 # --- one order's facts ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class StageDecision:
-    stage: Stage
-    on_time: bool
-    holder: str | None  # who had the order when the clock was met or fell due
-    round: int
+# A decided stage clock: (stage, on time, who had the order when the clock was met or fell due, round).
+# A plain tuple: a year of orders decides close to a million of them.
+StageDecision = tuple[Stage, bool, str | None, int]
 
 
 @dataclass(slots=True)
@@ -178,15 +204,9 @@ class OrderFacts:
     reworked: bool
     closed_once: bool
     reopened_after_close: bool
+    overdue: bool  # a clock was late
+    merged: bool
     repeat: bool = False
-
-    @property
-    def merged(self) -> bool:
-        return self.record.state is OrderState.MERGED
-
-    @property
-    def overdue(self) -> bool:
-        return any(not d.on_time for d in self.stages)
 
 
 def facts_of(record: OrderRecord, now: datetime) -> OrderFacts:
@@ -194,23 +214,23 @@ def facts_of(record: OrderRecord, now: datetime) -> OrderFacts:
     holders: list[tuple[datetime, str | None]] = []
     dispatched_to: list[str | None] = []
     returned_by: list[str | None] = []
-    past_rounds: list[tuple[datetime, list[ClockMark]]] = []
+    past_rounds: list[tuple[datetime, Sequence[ClockLike]]] = []
     answer: str | None = None
     last_end: str | None = None  # "loop_closed" or "closed": where a reopen starts from
     loop_closed_once = closed_once = reworked = reopened_after_close = False
     for mark in record.marks:
         kind = mark.kind
         if kind in {"dispatched", "reassigned"}:
-            who = mark.data.get("assignee")
+            who = mark.value
             holders.append((mark.at, who))
             dispatched_to.append(who)
         elif kind == "returned":
             holders.append((mark.at, None))
-            returned_by.append(mark.data.get("previous"))
+            returned_by.append(mark.value)
         elif kind == "loop_closed":
             loop_closed_once = True
             last_end = kind
-            answer = mark.data.get("satisfaction") or answer
+            answer = mark.value or answer
         elif kind == "closed":
             closed_once = True
             last_end = kind
@@ -220,47 +240,41 @@ def facts_of(record: OrderRecord, now: datetime) -> OrderFacts:
             else:
                 reworked = True
             last_end = None
-            past_rounds.append((mark.at, _previous_clocks(mark.data.get("previous_clocks"))))
-
-    def holder_at(at: datetime) -> str | None:
-        who = None
-        for when, person in holders:
-            if when > at:
-                break
-            who = person
-        return who
+            past_rounds.append((mark.at, _previous_clocks(mark.value)))
 
     stages: list[StageDecision] = []
     first_response: bool | None = None
     late = False
-    for number, (reopened_at, clocks) in enumerate(past_rounds, start=1):
-        for clock in clocks:
-            decided = _decide(clock, reopened_at)
-            if decided is not None:
-                on_time, moment = decided
-                stages.append(StageDecision(clock.stage, on_time, holder_at(moment), number))
-                late = late or not on_time
-                if number == 1 and clock.stage is Stage.RESPOND:
-                    first_response = on_time
+    rounds: list[tuple[int, Sequence[ClockLike], datetime | None]] = [
+        (number, clocks, reopened_at) for number, (reopened_at, clocks) in enumerate(past_rounds, start=1)
+    ]
     # The current round: a pending clock is late once its deadline passed while the order was live
     # (a suspended order's clock stopped when it was suspended).
-    cut: datetime | None
-    if record.state in LIVE_STATES:
-        cut = now
-    elif record.state is OrderState.SUSPENDED and record.suspended_at is not None:
+    state = record.state
+    if state in LIVE_STATES:
+        cut: datetime | None = now
+    elif state is OrderState.SUSPENDED:
         cut = record.suspended_at
     else:
         cut = None
+    current = len(past_rounds) + 1
+    rounds.append((current, record.clocks, cut))
     done = 0
-    number = len(past_rounds) + 1
-    for clock in record.clocks:
-        decided = _decide(clock, cut)
-        if clock.done_at is not None:
-            done += 1
-        if decided is not None:
-            on_time, moment = decided
-            stages.append(StageDecision(clock.stage, on_time, holder_at(moment), number))
-            late = late or not on_time
+    for number, clocks, until in rounds:
+        for clock in clocks:
+            finished, due = clock.done_at, clock.due_at
+            if finished is not None:
+                if number == current:
+                    done += 1
+                on_time = finished <= due
+                moment = finished if on_time else due
+            elif until is not None and until > due:
+                on_time, moment = False, due
+            else:
+                continue
+            stages.append((clock.stage, on_time, _holder(holders, moment), number))
+            if not on_time:
+                late = True
             if number == 1 and clock.stage is Stage.RESPOND:
                 first_response = on_time
     all_on_time = False if late else (True if done == len(STAGES) else None)
@@ -282,19 +296,21 @@ def facts_of(record: OrderRecord, now: datetime) -> OrderFacts:
         reworked=reworked,
         closed_once=closed_once,
         reopened_after_close=reopened_after_close,
+        overdue=late,
+        merged=state is OrderState.MERGED,
     )
 
 
-def _decide(clock: ClockMark, cut: datetime | None) -> tuple[bool, datetime] | None:
-    """(on time, the moment it was decided), or None while undecided. `cut`: until when a pending clock
-    ran (None: it did not run, so it is undecided unless done)."""
-    if clock.done_at is not None:
-        if clock.done_at <= clock.due_at:
-            return True, clock.done_at
-        return False, clock.due_at
-    if cut is not None and cut > clock.due_at:
-        return False, clock.due_at
-    return None
+def _holder(holders: Sequence[tuple[datetime, str | None]], at: datetime) -> str | None:
+    """Who had the order at `at`: the last dispatch (or return, None) at or before it."""
+    if len(holders) == 1:  # the usual case: dispatched once
+        return holders[0][1] if holders[0][0] <= at else None
+    who = None
+    for when, person in holders:
+        if when > at:
+            break
+        who = person
+    return who
 
 
 def _previous_clocks(value: Any) -> list[ClockMark]:
@@ -330,40 +346,62 @@ def mark_repeats(
     cell = radius_m / _METRES_PER_DEGREE  # a square of the radius in degrees of latitude
     seen_building: dict[tuple[str, str], datetime] = {}
     seen_address: dict[tuple[str, str], datetime] = {}
-    seen_cells: dict[tuple[str, int, int], list[tuple[datetime, Point]]] = {}
+    seen_cells: dict[tuple[str, int, int], deque[tuple[datetime, Point]]] = {}
     mine = {f.record.id for f in facts}
     by_id = {f.record.id: f for f in facts}
     records = sorted([*(r for r in earlier if r.id not in mine), *(f.record for f in facts)], key=_key)
+    squash = math.cos(math.radians(records[0].point.lat)) if records and records[0].point else 1.0
     for record in records:
-        fact = by_id.get(record.id)
-        since = record.received_at - window
+        category, received = record.category, record.received_at
+        since = received - window
         repeat = False
         if record.building:
-            key_b = (record.category, record.building)
+            key_b = (category, record.building)
             previous = seen_building.get(key_b)
             repeat = previous is not None and previous >= since
-            seen_building[key_b] = record.received_at
-        if record.point is not None:
-            x = math.floor(record.point.lon * math.cos(math.radians(record.point.lat)) / cell)
-            y = math.floor(record.point.lat / cell)
-            if not repeat:
-                repeat = any(
-                    at >= since and _metres(point, record.point) <= radius_m
-                    for dx in (-1, 0, 1)
-                    for dy in (-1, 0, 1)
-                    for at, point in seen_cells.get((record.category, x + dx, y + dy), ())
-                )
-            bucket = seen_cells.setdefault((record.category, x, y), [])
-            bucket[:] = [(at, p) for at, p in bucket if at >= since]
-            bucket.append((record.received_at, record.point))
-        address = (record.address or "").replace(" ", "")
+            seen_building[key_b] = received
+        address = record.address.replace(" ", "") if record.address else ""
         if address:
-            key_a = (record.category, address)
+            key_a = (category, address)
             previous = seen_address.get(key_a)
             repeat = repeat or (previous is not None and previous >= since)
-            seen_address[key_a] = record.received_at
+            seen_address[key_a] = received
+        point = record.point
+        if point is not None:
+            x, y = math.floor(point.lon * squash / cell), math.floor(point.lat / cell)
+            if not repeat:
+                repeat = _near(seen_cells, category, x, y, point, since, radius_m)
+            bucket = seen_cells.get((category, x, y))
+            if bucket is None:
+                bucket = seen_cells[category, x, y] = deque()
+            bucket.append((received, point))
+        fact = by_id.get(record.id)
         if fact is not None:
             fact.repeat = repeat or fact.merged
+
+
+def _near(
+    seen: dict[tuple[str, int, int], deque[tuple[datetime, Point]]],
+    category: str,
+    x: int,
+    y: int,
+    point: Point,
+    since: datetime,
+    radius_m: float,
+) -> bool:
+    """Whether an order of `category` since `since` lies within `radius_m` (the squares around x, y).
+    Orders come in time order, so each square drops what fell out of the window from its left."""
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            bucket = seen.get((category, x + dx, y + dy))
+            if not bucket:
+                continue
+            while bucket and bucket[0][0] < since:
+                bucket.popleft()
+            for _, other in bucket:
+                if _metres(other, point) <= radius_m:
+                    return True
+    return False
 
 
 def _key(record: OrderRecord) -> tuple[datetime, int]:
@@ -467,9 +505,14 @@ class _Tally:
         self.reopened += f.reopened_after_close
         self.overdue += f.overdue
 
-    def add_stage(self, decision: StageDecision) -> None:
-        self.stage_due[decision.stage] += 1
-        self.stage_met[decision.stage] += decision.on_time
+    def absorb(self, other: _Tally) -> None:
+        for name, value in vars(other).items():
+            if isinstance(value, dict):
+                mine = getattr(self, name)
+                for stage, count in value.items():
+                    mine[stage] += count
+            else:
+                setattr(self, name, getattr(self, name) + value)
 
     def figures(self) -> Figures:
         return Figures(
@@ -492,20 +535,28 @@ def tally(
     facts: Iterable[OrderFacts], by: Dimension | None, department_of: Callable[[str], str | None]
 ) -> dict[str, Figures]:
     """The figures of each group (`by` None: one group, key "", for the whole street)."""
+    groups, _ = _tally(facts, by, department_of)
+    return groups
+
+
+def _tally(
+    facts: Iterable[OrderFacts], by: Dimension | None, department_of: Callable[[str], str | None]
+) -> tuple[dict[str, Figures], Figures]:
+    """The figures of each group and of all together, in one pass (a year is 100,000 orders)."""
     groups: dict[str, _Tally] = {}
+    per_person = by is Dimension.STAFF
 
     def group(key: str | None) -> _Tally:
-        key = key or UNASSIGNED
-        found = groups.get(key)
+        found = groups.get(key or UNASSIGNED)
         if found is None:
-            found = groups[key] = _Tally()
+            found = groups[key or UNASSIGNED] = _Tally()
         return found
 
     for f in facts:
         r = f.record
         if by is None:
             key: str | None = UNASSIGNED
-        elif by is Dimension.STAFF:
+        elif per_person:
             key = f.handler
         elif by is Dimension.AREA:
             key = r.area
@@ -517,14 +568,20 @@ def tally(
         own.add_order(f)
         if f.merged:
             continue
-        per_person = by is Dimension.STAFF
-        for decision in f.stages:
-            (group(decision.holder) if per_person else own).add_stage(decision)
+        for stage, on_time, holder, _ in f.stages:
+            t = group(holder) if per_person else own
+            t.stage_due[stage] += 1
+            if on_time:
+                t.stage_met[stage] += 1
         for person in f.dispatched_to:
             (group(person) if per_person else own).dispatches += 1
         for person in f.returned_by:
             (group(person) if per_person else own).returns += 1
-    return {key: t.figures() for key, t in groups.items()}
+    # Every count goes to exactly one group, whatever the dimension: the whole is the sum of the groups.
+    total = _Tally()
+    for t in groups.values():
+        total.absorb(t)
+    return {key: t.figures() for key, t in groups.items()}, total.figures()
 
 
 # --- the assessment of a period ---------------------------------------------------------------------
@@ -599,29 +656,23 @@ def assess(
     previous_facts: list[OrderFacts] = []
     earlier: list[OrderRecord] = []
     for record in records:
-        if period.holds(record.received_at):
+        received = record.received_at
+        if period.start <= received < period.end:
             current_facts.append(facts_of(record, now))
-        elif previous.holds(record.received_at):
+        elif previous.start <= received < previous.end:
             previous_facts.append(facts_of(record, now))
         else:
             earlier.append(record)
     mark_repeats(previous_facts, earlier)
     mark_repeats(current_facts, [*earlier, *(f.record for f in previous_facts)])
-    groups = tally(current_facts, by, department_of)
-    before = tally(previous_facts, by, department_of)
+    groups, totals = _tally(current_facts, by, department_of)
+    before, previous_totals = _tally(previous_facts, by, department_of)
     ranks, previous_ranks = rank(groups), rank(before)
     standings = [
         Standing(key, groups[key], ranks.get(key), before.get(key), previous_ranks.get(key)) for key in groups
     ]
     standings.sort(key=lambda s: (s.rank is None, s.rank or 0, -s.figures.assessed, s.key))
-    empty = _Tally().figures()
-    return Assessment(
-        period=period,
-        by=by,
-        totals=tally(current_facts, None, department_of).get(UNASSIGNED, empty),
-        previous_totals=tally(previous_facts, None, department_of).get(UNASSIGNED, empty),
-        standings=standings,
-    )
+    return Assessment(period, by, totals, previous_totals, standings)
 
 
 def lookback_start(period: Period) -> datetime:

@@ -3,7 +3,9 @@ the groups for people. Only supervisors (duty officers, the director, admins) re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Generic, Protocol, TypeVar
@@ -39,6 +41,20 @@ class Named(Generic[T]):
     result: T
     labels: Labels
     made_at: datetime
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a period's records and facts are built: millions of small
+    objects that live until the answer is made would otherwise trigger collection after collection,
+    each walking all of them (a year of orders: 3 s of the load's 3.5 s)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def valid_day(day: date) -> date:
@@ -77,16 +93,18 @@ class AssessmentService:
 
     def assessment(self, actor: Actor, street: str, period: Period, by: Dimension) -> Named[Assessment]:
         self._allowed(actor, street)
-        records = self._history.records(street, lookback_start(period), period.end)
         department_of = self._departments_of(street)
-        result = assess(records, period, by, self._clock.now(), department_of)
+        with paused_gc():
+            records = self._history.records(street, lookback_start(period), period.end)
+            result = assess(records, period, by, self._clock.now(), department_of)
         return self._named(street, result)
 
     def hotspots(
         self, actor: Actor, street: str, period: Period, category: str | None, place: str
     ) -> Named[HotspotMap]:
         self._allowed(actor, street)
-        records = self._history.records(street, period.start, period.end)
+        with paused_gc():
+            records = self._history.records(street, period.start, period.end)
         if place == "grid":
             result = analysis.hotspots(records, lambda r: r.grid, category)
         else:
@@ -100,7 +118,8 @@ class AssessmentService:
         self, actor: Actor, street: str, period: Period, category: str | None
     ) -> Named[list[Recurrence]]:
         self._allowed(actor, street)
-        records = self._history.records(street, period.start, period.end)
+        with paused_gc():
+            records = self._history.records(street, period.start, period.end)
         if category is not None:
             records = [r for r in records if r.category == category]
         return self._named(street, analysis.recurrences(records, self.cells))
@@ -109,7 +128,8 @@ class AssessmentService:
         self._allowed(actor, street)
         if by is Dimension.STAFF:
             raise InvalidInput("趋势按类别、居民区或部门统计", code="invalid_dimension")
-        records = self._history.records(street, period.previous.start, period.end)
+        with paused_gc():
+            records = self._history.records(street, period.previous.start, period.end)
         return self._named(street, analysis.trends(records, period, by, self._departments_of(street)))
 
     def brief(self, actor: Actor, street: str, day: date | None) -> Named[Brief]:
@@ -119,9 +139,10 @@ class AssessmentService:
         today = analysis.day_period(day)
         if today.start > now:
             raise InvalidInput("不能生成未来日期的研判", code="invalid_period")
-        records = self._history.records(street, today.start - analysis.BRIEF_LOOKBACK, today.end)
         labels = self.labels(street)
-        result = analysis.brief(records, day, now, self.cells, labels, self._departments_of(street))
+        with paused_gc():
+            records = self._history.records(street, today.start - analysis.BRIEF_LOOKBACK, today.end)
+            result = analysis.brief(records, day, now, self.cells, labels, self._departments_of(street))
         return self._named(street, result, labels)
 
     # --- names -----------------------------------------------------------------------------------
