@@ -295,9 +295,14 @@ def seed(engine: Engine, url: str, count: int, batch: int = 2_000) -> dict[str, 
                     )
     finally:
         raw.close()
-    if dialect == "postgresql":
-        with engine.connect() as connection:
+    # As a running database would be by then: autovacuum has analysed PostgreSQL's tables, and SQLite has
+    # checkpointed its write-ahead log (a bulk load leaves it holding every page).
+    with engine.connect() as connection:
+        if dialect == "postgresql":
             connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
+        else:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            connection.exec_driver_sql("ANALYZE")
     elapsed = time.perf_counter() - started
     progress(
         f"  seeded {count:,} orders and {entries_total:,} timeline entries in {elapsed:.0f} s", done=True

@@ -48,6 +48,12 @@ class SquareCells:
         x, y = (int(v) for v in cell.split(":"))
         return Point((x + 0.5) * self.SIZE, (y + 0.5) * self.SIZE)
 
+    def count_in(self, geometry: object) -> int:
+        return STREET_SQUARES
+
+
+STREET_SQUARES = round(0.012 / SquareCells.SIZE) ** 2  # the random orders' square of the street
+
 
 def record(
     oid: int,
@@ -104,6 +110,27 @@ def test_the_seeded_lunchtime_e_bike_problem_is_found_with_its_patrol_window_and
     assert problem.landmark == "南京西路1266号"
     assert abs(problem.point.lon - TOWER.lon) < 0.0002 and abs(problem.point.lat - TOWER.lat) < 0.0002
     assert problem.suggestion("非机动车乱停放").startswith("建议工作日 11:00–13:30 在南京西路1266号附近")
+
+
+def test_on_a_busy_street_only_what_stands_out_from_the_background_is_stubborn() -> None:
+    rng = random.Random(9)
+    start = datetime(2026, 11, 2, tzinfo=SHANGHAI)
+    # A month of a busy street: 600 complaints of one kind spread evenly, no spot of its own.
+    busy = [
+        record(
+            i,
+            start + timedelta(minutes=rng.uniform(0, 30 * 24 * 60)),
+            EBIKES,
+            Point(121.440 + rng.uniform(0, 0.012), 31.220 + rng.uniform(0, 0.012)),
+            f"地址{i}",
+        )
+        for i in range(600)
+    ]
+    assert recurrences(busy, SquareCells())  # bare counts alone would call the background stubborn
+    assert recurrences(busy, SquareCells(), street_cells=STREET_SQUARES) == []
+    planted = seeded()
+    (problem,) = recurrences(planted, SquareCells(), street_cells=STREET_SQUARES)
+    assert problem.landmark == "南京西路1266号"
 
 
 def test_a_problem_on_too_few_days_is_not_called_stubborn() -> None:

@@ -3,7 +3,8 @@ its six neighbours covers the few hundred metres around an office tower or a mar
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import h3
 
@@ -27,3 +28,12 @@ class H3Cells:
     def centre(self, cell: str) -> Point:
         lat, lon = h3.cell_to_latlng(cell)
         return Point(lon, lat)
+
+    def count_in(self, geometry: Mapping[str, Any]) -> int:
+        """How many cells have their centre inside a GeoJSON Polygon or MultiPolygon (0 for anything else)."""
+        if geometry.get("type") not in ("Polygon", "MultiPolygon"):
+            return 0
+        try:
+            return len(h3.geo_to_cells(dict(geometry), self.resolution))
+        except (ValueError, TypeError, h3.H3BaseException):
+            return 0

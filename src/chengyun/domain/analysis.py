@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from chengyun.domain.assessment import (
     Dimension,
@@ -27,6 +27,7 @@ from chengyun.domain.orders import LIVE_STATES, OrderState
 from chengyun.domain.sla import Stage
 
 SLOT = timedelta(minutes=30)
+LIFT = 3.0  # a stubborn spot has at least 3 times its share of the street's orders of that kind
 SLOTS_PER_DAY = 48
 WEEKDAY_LABELS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
@@ -40,6 +41,9 @@ class PlaceIndex(Protocol):
         """The cells touching this one (not the cell itself)."""
 
     def centre(self, cell: str) -> Point: ...
+
+    def count_in(self, geometry: Mapping[str, Any]) -> int:
+        """How many cells cover a GeoJSON polygon (the street's area in cells)."""
 
 
 # --- hot spots ----------------------------------------------------------------------------------------
@@ -177,9 +181,13 @@ def recurrences(
     min_days: int = 3,
     share: float = 0.9,
     max_window: timedelta = timedelta(hours=6),
+    street_cells: int | None = None,
+    lift: float = LIFT,
 ) -> list[Recurrence]:
     """Clusters of one category around one place: the busiest cell with its neighbours (about 200 m
-    across), taken greedily, kept when it has at least `min_orders` orders on at least `min_days` days.
+    across), taken greedily, kept when it has at least `min_orders` orders on at least `min_days` days and,
+    when the street's size in cells is known, at least `lift` times what the category's orders would put
+    there if they were spread evenly over the street (a busy street's background is not a stubborn spot).
     Its patrol window is the shortest span of whole half-hours (at most `max_window`, may pass midnight)
     holding at least `share` of its orders."""
     by_category: dict[str, dict[str, list[OrderRecord]]] = defaultdict(lambda: defaultdict(list))
@@ -189,13 +197,17 @@ def recurrences(
     found: list[Recurrence] = []
     for category, by_cell in by_category.items():
         used: set[str] = set()
+        located = sum(len(v) for v in by_cell.values())
         for cell in sorted(by_cell, key=lambda c: (-len(by_cell[c]), c)):
             if cell in used:
                 continue
             around = [cell, *(n for n in cells.neighbours(cell) if n not in used)]
             members = [r for c in around for r in by_cell.get(c, ())]
+            if len(members) < min_orders:
+                continue
             days = {local(r.received_at).date() for r in members}
-            if len(members) < min_orders or len(days) < min_days:
+            expected = located * len(around) / street_cells if street_cells else 0.0
+            if len(days) < min_days or len(members) < lift * expected:
                 continue
             used.update(around)
             found.append(_recurrence(category, cell, members, len(days), share, max_window))
@@ -407,6 +419,7 @@ def brief(
     cells: PlaceIndex,
     labels: Labels,
     department_of: Callable[[str], str | None],
+    street_cells: int | None = None,
 ) -> Brief:
     """The daily brief for `day` (local), as of `now` or the day's end, whichever is earlier.
     `records`: the orders received from BRIEF_LOOKBACK before the day to its end."""
@@ -425,7 +438,9 @@ def brief(
     behind = _behind(todays, weeks, as_of, department_of)
     recurring = [
         r
-        for r in recurrences([x for x in records if x.received_at < today.end], cells)
+        for r in recurrences(
+            [x for x in records if x.received_at < today.end], cells, street_cells=street_cells
+        )
         if today.holds(r.last_at)
     ]
     result = Brief(

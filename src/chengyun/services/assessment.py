@@ -122,7 +122,8 @@ class AssessmentService:
             records = self._history.records(street, period.start, period.end)
         if category is not None:
             records = [r for r in records if r.category == category]
-        return self._named(street, analysis.recurrences(records, self.cells))
+        found = analysis.recurrences(records, self.cells, street_cells=self._street_cells(street))
+        return self._named(street, found)
 
     def trends(self, actor: Actor, street: str, period: Period, by: Dimension) -> Named[list[Trend]]:
         self._allowed(actor, street)
@@ -142,7 +143,15 @@ class AssessmentService:
         labels = self.labels(street)
         with paused_gc():
             records = self._history.records(street, today.start - analysis.BRIEF_LOOKBACK, today.end)
-            result = analysis.brief(records, day, now, self.cells, labels, self._departments_of(street))
+            result = analysis.brief(
+                records,
+                day,
+                now,
+                self.cells,
+                labels,
+                self._departments_of(street),
+                self._street_cells(street),
+            )
         return self._named(street, result, labels)
 
     # --- names -----------------------------------------------------------------------------------
@@ -164,6 +173,13 @@ class AssessmentService:
         with self._uow() as uow:
             name = dict(uow.config.streets()).get(street, street)
         return Named(street, name, result, labels or self.labels(street), self._clock.now())
+
+    def _street_cells(self, street: str) -> int | None:
+        """The street's area in cells (from its outline), the background recurring problems stand out from."""
+        with self._uow() as uow:
+            outlines = uow.places.list(street, PlaceKind.STREET)
+        count = sum(self.cells.count_in(p.geometry) for p in outlines)
+        return count or None
 
     def _departments_of(self, street: str) -> Callable[[str], str | None]:
         catalogue = self._catalogue(street)
