@@ -27,6 +27,7 @@ import json
 import multiprocessing
 import os
 import random
+import sqlite3
 import statistics
 import sys
 import time
@@ -297,12 +298,17 @@ def seed(engine: Engine, url: str, count: int, batch: int = 2_000) -> dict[str, 
         raw.close()
     # As a running database would be by then: autovacuum has analysed PostgreSQL's tables, and SQLite has
     # checkpointed its write-ahead log (a bulk load leaves it holding every page).
-    with engine.connect() as connection:
-        if dialect == "postgresql":
+    if dialect == "postgresql":
+        with engine.connect() as connection:
             connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
-        else:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            connection.exec_driver_sql("ANALYZE")
+    else:
+        engine.dispose()  # the pool's connections would keep the log's pages in use
+        direct = sqlite3.connect(str(engine.url.database))
+        try:
+            direct.execute("ANALYZE")
+            direct.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            direct.close()
     elapsed = time.perf_counter() - started
     progress(
         f"  seeded {count:,} orders and {entries_total:,} timeline entries in {elapsed:.0f} s", done=True
