@@ -1,15 +1,17 @@
-"""The history loader reads what assessment needs in two set queries; it must agree with the orders and
+"""The history loader reads what assessment needs in one query; it must agree with the orders and
 their whole timelines as the order service stores them (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from chengyun.adapters.clock import ManualClock
+from chengyun.adapters.db import history, tables
 from chengyun.adapters.db.history import SqlOrderHistory
 from chengyun.bootstrap import Center
 from chengyun.domain.access import Role
-from chengyun.domain.assessment import OrderRecord
+from chengyun.domain.assessment import MARK_KEYS, OrderRecord
 from chengyun.domain.geo import Point
 from chengyun.domain.orders import ReturnReason, Satisfaction
 from street import ADMIN, STREET, T0, person, tile
@@ -19,6 +21,18 @@ DESK = person(Role.HOTLINE_HANDLER, "H1", "孙丽")
 M1, M2 = person(Role.AREA_MANAGER, "M1"), person(Role.AREA_MANAGER, "M2")
 DUTY = person(Role.DUTY_OFFICER, "O1", "周强")
 B1 = Point(121.442, 31.225)
+
+
+def test_the_partial_index_holds_the_kinds_assessment_reads(center: Center) -> None:
+    assert set(re.findall(r"'(\w+)'", tables._ASSESSED_KINDS)) == set(MARK_KEYS)
+    if center.engine.dialect.name == "sqlite":  # the query's filter is the index's own predicate
+        with center.engine.connect() as connection:
+            plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + history._SQLITE, history_params()).all()
+        assert any("ix_timeline_assessed" in str(step) for step in plan), plan
+
+
+def history_params() -> dict[str, str]:
+    return {"street": STREET, "since": "2026-01-01 00:00:00.000000", "until": "2027-01-01 00:00:00.000000"}
 
 
 def test_records_match_the_orders_and_their_full_timelines(center: Center, clock: ManualClock) -> None:

@@ -8,6 +8,10 @@ array in C, times included, straight into typed rows. Python touches each order 
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -44,10 +48,14 @@ class _Row(NamedTuple):
     marks: list[Mark]
 
 
+CHUNK = 5_000  # rows per fetch
+
 _decode = msgspec.json.Decoder(_Row).decode
 _clocks = msgspec.json.Decoder(list[_Clock]).decode
 
-_KINDS = ", ".join(f"'{kind}'" for kind in MARK_KEYS)
+_KINDS = ", ".join(
+    f"'{kind}'" for kind in MARK_KEYS
+)  # the predicate of the partial index ix_timeline_assessed
 
 
 def _value_case(path: str) -> str:
@@ -93,40 +101,67 @@ class SqlOrderHistory:
             params |= {"since": _sqlite_text(since), "until": _sqlite_text(until)}
         points: dict[tuple[float, float], Point] = {}  # orders at one building share one point
         records = []
-        # The driver's own cursor: SQLAlchemy's result machinery would cost more than the decoding.
-        with self._engine.connect() as connection:
-            cursor = connection.connection.cursor()
-            try:
-                cursor.execute(_SQLITE if self._sqlite else _POSTGRES, params)
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
-            for row_json, clocks_json in rows:
-                row = _decode(row_json)
-                point = None
-                if row.lon is not None and row.lat is not None:
-                    point = points.get((row.lon, row.lat))
-                    if point is None:
-                        point = points[row.lon, row.lat] = Point(row.lon, row.lat)
-                records.append(
-                    OrderRecord(
-                        row.id,
-                        row.received_at,
-                        row.category,
-                        row.area,
-                        row.grid,
-                        row.building,
-                        point,
-                        row.address,
-                        row.state,
-                        row.assignee,
-                        row.suspended_at,
-                        _clocks(clocks_json),
-                        row.marks,
-                    )
+        for row_json, clocks_json in self._rows(params):
+            row = _decode(row_json)
+            point = None
+            if row.lon is not None and row.lat is not None:
+                point = points.get((row.lon, row.lat))
+                if point is None:
+                    point = points[row.lon, row.lat] = Point(row.lon, row.lat)
+            records.append(
+                OrderRecord(
+                    row.id,
+                    row.received_at,
+                    row.category,
+                    row.area,
+                    row.grid,
+                    row.building,
+                    point,
+                    row.address,
+                    row.state,
+                    row.assignee,
+                    row.suspended_at,
+                    _clocks(clocks_json),
+                    row.marks,
                 )
+            )
         records.sort(key=_by_receipt)
         return records
+
+    def _rows(self, params: dict[str, object]) -> Iterator[tuple[str, str]]:
+        """The query's rows in chunks, fetched by a thread of their own: the driver works without the
+        GIL (SQLite's engine, libpq), so the database gathers the next chunk while this thread decodes."""
+        chunks: queue.Queue[Sequence[tuple[str, str]] | BaseException | None] = queue.Queue(maxsize=4)
+
+        def fetch() -> None:
+            try:
+                # The driver's own cursor: SQLAlchemy's result machinery would cost more than the decoding.
+                with self._engine.connect() as connection:
+                    cursor = connection.connection.cursor()
+                    try:
+                        if not self._sqlite:  # compiling the plan would cost more than it saves here
+                            cursor.execute("SET LOCAL jit = off")
+                        cursor.execute(_SQLITE if self._sqlite else _POSTGRES, params)
+                        while chunk := cursor.fetchmany(CHUNK):
+                            chunks.put(chunk)
+                    finally:
+                        cursor.close()
+                chunks.put(None)
+            except BaseException as exc:  # handed to the reader, who raises it
+                chunks.put(exc)
+
+        fetcher = threading.Thread(target=fetch, name="history-fetch", daemon=True)
+        fetcher.start()
+        try:
+            while (chunk := chunks.get()) is not None:
+                if isinstance(chunk, BaseException):
+                    raise chunk
+                yield from chunk
+        finally:
+            while fetcher.is_alive():  # a reader that stopped early: let the fetcher finish and close
+                with contextlib.suppress(queue.Empty):
+                    chunks.get(timeout=0.1)
+            fetcher.join()
 
 
 def _sqlite_text(at: datetime) -> str:

@@ -466,3 +466,13 @@ alarm_events = Table(
     Index("ix_alarm_events_alarm_id", "alarm_id", "id"),
     sqlite_autoincrement=True,
 )
+
+# Assessment (adapters/db/history.py) reads only these kinds of a timeline: a partial index holds them.
+_ASSESSED_KINDS = "kind IN ('dispatched', 'reassigned', 'returned', 'reopened', 'loop_closed', 'closed')"
+Index(
+    "ix_timeline_assessed",
+    timeline.c.order_id,
+    timeline.c.seq,
+    postgresql_where=text(_ASSESSED_KINDS),
+    sqlite_where=text(_ASSESSED_KINDS),
+)
