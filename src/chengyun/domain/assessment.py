@@ -31,7 +31,8 @@ The figures (numerator ÷ denominator), after 12345 practice (三率) and GB/T 3
 - 超期数 `overdue`: assessed orders with at least one late clock.
 - 重复投诉率 `repeat`: received orders that repeat an earlier complaint ÷ received orders. A repeat was
   merged as a duplicate (重复件), or follows an earlier order of the same category at the same place
-  (same building, or within REPEAT_RADIUS_M) received within REPEAT_WINDOW before it.
+  (the same building or address; for an order not placed at a building, within REPEAT_RADIUS_M) received
+  within REPEAT_WINDOW before it.
 - 综合得分 `score`: 100 × the weighted mean of the rates that have a denominator (SCORE_WEIGHTS: solving and
   satisfaction weigh most, as in 12345 三率 assessments); rankings order by it (1 is best; ties share a rank).
 
@@ -342,7 +343,8 @@ def mark_repeats(
     radius_m: float = REPEAT_RADIUS_M,
 ) -> None:
     """Set `repeat` on each order that was merged as a duplicate, or that follows an order of the same
-    category at the same place within `window` (`earlier`: orders before the period, looked back on)."""
+    category at the same place within `window` (`earlier`: orders before the period, looked back on). The
+    same place: the same building or address; an order not placed at a building, within `radius_m`."""
     cell = radius_m / _METRES_PER_DEGREE  # a square of the radius in degrees of latitude
     seen_building: dict[tuple[str, str], datetime] = {}
     seen_address: dict[tuple[str, str], datetime] = {}
@@ -351,6 +353,8 @@ def mark_repeats(
     by_id = {f.record.id: f for f in facts}
     records = sorted([*(r for r in earlier if r.id not in mine), *(f.record for f in facts)], key=_key)
     squash = math.cos(math.radians(records[0].point.lat)) if records and records[0].point else 1.0
+    # Distances matter only for orders not placed at a building: without any, skip the squares.
+    unplaced = any(r.building is None and r.point is not None for r in records)
     for record in records:
         category, received = record.category, record.received_at
         since = received - window
@@ -367,9 +371,9 @@ def mark_repeats(
             repeat = repeat or (previous is not None and previous >= since)
             seen_address[key_a] = received
         point = record.point
-        if point is not None:
+        if point is not None and unplaced:
             x, y = math.floor(point.lon * squash / cell), math.floor(point.lat / cell)
-            if not repeat:
+            if not repeat and not record.building:  # placed at a building: that is its place
                 repeat = _near(seen_cells, category, x, y, point, since, radius_m)
             bucket = seen_cells.get((category, x, y))
             if bucket is None:
