@@ -68,7 +68,6 @@ MARK_KEYS: Mapping[str, str | None] = {
     "loop_closed": "satisfaction",  # the callback's answer
     "closed": None,
 }
-ASSESSED_KINDS = tuple(MARK_KEYS)
 
 REPEAT_WINDOW = timedelta(days=30)
 REPEAT_RADIUS_M = 50.0
@@ -108,7 +107,7 @@ class Dimension(StrEnum):
 
 
 class Mark(NamedTuple):
-    """One timeline entry of a kind in ASSESSED_KINDS, with the value of its MARK_KEYS key (or None)."""
+    """One timeline entry of a kind in MARK_KEYS, with the value of its key (or None)."""
 
     at: datetime
     kind: str
