@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from chengyun.adapters.bus import EventBus
+from chengyun.adapters.cells import H3Cells
 from chengyun.adapters.classifier import TfidfSvmClassifier, catalogue_examples, load_builtin_examples
 from chengyun.adapters.clock import SimulatedClock, WallClock
 from chengyun.adapters.db.engine import make_engine
+from chengyun.adapters.db.history import SqlOrderHistory
 from chengyun.adapters.db.migrate import upgrade
 from chengyun.adapters.db.uow import unit_of_work_factory
 from chengyun.adapters.gazetteer import GazetteerCache
@@ -28,6 +30,7 @@ from chengyun.domain.alarms import AlarmEvent
 from chengyun.domain.categories import Category, categories_from_dicts
 from chengyun.domain.events import OrderEvent
 from chengyun.domain.places import Place
+from chengyun.services.assessment import AssessmentService
 from chengyun.services.auth import Auth
 from chengyun.services.classify import ClassifierService
 from chengyun.services.community.service import Community
@@ -79,8 +82,9 @@ class Center:
     mqtt: MqttIngestor | None = None
     community: Community = field(kw_only=True, repr=False)
     _started: bool = field(default=False, repr=False)
-    overview: OverviewService = field(init=False, repr=False)  # the wall screen's figures
-    twin: TwinService = field(init=False, repr=False)  # the digital twin's base: queries over everything
+    overview: OverviewService = field(kw_only=True, repr=False)  # the wall screen's figures
+    twin: TwinService = field(kw_only=True, repr=False)  # the digital twin's base: queries over everything
+    assessment: AssessmentService = field(kw_only=True, repr=False)  # 考核 and 分析研判
 
     def start(self) -> None:
         if self._started:
@@ -170,7 +174,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
             ingest.ingest_messages,
         )
         listening.follow(mqtt)
-    center = Center(
+    return Center(
         settings,
         engine,
         uow,
@@ -188,10 +192,10 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         sensor_worker,
         mqtt,
         community=Community(uow, clock, gazetteers, _stall_holder_tokens(auth)),
+        overview=OverviewService(uow, clock),
+        twin=TwinService(uow, clock, orders.routing.walk_metres_per_minute),
+        assessment=AssessmentService(SqlOrderHistory(engine), uow, clock, orders.catalogue, H3Cells()),
     )
-    center.overview = OverviewService(uow, clock)
-    center.twin = TwinService(uow, clock, orders.routing.walk_metres_per_minute)
-    return center
 
 
 def _stall_holder_tokens(auth: Auth) -> Callable[[str, str], tuple[str, str]]:

@@ -458,6 +458,86 @@ def cmd_community(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- reports (考核, 分析研判) ----------------------------------------------------------------------
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from chengyun.api.schemas_assessment import (
+        BriefOut,
+        HotspotsOut,
+        RecurrencesOut,
+        TrendsOut,
+    )
+    from chengyun.domain.assessment import Dimension
+    from chengyun.services.assessment import period_of
+    from chengyun.sim.demo import CLI_ADMIN
+
+    center = _center(args)
+    service = center.assessment
+    assert service is not None
+    today = local_date(center.clock.now())
+    last = date.fromisoformat(args.to) if args.to else today
+    first = date.fromisoformat(args.from_) if args.from_ else last - timedelta(days=29)
+
+    def step(text: str) -> None:
+        """Progress on stderr while a file is written (stdout may be the result)."""
+        if args.out:
+            print(text, file=sys.stderr, flush=True)
+
+    if args.what == "assessment":
+        from chengyun.adapters import reports
+
+        period = period_of(first, last)
+        step(f"读取 {first} 至 {last} 的工单并计算考核指标（按{Dimension(args.by).label}）……")
+        named = service.assessment(CLI_ADMIN, args.street, period, Dimension(args.by))
+        groups = len(named.result.standings)
+        step(f"共 {named.result.totals.orders} 件工单、{groups} 个统计对象；生成 {args.format} ……")
+        if args.format == "xlsx":
+            data = reports.assessment_xlsx(named)
+        elif args.format == "pdf":
+            data = reports.assessment_pdf(named)
+        else:
+            data = reports.assessment_html(named).encode()
+        if not args.out:
+            raise SystemExit("请用 --out 指定输出文件")
+        Path(args.out).write_bytes(data)
+        step(f"已写入 {args.out}（{len(data) / 1024:.0f} KB）")
+        return 0
+    if args.what == "brief":
+        day = date.fromisoformat(args.date) if args.date else today
+        brief = service.brief(CLI_ADMIN, args.street, day)
+        text = (
+            BriefOut.of(brief).model_dump_json(indent=1)
+            if args.format == "json"
+            else "\n".join(brief.result.text) + "\n"
+        )
+    else:
+        period = period_of(first, last)
+        if args.what == "hotspots":
+            named_map = service.hotspots(CLI_ADMIN, args.street, period, args.category, args.place)
+            text = HotspotsOut.of(named_map, args.place, args.category).model_dump_json(indent=1)
+        elif args.what == "recurrences":
+            named_list = service.recurrences(CLI_ADMIN, args.street, period, args.category)
+            if args.format == "json":
+                text = RecurrencesOut.of(named_list).model_dump_json(indent=1)
+            else:
+                items = RecurrencesOut.of(named_list).items
+                text = "".join(
+                    f"{r.category_name}·{r.landmark}：{r.count} 件，{r.suggestion}\n" for r in items
+                )
+        else:
+            dimension = Dimension(args.by if args.by != "staff" else "category")
+            trends = service.trends(CLI_ADMIN, args.street, period, dimension)
+            text = TrendsOut.of(trends, period, dimension).model_dump_json(indent=1)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def _center(args: argparse.Namespace) -> Center:
     from chengyun.bootstrap import build
 
@@ -610,6 +690,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--street", required=True)
     p.add_argument("--org", help="token：服务单位编码")
     p.add_argument("-o", "--output", help="export：输出文件（默认标准输出）")
+
+    p = command(
+        "report",
+        "考核报告（XLSX、HTML、PDF）与分析研判（热点、顽症、趋势、每日研判）",
+        cmd_report,
+    )
+    p.add_argument("what", choices=["assessment", "hotspots", "recurrences", "trends", "brief"])
+    p.add_argument("--street", required=True, help="街道编码")
+    p.add_argument("--from", dest="from_", help="起始日期（含），如 2026-11-01；默认截止日期前 29 天")
+    p.add_argument("--to", help="截止日期（含），默认今天")
+    p.add_argument("--date", help="brief：研判日期，默认今天")
+    p.add_argument(
+        "--by", choices=["staff", "area", "department", "category"], default="area", help="统计维度"
+    )
+    p.add_argument("--format", choices=["xlsx", "html", "pdf", "json", "text"], default="xlsx")
+    p.add_argument("--category", help="hotspots、recurrences：只看某一类别")
+    p.add_argument("--place", choices=["grid", "h3"], default="grid", help="hotspots：单元网格或 H3 六边形")
+    p.add_argument("--out", help="输出文件（assessment 必填；其余默认标准输出）")
 
     classifier = sub.add_parser("classifier", help="诉求智能分类").add_subparsers(title="分类模型命令")
     p = classifier.add_parser("retrain", help="用内置语料和本街道的纠正重新训练，并报告留出样本准确率")

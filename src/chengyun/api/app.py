@@ -12,6 +12,7 @@ from chengyun import __version__
 from chengyun.api import errors
 from chengyun.api.deps import CenterDep
 from chengyun.api.routes import (
+    assessment,
     auth,
     classify,
     community,
@@ -69,6 +70,7 @@ def create_app(center: Center) -> FastAPI:
         community,
         community_public,
         twin,
+        assessment,
     ):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(open311.router, responses=OPEN311_ERROR_RESPONSES)

@@ -765,3 +765,13 @@ party_members = Table(
     Column("duties", Text(), nullable=False),
     Column("phone", String(32), nullable=False),
 )
+
+# Assessment (adapters/db/history.py) reads only these kinds of a timeline: a partial index holds them.
+_ASSESSED_KINDS = "kind IN ('dispatched', 'reassigned', 'returned', 'reopened', 'loop_closed', 'closed')"
+Index(
+    "ix_timeline_assessed",
+    timeline.c.order_id,
+    timeline.c.seq,
+    postgresql_where=text(_ASSESSED_KINDS),
+    sqlite_where=text(_ASSESSED_KINDS),
+)
