@@ -154,6 +154,20 @@ def test_on_market_day_the_panel_counts_todays_bookings_and_is_reread_each_minut
     assert errors == []
 
 
+def test_a_street_without_community_programs_shows_there_are_none(
+    page: Page, live_server: LiveServer
+) -> None:
+    errors: list[str] = []
+    open_screen(page, live_server, errors)
+    expect(page.locator("#cm-note")).to_have_text("0 处阵地 · 0 类服务 · 0 个摊位")
+    expect(page.locator("#cm-when")).to_have_text("暂无集市安排")
+    expect(page.locator("#cm-stalls")).to_have_text("–")
+    expect(page.locator("#cm-hours-month")).to_have_text("0")
+    expect(page.locator("#cm-fair-when")).to_have_text("暂无下一场 · 历次合计")
+    expect(page.locator("#cm-projects")).to_have_text("暂无旧改项目")
+    assert errors == []
+
+
 RENOVATION = (
     "code,name,area,buildings,threshold\n"
     "R2,华山路1号旧住房成套改造,A2,B2,0.95\n"
