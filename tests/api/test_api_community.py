@@ -10,7 +10,9 @@ import pytest
 from apikit import PEOPLE, Api, assert_error
 from chengyun.bootstrap import Center
 from chengyun.domain.access import Role
+from chengyun.services.community.imports import ImportKind
 from community_data import MARKET_DAY, load_community
+from street import ADMIN, STREET
 
 P = "/community/public"
 PEOPLE.setdefault("worker", (Role.COMMUNITY_WORKER, None, ("T",)))
@@ -292,4 +294,36 @@ def test_the_summary_holds_what_the_wall_screen_panel_shows(api_c: Api) -> None:
     assert s["next_fair"]["code"] == "F1" and s["jobs"]["openings"] == 2
     assert [(r["code"], r["signing_rate"], r["stage_label"]) for r in s["renovation"]] == [
         ("R1", 0.7, "居民签约")
+    ]
+
+
+def test_the_wall_screen_roles_read_the_summary_with_the_next_fairs_own_figures(
+    api_c: Api, center: Center
+) -> None:
+    # a past fair with a post and an application: counted in the street's total, not in the next fair's
+    files = center.community.files
+    files.import_csv(
+        ADMIN,
+        STREET,
+        ImportKind.JOB_FAIRS,
+        "code,name,venue,starts_at,ends_at\nF0,秋季招聘会,V1,2026-11-05T09:00:00+08:00,2026-11-05T11:30:00+08:00\n",
+    )
+    files.import_csv(
+        ADMIN, STREET, ImportKind.JOB_POSTS, "code,fair,employer,title,openings\nJ0,F0,hosp,导医,3\n"
+    )
+    files.import_csv(
+        ADMIN, STREET, ImportKind.JOB_APPLICATIONS, "post,name,phone,status\nJ0,赵先生,13500000001,hired\n"
+    )
+    api_c.post(f"{P}/job-applications", None, json={"post": "J1", "name": "刘女士", "phone": "13600000001"})
+    for who in ("admin", "director", "duty"):  # whoever opens the wall screen
+        response = api_c.get("/community/summary", who)
+        assert response.status_code == 200, (who, response.text)
+    s = response.json()
+    assert s["next_fair"]["code"] == "F1"
+    fair = s["next_fair_jobs"]
+    assert (fair["employers"], fair["posts"], fair["openings"], fair["applications"]) == (2, 2, 2, 1)
+    total = s["jobs"]
+    assert (total["employers"], total["posts"], total["openings"], total["applications"]) == (3, 3, 5, 2)
+    assert [(r["code"], r["signed"], r["households"], r["threshold"]) for r in s["renovation"]] == [
+        ("R1", 7, 10, 0.9)
     ]

@@ -11,6 +11,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from chengyun.api.app import create_app
+from community_data import load_community
 from e2e.conftest import LiveServer
 from liveserver import serving
 from street import T0
@@ -166,12 +167,14 @@ def test_a_screenshot_at_1920_by_1080_shows_chinese_text_the_map_and_the_charts(
     page: Page, live_server: LiveServer
 ) -> None:
     sensors_reporting(live_server, lel=12.5)
+    load_community(live_server.center)
     for address in ("愚园路608弄6号", "南京西路1618号", "愚园路608弄6号"):
         create(live_server, address)
     live_server.clock.advance(minutes=6)  # some are late now
     errors: list[str] = []
     open_screen(page, live_server, errors)
     expect(page.locator("#n-overdue")).not_to_have_text("–")
+    expect(page.locator("#cm-projects li[data-code='R1']")).to_contain_text("608弄成套改造")
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTEFACTS / "screen-1920x1080.png"
     page.wait_for_timeout(800)  # let the charts finish their entry animation

@@ -508,6 +508,7 @@ class RenovationSummaryOut(BaseModel):
     households: int
     signed: int
     signing_rate: float
+    threshold: float = Field(description="签约率达到此值方可施工")
     stage: Milestone | None
     stage_label: str
     completion: float
@@ -527,8 +528,9 @@ class SummaryOut(BaseModel):
     market: MarketFiguresOut
     volunteers: VolunteerSummaryOut
     next_fair: FairOut | None
-    jobs: FairFiguresOut
+    jobs: FairFiguresOut = Field(description="本街道所有招聘会合计")
     renovation: list[RenovationSummaryOut]
+    next_fair_jobs: FairFiguresOut | None = Field(description="下一场招聘会本场的用人单位、岗位与投递")
 
 
 def hhmm(at: datetime | None) -> str | None:

@@ -97,6 +97,7 @@ def summary(center: CenterDep, actor: ActorDep, street: StreetQuery = None) -> S
                 households=v.signing.households,
                 signed=v.signing.signed,
                 signing_rate=v.signing.rate,
+                threshold=v.project.threshold,
                 stage=v.progress.next,
                 stage_label=ProjectOut.stage_of(v.progress)[1],
                 completion=v.progress.share,
@@ -104,6 +105,7 @@ def summary(center: CenterDep, actor: ActorDep, street: StreetQuery = None) -> S
             )
             for v in s.renovation
         ],
+        next_fair_jobs=_fair_figures(s.next_fair_jobs) if s.next_fair_jobs else None,
     )
 
 

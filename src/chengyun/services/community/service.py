@@ -70,6 +70,7 @@ class CommunitySummary:
     next_fair: JobFair | None
     jobs: FairFigures  # every fair of the street
     renovation: list[ProjectView]
+    next_fair_jobs: FairFigures | None = None  # the next fair's own posts and applications
 
 
 class Community:
@@ -147,6 +148,7 @@ class Community:
             )
 
         coming = [f for f in fairs if f.ends_at > now]
+        next_fair = min(coming, key=lambda f: f.starts_at) if coming else None
         return CommunitySummary(
             street,
             today,
@@ -164,9 +166,12 @@ class Community:
                 len(shifts_today),
                 hours_year[:5],
             ),
-            min(coming, key=lambda f: f.starts_at) if coming else None,
+            next_fair,
             fair_figures(posts, orgs, applications),
             self.renovation.projects(actor, street),
+            None
+            if next_fair is None
+            else fair_figures((p for p in posts if p.fair == next_fair.code), orgs, applications),
         )
 
 

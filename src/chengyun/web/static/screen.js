@@ -1,7 +1,8 @@
 // The wall screen (/screen): the street's map with its live orders, alarms and 14,000+ sensors, and the
 // figures around it. Data: /api/v1/screen/* and /api/v1/places; live: the SSE feed with alarm events.
 // Each event is shown at once (feed, alarm markers); the figures and order markers are re-read right
-// after it (at most every REFRESH_MS), so a change shows within a second. Nothing grows without bound:
+// after it (at most every REFRESH_MS), so a change shows within a second. The community programs' panel
+// (/api/v1/community/summary) follows no event: it is re-read once a minute. Nothing grows without bound:
 // the feed keeps FEED_MAX items, markers are replaced wholesale, the charts are updated in place.
 "use strict";
 (() => {
@@ -11,6 +12,8 @@
   const FEED_MAX = 40;
   const FEED_BACKLOG = 20;
   const URGENT_MAX = 9;
+  const COMMUNITY_MS = 60000;      // the community programs change slowly: their panel is re-read once a minute
+  const PROJECTS_MAX = 3;          // renovation projects the panel has room for
   const COLOURS = { red: "#e5484d", orange: "#f76b15", yellow: "#ffc53d", blue: "#3e8cf5", green: "#30a46c" };
   const COLOUR_LABELS = { red: "红", orange: "橙", yellow: "黄", blue: "蓝", green: "绿" };
   const STATUS_COLOURS = ["#38bdf8", "#64748b", "#e5484d"]; // sensor point: normal, offline, alarm
@@ -26,6 +29,7 @@
   const fmtTime = new Intl.DateTimeFormat("zh-CN", { ...tz, hour: "2-digit", minute: "2-digit", second: "2-digit" });
   const fmtHm = new Intl.DateTimeFormat("zh-CN", { ...tz, hour: "2-digit", minute: "2-digit" });
   const fmtDate = new Intl.DateTimeFormat("zh-CN", { ...tz, year: "numeric", month: "long", day: "numeric", weekday: "short" });
+  const fmtDay = new Intl.DateTimeFormat("zh-CN", { ...tz, month: "long", day: "numeric", weekday: "short" });
 
   let street = null;
   let markers = [];          // live orders (GET /screen/orders items)
@@ -428,6 +432,91 @@
     return li;
   }
 
+  // --- the community programs' panel (GET /api/v1/community/summary) ----------------------------------
+
+  const count = (n) => n.toLocaleString("zh-CN");
+  const hoursText = (h) => h.toLocaleString("zh-CN", { maximumFractionDigits: 1 });
+  const when = (iso) => fmtDay.format(new Date(iso)) + " " + fmtHm.format(new Date(iso));
+  const daysFrom = (from, to) => Math.round((Date.parse(to) - Date.parse(from)) / 86400000); // "YYYY-MM-DD"
+
+  function setFigures(pairs) { for (const [id, text] of pairs) $(id).textContent = text; }
+
+  // Today's sessions while there are any (with attendance so far), else the next one (and how soon).
+  function drawMarket(s) {
+    const today = s.today_sessions, next = s.next_sessions[0];
+    const head = $("cm-when");
+    head.className = today.length ? "today" : "";
+    if (today.length) {
+      const first = today.reduce((a, b) => (a.starts_at < b.starts_at ? a : b));
+      const last = today.reduce((a, b) => (a.ends_at > b.ends_at ? a : b));
+      head.textContent = `今日 ${fmtHm.format(new Date(first.starts_at))}–${fmtHm.format(new Date(last.ends_at))} · ${today.length} 处开放`;
+      $("cm-where").textContent = today.map((x) => x.venue_name).join("、");
+      const sum = (k) => today.reduce((n, x) => n + x[k], 0);
+      setFigures([["cm-stalls", count(sum("stalls"))], ["cm-booked", count(sum("booked"))], ["cm-third", count(sum("attended"))], ["cm-third-label", "已到场"]]);
+    } else if (next) {
+      head.textContent = "下次 " + when(next.starts_at);
+      $("cm-where").textContent = next.venue_name + (next.address ? " · " + next.address : "");
+      setFigures([["cm-stalls", count(next.stalls)], ["cm-booked", count(next.booked)], ["cm-third", count(daysFrom(s.today, next.day))], ["cm-third-label", "天后"]]);
+    } else {
+      head.textContent = "暂无集市安排";
+      $("cm-where").textContent = "";
+      setFigures([["cm-stalls", "–"], ["cm-booked", "–"], ["cm-third", "–"], ["cm-third-label", "天后"]]);
+    }
+  }
+
+  function drawVolunteers(v) {
+    $("cm-vol-note").textContent = `${v.projects} 个项目 · 今日 ${v.shifts_today} 个班次`;
+    setFigures([["cm-hours-month", hoursText(v.hours_month)], ["cm-hours-year", hoursText(v.hours_year)], ["cm-volunteer-count", count(v.volunteers)]]);
+  }
+
+  // The next fair's own figures; with none coming, every fair's so far.
+  function drawFair(s) {
+    const f = s.next_fair ? s.next_fair_jobs : s.jobs;
+    $("cm-fair-when").textContent = s.next_fair ? "下一场 " + when(s.next_fair.starts_at) : "暂无下一场 · 历次合计";
+    $("cm-fair-when").title = s.next_fair ? s.next_fair.name : "";
+    setFigures([["cm-employers", count(f.employers)], ["cm-posts", count(f.posts)], ["cm-applications", count(f.applications)]]);
+  }
+
+  // Each project: its signing rate against the threshold construction waits for, and its five milestones.
+  function drawRenovation(projects) {
+    const shown = projects.slice().sort((a, b) => a.completed - b.completed).slice(0, PROJECTS_MAX);
+    const more = projects.length - shown.length;
+    $("cm-renovation-note").textContent = "签约率 · 节点" + (more > 0 ? ` · 另 ${more} 个` : "");
+    const items = shown.map((p) => {
+      const li = el("li", undefined, p.completed ? "done" : "");
+      li.dataset.code = p.code;
+      const name = el("span", p.name, "name"); name.title = p.name;
+      const bar = el("div", "", "bar" + (p.signing_rate >= p.threshold ? " reached" : ""));
+      const fill = el("i"); fill.style.width = Math.min(100, p.signing_rate * 100) + "%";
+      const mark = el("s"); mark.style.left = p.threshold * 100 + "%"; mark.title = "签约率达 " + pct(p.threshold) + " 方可施工";
+      bar.append(fill, mark);
+      const steps = el("div", "", "steps");
+      const done = Math.round(p.completion * 5);
+      for (let i = 0; i < 5; i++) steps.append(el("i", "", i < done ? "done" : i === done ? "now" : ""));
+      li.append(name, bar, el("span", pct(p.signing_rate), "rate"), steps, el("span", p.stage_label, "stage"));
+      return li;
+    });
+    $("cm-projects").replaceChildren(...(items.length ? items : [el("li", "暂无旧改项目", "empty")]));
+  }
+
+  function drawCommunity(s) {
+    $("cm-note").textContent = `${s.venues} 处阵地 · ${s.series} 类服务 · ${s.stalls} 个摊位`;
+    drawMarket(s);
+    drawVolunteers(s.volunteers);
+    drawFair(s);
+    drawRenovation(s.renovation);
+  }
+
+  // At most one read in flight; a failure leaves the last figures and says why in the panel's title.
+  let communityBusy = false;
+  async function loadCommunity() {
+    if (communityBusy) return;
+    communityBusy = true;
+    try { drawCommunity(await cy.api("/api/v1/community/summary" + q())); }
+    catch (e) { $("cm-note").textContent = "暂未读取：" + e.message; console.warn(e); }
+    finally { communityBusy = false; }
+  }
+
   // --- loading and live updates ------------------------------------------------------------------------
 
   const q = () => (street ? "?street=" + encodeURIComponent(street) : "");
@@ -526,7 +615,7 @@
   }
 
   async function refreshAll() {
-    try { await syncClock(); await Promise.all([loadOverview(), loadOrders(), loadSensors()]); } catch (e) { console.warn(e); }
+    try { await syncClock(); await Promise.all([loadOverview(), loadOrders(), loadSensors(), loadCommunity()]); } catch (e) { console.warn(e); }
   }
 
   function tick() {
@@ -558,10 +647,11 @@
     for (const f of places.features) placeByCode.set(f.properties.code, f);
     drawMapBase(places);
     drawLegend();
-    const [overview] = await Promise.all([loadOverview(), loadOrders(), loadSensors()]);
+    const [overview] = await Promise.all([loadOverview(), loadOrders(), loadSensors(), loadCommunity()]);
     connect(overview.event_id);
     setInterval(() => { syncClock().catch(() => {}); refreshFigures(); }, PERIODIC_MS);
     setInterval(refreshSensors, PERIODIC_MS * 2);
+    setInterval(loadCommunity, COMMUNITY_MS);
     window.addEventListener("resize", () => { for (const c of Object.values(charts)) c.resize(); });
     document.body.dataset.ready = "true";
   }
