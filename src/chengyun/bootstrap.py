@@ -19,20 +19,26 @@ from chengyun.adapters.db.engine import make_engine
 from chengyun.adapters.db.migrate import upgrade
 from chengyun.adapters.db.uow import unit_of_work_factory
 from chengyun.adapters.gazetteer import GazetteerCache
+from chengyun.adapters.notifier import LogSmsSender, NotifyWorker, WebhookSender
 from chengyun.adapters.payloads import decode_batch, decode_messages
+from chengyun.adapters.surroundings import PlaceIndexCache
 from chengyun.adapters.worker import DeadlineWorker, SensorWorker
 from chengyun.domain.alarms import AlarmEvent
 from chengyun.domain.categories import Category, categories_from_dicts
 from chengyun.domain.events import OrderEvent
 from chengyun.domain.places import Place
 from chengyun.services.auth import Auth
+from chengyun.services.board import BoardService
 from chengyun.services.classify import ClassifierService
 from chengyun.services.deadlines import fire_due
 from chengyun.services.directory import Directory
+from chengyun.services.grading import GradingService
 from chengyun.services.ingest import AlarmOrders, IngestService
+from chengyun.services.notify import NotificationService, Sender
 from chengyun.services.orders import OrderService
 from chengyun.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from chengyun.services.sensors import SensorService
+from chengyun.services.supervision import SupervisionService
 from chengyun.settings import Settings
 
 if TYPE_CHECKING:
@@ -71,6 +77,11 @@ class Center:
     sensors: SensorService
     sensor_worker: SensorWorker
     mqtt: MqttIngestor | None = None
+    grading: GradingService = field(kw_only=True)
+    supervision: SupervisionService = field(kw_only=True)
+    notifications: NotificationService = field(kw_only=True)
+    notify_worker: NotifyWorker = field(kw_only=True)
+    board: BoardService = field(kw_only=True)
     _started: bool = field(default=False, repr=False)
 
     def start(self) -> None:
@@ -79,6 +90,7 @@ class Center:
         if self.settings.run_worker:
             self.worker.start()
             self.sensor_worker.start()
+            self.notify_worker.start()
         if self.mqtt is not None:
             self.ingest.warm()
             # The registry and the sensors' evaluators are tens of thousands of long-lived objects that
@@ -95,6 +107,7 @@ class Center:
             if self.settings.run_worker:
                 self.worker.stop()
                 self.sensor_worker.stop()
+                self.notify_worker.stop()
             self._started = False
         self.engine.dispose()
 
@@ -155,6 +168,14 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
             ),
             ingest.ingest_messages,
         )
+    grading = GradingService(uow, clock, orders.rules, PlaceIndexCache(gazetteers, load_places))
+    orders.connect_grading(grading)
+    supervision = SupervisionService(uow, clock, orders, bus.publish)
+    orders.add_reaction(supervision.react)
+    senders: dict[str, Sender] = {"webhook": WebhookSender(), "sms": LogSmsSender()}
+    notifications = NotificationService(uow, clock, orders.catalogue, senders)
+    notify_worker = NotifyWorker([supervision.pump, notifications.pump], notifications.deliver)
+    bus.subscribe(notify_worker.wake)
     return Center(
         settings,
         engine,
@@ -172,6 +193,11 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         sensors,
         sensor_worker,
         mqtt,
+        grading=grading,
+        supervision=supervision,
+        notifications=notifications,
+        notify_worker=notify_worker,
+        board=BoardService(uow, clock, orders),
     )
 
 

@@ -10,6 +10,8 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from chengyun.adapters.db.examples import SqlExampleRepository
+from chengyun.adapters.db.grading import SqlGradeRepository, SqlSettingsRepository
+from chengyun.adapters.db.notifications import SqlNotificationRepository
 from chengyun.adapters.db.repositories import (
     SqlConfigRepository,
     SqlOrderRepository,
@@ -19,13 +21,18 @@ from chengyun.adapters.db.repositories import (
     translate_errors,
 )
 from chengyun.adapters.db.sensors import SqlSensorRepository
+from chengyun.adapters.db.supervision import SqlNoticeRepository
 from chengyun.services.ports import (
     ConfigRepository,
     ExampleRepository,
+    GradeRepository,
+    NoticeRepository,
+    NotificationRepository,
     OrderRepository,
     PeopleRepository,
     PlaceRepository,
     SensorRepository,
+    SettingsRepository,
     TokenRepository,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -45,6 +52,10 @@ class SqlUnitOfWork:
     tokens: TokenRepository
     examples: ExampleRepository
     sensors: SensorRepository
+    settings: SettingsRepository
+    grades: GradeRepository
+    notices: NoticeRepository
+    notifications: NotificationRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -82,6 +93,10 @@ class SqlUnitOfWork:
         self.tokens = SqlTokenRepository(connection)
         self.examples = SqlExampleRepository(connection)
         self.sensors = SqlSensorRepository(connection)
+        self.settings = SqlSettingsRepository(connection)
+        self.grades = SqlGradeRepository(connection)
+        self.notices = SqlNoticeRepository(connection)
+        self.notifications = SqlNotificationRepository(connection)
         return self
 
     def __exit__(
