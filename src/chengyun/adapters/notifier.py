@@ -11,7 +11,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from chengyun.adapters.worker import LoopThread
 from chengyun.domain.notify import Delivery
