@@ -93,7 +93,9 @@ def test_a_negated_injury_is_no_injury_but_a_careless_one_is() -> None:
 
 
 def test_danger_to_life_is_red_whatever_the_category() -> None:
-    assert colour(category="900199", default=Colour.BLUE, text="电梯困人，有人被困在里面呼吸困难") is Colour.RED
+    assert (
+        colour(category="900199", default=Colour.BLUE, text="电梯困人，有人被困在里面呼吸困难") is Colour.RED
+    )
 
 
 def test_a_historic_building_raises_building_problems_only() -> None:
@@ -120,7 +122,9 @@ def test_a_main_road_raises_by_address_or_distance_but_not_in_a_lane_off_it() ->
     assert main.grade(facts(address="南京西路1025弄3号")).colour is Colour.YELLOW
     assert main.grade(facts(address="", roads={"南京西路": 12.0})).colour is Colour.ORANGE
     assert main.grade(facts(address="", roads={"南京西路": 60.0})).colour is Colour.YELLOW
-    assert DEFAULT_GRADING.grade(facts(address="南京西路1618号")).colour is Colour.YELLOW  # no main roads named
+    assert (
+        DEFAULT_GRADING.grade(facts(address="南京西路1618号")).colour is Colour.YELLOW
+    )  # no main roads named
 
 
 def test_night_raises_night_sensitive_categories_in_local_time() -> None:
@@ -193,7 +197,12 @@ def test_qualifiers_must_all_hold() -> None:
     )
     hit = facts(category="050102", source="patrol", received_at=NOON, nearby={"mall": 20.0})
     assert rule.grade(hit).colour is Colour.RED
-    for miss in ({"source": "hotline"}, {"received_at": T0}, {"category": "200101"}, {"nearby": {"mall": 80.0}}):
+    for miss in (
+        {"source": "hotline"},
+        {"received_at": T0},
+        {"category": "200101"},
+        {"nearby": {"mall": 80.0}},
+    ):
         assert rule.grade(facts(**(vars(hit) | miss))).colour is Colour.YELLOW, miss
 
 
@@ -223,7 +232,9 @@ def test_after_a_manual_grade_only_new_repetition_or_lateness_raises_it() -> Non
     assert grade.colour is Colour.BLUE  # words, place and time were the person's to judge
     late = DEFAULT_GRADING.grade(facts(deadline=DeadlineState.ESCALATED), manual=manual)
     assert late.colour is Colour.ORANGE and {c.code for c in late.causes} == {"overdue", "escalated"}
-    assert late.explain(facts()) == "人工定级蓝色（Ⅳ级）；办理超期：提高 1 级；超期升级至值班长：至少橙色（Ⅱ级）"
+    assert (
+        late.explain(facts()) == "人工定级蓝色（Ⅳ级）；办理超期：提高 1 级；超期升级至值班长：至少橙色（Ⅱ级）"
+    )
 
 
 # --- the deadline state of an order ---------------------------------------------------------------
@@ -277,7 +288,14 @@ def test_a_bad_rule_set_is_refused_as_a_whole_with_every_problem_named() -> None
         {"code": "x3", "name": "缺内容", "factor": "affected", "raise": 1},
         {"code": "x4", "name": "错颜色", "factor": "deadline", "deadline": "late", "at_least": "purple"},
         {"code": "x5", "name": "拼错", "factor": "repetition", "repeats": 2, "rasie": 1},
-        {"code": "x6", "name": "错来源", "factor": "time", "hours": ["01:00-02:00"], "sources": ["fax"], "raise": 1},
+        {
+            "code": "x6",
+            "name": "错来源",
+            "factor": "time",
+            "hours": ["01:00-02:00"],
+            "sources": ["fax"],
+            "raise": 1,
+        },
         "not a rule",
     ]
     with pytest.raises(ImportRejected) as caught:

@@ -8,10 +8,11 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+import shapely
 from shapely import Point as ShapelyPoint
 from shapely import STRtree
 from shapely.geometry import shape
-from shapely.ops import transform
 
 from chengyun.domain.geo import Point
 from chengyun.domain.places import Place, PlaceKind
@@ -41,7 +42,8 @@ class PlaceIndex:
         self._road_tree = STRtree(self._road_shapes) if roads else None
 
     def _metres(self, geometry: Any) -> Any:
-        return transform(lambda x, y, z=None: (x * self._kx, y * _METRES_PER_DEGREE), geometry)
+        scale = np.array([self._kx, _METRES_PER_DEGREE])
+        return shapely.transform(geometry, lambda coordinates: coordinates * scale)
 
     def around(self, point: Point | None, building: str | None, radius_m: float) -> PlaceFacts:
         historic = building is not None and building in self._historic

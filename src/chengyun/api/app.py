@@ -17,11 +17,14 @@ from chengyun.api.routes import (
     config,
     directory,
     geocode,
+    grading,
     live,
+    notifications,
     open311,
     orders,
     pages,
     sensors,
+    supervision,
 )
 from chengyun.api.schemas import ERROR_RESPONSES, OPEN311_ERROR_RESPONSES, Health
 from chengyun.bootstrap import Center
@@ -50,7 +53,19 @@ def create_app(center: Center) -> FastAPI:
     app.add_middleware(errors.RefuseNul)
     app.state.center = center
     errors.install(app)
-    for module in (orders, directory, config, auth, live, geocode, classify, sensors):
+    for module in (
+        orders,
+        directory,
+        config,
+        auth,
+        live,
+        geocode,
+        classify,
+        sensors,
+        grading,
+        supervision,
+        notifications,
+    ):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(open311.router, responses=OPEN311_ERROR_RESPONSES)
 
