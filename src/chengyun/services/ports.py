@@ -271,11 +271,12 @@ class NoticeRepository(Protocol):
     def count(self, order_id: int, kind: NoticeKind) -> int:
         """How many notices of this kind name the order."""
 
-    def last_about(self, street: str, staff: str, kind: NoticeKind) -> datetime | None: ...
+    def last_about(self, street: str, staff: str) -> Notice | None:
+        """The latest notice that circulated this person."""
 
-    def late_orders(self, street: str, staff: str, since: datetime, up_to: int) -> list[int]:
-        """The ids of the person's orders, one per lateness (overdue stage or supervision reply) since
-        `since` and up to the timeline id `up_to`, oldest first."""
+    def late_orders(self, street: str, staff: str, since: datetime, after: int, up_to: int) -> list[int]:
+        """The ids of the person's orders, one per lateness (overdue stage or supervision reply) at or
+        after `since` with a timeline id in (after, up_to], oldest first."""
 
     def search(
         self, street: str, kind: NoticeKind | None, since: datetime | None, limit: int, offset: int

@@ -131,11 +131,11 @@ class SupervisionService:
         """Circulate `staff` once their orders were late often enough (counting up to this event)."""
         rules = self.rules(street, uow)
         now = self._clock.now()
-        previous = uow.notices.last_about(street, staff, NoticeKind.CIRCULATE)
+        # Counting starts afresh after the lateness that got the person circulated last time.
+        previous = uow.notices.last_about(street, staff)
+        after = int(previous.data.get("up_to", 0)) if previous is not None else 0
         since = now - timedelta(days=rules.circulate_window_days)
-        if previous is not None and previous > since:
-            since = previous
-        late_orders = uow.notices.late_orders(street, staff, since, event_id)
+        late_orders = uow.notices.late_orders(street, staff, since, after, event_id)
         if len(late_orders) < rules.circulate_person_late:
             return []
         name = uow.people.get_staff(staff).name
@@ -145,8 +145,10 @@ class SupervisionService:
             f"（涉及工单 {'、'.join(f'#{i}' for i in ids[:10])}{' 等' if len(ids) > 10 else ''}），予以通报"
         )
         order = uow.orders.get(order_id, for_update=True)
-        key = f"person:{staff}:{previous.isoformat() if previous else 'first'}"
-        notice = self._add(uow, order, NoticeKind.CIRCULATE, text, key=key, staff=staff, ids=ids)
+        key = f"person:{staff}:{after}"
+        notice = self._add(
+            uow, order, NoticeKind.CIRCULATE, text, key=key, staff=staff, ids=ids, data={"up_to": event_id}
+        )
         if notice is None or notice.id is None or order.state not in ALLOWED_FROM[Action.CIRCULATE]:
             return []
         order.circulate(now, SUPERVISOR, text, notice.id, automatic=True)
@@ -164,6 +166,7 @@ class SupervisionService:
         by: Who = SUPERVISOR,
         staff: str | None = None,
         ids: tuple[int, ...] = (),
+        data: dict[str, Any] | None = None,
     ) -> Notice | None:
         assert order.id is not None
         notice = Notice(
@@ -177,6 +180,7 @@ class SupervisionService:
             automatic=key is not None,
             staff=staff if staff is not None else order.assignee,
             key=key,
+            data=data or {},
         )
         return uow.notices.add(notice)
 
@@ -220,9 +224,9 @@ class SupervisionService:
                 try:
                     order = uow.orders.get(order_id, for_update=True)
                 except NotFound:
-                    raise InvalidInput(f"工单 {order_id} 不存在", order_id=order_id) from None
-                if order.street != street:
-                    raise InvalidInput(f"工单 {order_id} 不属于本街道", order_id=order_id)
+                    order = None
+                if order is None or order.street != street:  # another street's order does not exist here
+                    raise InvalidInput(f"工单 {order_id} 不存在", order_id=order_id)
                 check_order_action(actor, Action.CIRCULATE, order, None)
                 orders.append(order)
             now = self._clock.now()

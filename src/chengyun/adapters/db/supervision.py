@@ -52,14 +52,17 @@ class SqlNoticeRepository(_Repository):
             ).scalar_one()
         )
 
-    def last_about(self, street: str, staff: str, kind: NoticeKind) -> datetime | None:
+    def last_about(self, street: str, staff: str) -> Notice | None:
         n = t.notices.c
-        value: datetime | None = self._run(
-            select(func.max(n.issued_at)).where(n.staff == staff, n.kind == kind.value, n.street == street)
-        ).scalar()
-        return value
+        row = self._run(
+            select(t.notices)
+            .where(n.staff == staff, n.kind == NoticeKind.CIRCULATE.value, n.street == street)
+            .order_by(n.issued_at.desc(), n.id.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else _notice_from(row, [])
 
-    def late_orders(self, street: str, staff: str, since: datetime, up_to: int) -> list[int]:
+    def late_orders(self, street: str, staff: str, since: datetime, after: int, up_to: int) -> list[int]:
         tl, o = t.timeline.c, t.orders.c
         rows = self._run(
             select(tl.order_id)
@@ -68,6 +71,7 @@ class SqlNoticeRepository(_Repository):
                 tl.street == street,
                 tl.kind.in_(sorted(LATENESS_KINDS)),
                 tl.at >= since,
+                tl.id > after,
                 tl.id <= up_to,
                 o.assignee == staff,
             )
