@@ -291,8 +291,9 @@ class GradingService:
         progress: Callable[[int, int], None] | None = None,
     ) -> DryRun:
         """Grade the orders received in [since, until) with `proposed` (default: the street's rule set)
-        as if it had been live, and compare with the colours they have. Orders a person graded keep
-        their grade, as they would have."""
+        as if it had been live, and compare with the colours they have. Lateness counts as it stood at
+        the period's end (or now, if earlier). Orders a person graded keep their grade, as they would
+        have."""
         require_role(actor, SUPERVISORS, "试算分级规则")
         require_street(actor, street)
         if since.tzinfo is None or until.tzinfo is None or since >= until:
@@ -312,7 +313,7 @@ class GradingService:
         repeats = _earlier_reports(page.items, rules)
         report = DryRun(street, since, until, orders=len(period))
         place = self._places(street)
-        now = self._clock.now()
+        now = min(self._clock.now(), until)  # lateness as it stood at the end of the period
         period.sort(key=lambda o: (o.received_at, o.id or 0))
         for done, order in enumerate(period, start=1):
             assert order.id is not None

@@ -6,6 +6,7 @@ from datetime import date
 
 from chengyun.bootstrap import Center
 from chengyun.domain.access import Actor, Role
+from chengyun.domain.grading import DEFAULT_GRADING_DATA
 from chengyun.services.directory import (
     DEPARTMENT_COLUMNS,
     PAIR_COLUMNS,
@@ -34,4 +35,21 @@ def load_demo_street(center: Center, roster_start: date, roster_days: int) -> di
             CLI_ADMIN, STREET, write_csv(jingansi.roster(roster_start, roster_days), SHIFT_COLUMNS)
         ),
         "sensors": center.sensors.import_csv(CLI_ADMIN, STREET, demo_sensor_csv()),
+        "grading_rules": len(center.grading.set_rules(CLI_ADMIN, STREET, DEMO_GRADING).rules),
     }
+
+
+# The built-in grading rules with the demo street's main roads (the roads bounding its blocks).
+DEMO_GRADING = DEFAULT_GRADING_DATA | {
+    "main_roads": [
+        "延安中路",
+        "南京西路",
+        "愚园路",
+        "新闸路",
+        "江苏路",
+        "乌鲁木齐北路",
+        "常德路",
+        "胶州路",
+        "陕西北路",
+    ]
+}
