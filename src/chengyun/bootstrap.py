@@ -129,7 +129,13 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
     alarm_bus = EventBus[AlarmEvent]()
     gazetteers = GazetteerCache(load_places)
     orders = OrderService(uow, clock, bus.publish, gazetteers, builtin_categories())
-    directory = Directory(uow, on_places_changed=gazetteers.invalidate, on_people_changed=orders.forget_rules)
+    place_index = PlaceIndexCache(lambda street, u: u.places.list(street) if u else load_places(street))
+
+    def places_changed(street: str) -> None:
+        gazetteers.invalidate(street)
+        place_index.invalidate(street)
+
+    directory = Directory(uow, on_places_changed=places_changed, on_people_changed=orders.forget_rules)
     auth = Auth(uow, clock, settings.bootstrap_token)
     worker = DeadlineWorker(
         fire=lambda: fire_due(uow, clock, bus.publish, orders, DEADLINE_BATCH),
@@ -168,7 +174,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
             ),
             ingest.ingest_messages,
         )
-    grading = GradingService(uow, clock, orders.rules, PlaceIndexCache(gazetteers, load_places))
+    grading = GradingService(uow, clock, orders.rules, place_index)
     orders.connect_grading(grading)
     supervision = SupervisionService(uow, clock, orders, bus.publish)
     orders.add_reaction(supervision.react)

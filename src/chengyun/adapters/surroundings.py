@@ -17,6 +17,7 @@ from shapely.geometry import shape
 from chengyun.domain.geo import Point
 from chengyun.domain.places import Place, PlaceKind
 from chengyun.services.grading import PlaceFacts
+from chengyun.services.ports import UnitOfWork
 
 _METRES_PER_DEGREE = 111_320.0
 
@@ -72,21 +73,23 @@ def _nearest(
 
 
 class PlaceIndexCache:
-    """One index per street, rebuilt when the street's gazetteer is (that is, after its places change)."""
+    """One index per street, built on first use (with the caller's unit of work when it is inside one)
+    and dropped when the street's places change."""
 
-    def __init__(self, gazetteer_for: Callable[[str], object], load: Callable[[str], list[Place]]) -> None:
-        self._gazetteer_for = gazetteer_for
+    def __init__(self, load: Callable[[str, UnitOfWork | None], list[Place]]) -> None:
         self._load = load
-        self._cache: dict[str, tuple[object, PlaceIndex]] = {}
+        self._cache: dict[str, PlaceIndex] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, street: str) -> PlaceIndex:
-        gazetteer = self._gazetteer_for(street)
+    def __call__(self, street: str, uow: UnitOfWork | None = None) -> PlaceIndex:
         with self._lock:
-            hit = self._cache.get(street)
-            if hit is not None and hit[0] is gazetteer:
-                return hit[1]
-        index = PlaceIndex(self._load(street))
-        with self._lock:
-            self._cache[street] = (gazetteer, index)
+            index = self._cache.get(street)
+        if index is None:
+            index = PlaceIndex(self._load(street, uow))
+            with self._lock:
+                self._cache[street] = index
         return index
+
+    def invalidate(self, street: str) -> None:
+        with self._lock:
+            self._cache.pop(street, None)

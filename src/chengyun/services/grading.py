@@ -51,7 +51,7 @@ class PlaceIndex(Protocol):
     def around(self, point: Point | None, building: str | None, radius_m: float) -> PlaceFacts: ...
 
 
-PlacesFor = Callable[[str], PlaceIndex]
+PlacesFor = Callable[[str, UnitOfWork | None], PlaceIndex]  # inside a transaction: pass its unit
 RulesOf = Callable[[UnitOfWork, str], tuple[PolicySet, Catalogue]]
 
 
@@ -150,9 +150,10 @@ class GradingService:
         location: Location,
         now: datetime,
     ) -> IntakeGrade:
-        """A new order's grade from what needs no database: words, place data, time."""
+        """A new order's grade from its words, the place data and the time. Call it before the intake's
+        transaction: it may read the rule set and build the street's place index."""
         rules = self.rules(street)
-        place = self._places(street).around(location.point, location.building, rules.lookup_m)
+        place = self._places(street, None).around(location.point, location.building, rules.lookup_m)
         facts = Facts(
             category=category,
             default=default,
@@ -214,7 +215,7 @@ class GradingService:
             return  # the usual warning: no rule of the set looks at it
         record = uow.grades.get(order.id) or GradeRecord(order.id, order.street)
         record.repeats += sum(1 for e in entries if e.kind == "duplicate_merged")
-        facts = self._facts(order, record, rules, catalogue, policy, now)
+        facts = self._facts(order, record, rules, catalogue, policy, now, self._places(order.street, uow))
         if "regraded" in kinds:
             # A person graded: their colour stands against everything known now.
             known = rules.grade(facts, record.sticky)
@@ -247,7 +248,7 @@ class GradingService:
         place: PlaceIndex | None = None,
     ) -> Facts:
         default = catalogue.get(order.category).colour if order.category in catalogue else Colour.BLUE
-        around = (place or self._places(order.street)).around(
+        around = (place or self._places(order.street, None)).around(
             order.location.point, order.location.building, rules.lookup_m
         )
         return Facts(
@@ -312,7 +313,7 @@ class GradingService:
             policies, catalogue = self._rules_of(uow, street)
         repeats = _earlier_reports(page.items, rules)
         report = DryRun(street, since, until, orders=len(period))
-        place = self._places(street)
+        place = self._places(street, None)
         now = min(self._clock.now(), until)  # lateness as it stood at the end of the period
         period.sort(key=lambda o: (o.received_at, o.id or 0))
         for done, order in enumerate(period, start=1):

@@ -8,7 +8,8 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from chengyun.adapters.db import tables as t
 from chengyun.adapters.db.repositories import _Repository
@@ -44,7 +45,8 @@ def _record_from(row: Row[Any]) -> GradeRecord:
 
 class SqlGradeRepository(_Repository):
     def get(self, order_id: int) -> GradeRecord | None:
-        return self.records([order_id]).get(order_id)
+        row = self._run(_GET_RECORD, {"order_id": order_id}).first()
+        return None if row is None else _record_from(row)
 
     def records(self, order_ids: Collection[int]) -> dict[int, GradeRecord]:
         ids = sorted(order_ids)
@@ -67,7 +69,7 @@ class SqlGradeRepository(_Repository):
             "absorbed": sorted(record.absorbed),
             "graded_at": record.graded_at,
         }
-        self._upsert(t.order_grades, [row])
+        self._run(_save_record(self._dialect), row)
 
     def earlier_reports(
         self,
@@ -80,34 +82,76 @@ class SqlGradeRepository(_Repository):
         building: str | None,
         address: str | None,
     ) -> int:
-        o = t.orders.c
-        near = []
+        if point is None and not building and not address:
+            return 0
+        params: dict[str, Any] = {"street": street, "category": category, "since": since, "before": before}
         if point is not None:
             dlat = radius_m / 111_320.0
             dlon = dlat / max(0.1, math.cos(math.radians(point.lat)))
+            params |= {
+                "lat_lo": point.lat - dlat,
+                "lat_hi": point.lat + dlat,
+                "lon_lo": point.lon - dlon,
+                "lon_hi": point.lon + dlon,
+            }
+        if building:
+            params["building"] = building
+        if address:
+            params["address"] = address
+        rows = self._run(_reports_statement(point is not None, bool(building), bool(address)), params)
+        return sum(1 for row in rows if _same_place(row, point, radius_m, building, address))
+
+
+_GET_RECORD = select(t.order_grades).where(t.order_grades.c.order_id == bindparam("order_id"))
+_SAVE_RECORD: dict[str, Any] = {}
+
+
+def _save_record(dialect: str) -> Any:
+    """The upsert of a grade record, built once per dialect."""
+    statement = _SAVE_RECORD.get(dialect)
+    if statement is None:
+        insert = (
+            postgresql.insert(t.order_grades) if dialect == "postgresql" else sqlite.insert(t.order_grades)
+        )
+        changed = {c.name: insert.excluded[c.name] for c in t.order_grades.columns if c.name != "order_id"}
+        statement = _SAVE_RECORD[dialect] = insert.on_conflict_do_update(
+            index_elements=["order_id"], set_=changed
+        )
+    return statement
+
+
+_REPORTS: dict[tuple[bool, bool, bool], Select[Any]] = {}
+
+
+def _reports_statement(point: bool, building: bool, address: bool) -> Select[Any]:
+    """The earlier reports' query for one combination of clues, built once (building a select costs
+    more than SQLite takes to run it). (street, category, received_at) answers it: one category's
+    reports of the window."""
+    key = (point, building, address)
+    found = _REPORTS.get(key)
+    if found is None:
+        o = t.orders.c
+        near: list[ColumnElement[bool]] = []
+        if point:
             near.append(
                 and_(
-                    o.lat.between(point.lat - dlat, point.lat + dlat),
-                    o.lon.between(point.lon - dlon, point.lon + dlon),
+                    o.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
+                    o.lon.between(bindparam("lon_lo"), bindparam("lon_hi")),
                 )
             )
         if building:
-            near.append(o.building == building)
+            near.append(o.building == bindparam("building"))
         if address:
-            near.append(o.address == address)
-        if not near:
-            return 0
-        # (street, category, received_at) answers this: one category's reports of the window.
-        rows = self._run(
-            select(o.lon, o.lat, o.building, o.address).where(
-                o.street == street,
-                o.category == category,
-                o.received_at >= since,
-                o.received_at < before,
-                or_(*near),
-            )
+            near.append(o.address == bindparam("address"))
+        statement: Select[Any] = select(o.lon, o.lat, o.building, o.address).where(
+            o.street == bindparam("street"),
+            o.category == bindparam("category"),
+            o.received_at >= bindparam("since"),
+            o.received_at < bindparam("before"),
+            or_(*near),
         )
-        return sum(1 for row in rows if _same_place(row, point, radius_m, building, address))
+        found = _REPORTS[key] = statement
+    return found
 
 
 def _same_place(
