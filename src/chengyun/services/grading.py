@@ -369,7 +369,8 @@ _CELL = 0.0005  # degrees: about 50 m; a report's neighbours are in its cell or 
 
 def _earlier_reports(orders: Iterable[WorkOrder], rules: GradingRules) -> dict[int, int]:
     """For each order, how many orders of its category were received before it within `repeat_days`
-    at the same building or address, or within `repeat_radius_m`: what intake would have counted."""
+    at the same building or within `repeat_radius_m` (by the same address when it has neither): what
+    intake would have counted."""
     window = timedelta(days=rules.repeat_days)
     by_key: dict[tuple[str, ...], list[WorkOrder]] = {}
     counts: dict[int, int] = {}
@@ -379,7 +380,7 @@ def _earlier_reports(orders: Iterable[WorkOrder], rules: GradingRules) -> dict[i
         keys: list[tuple[str, ...]] = []
         if loc.building:
             keys.append((order.category, "b", loc.building))
-        if loc.address:
+        if loc.address and loc.point is None and not loc.building:
             keys.append((order.category, "a", loc.address))
         cell = None
         if loc.point is not None:

@@ -260,8 +260,8 @@ class GradeRepository(Protocol):
         building: str | None,
         address: str | None,
     ) -> int:
-        """Orders of `category` received in [since, before) at the same building or address, or within
-        `radius_m` of `point`."""
+        """Orders of `category` received in [since, before) at the same building or within `radius_m` of
+        `point` (by the same address only when there is neither)."""
 
 
 class NoticeRepository(Protocol):

@@ -96,9 +96,11 @@ class SqlGradeRepository(_Repository):
             }
         if building:
             params["building"] = building
-        if address:
+        # By address only when there is nothing better: then the index alone answers (ix_orders_repeats).
+        by_address = bool(address) and point is None and not building
+        if by_address:
             params["address"] = address
-        rows = self._run(_reports_statement(point is not None, bool(building), bool(address)), params)
+        rows = self._run(_reports_statement(point is not None, bool(building), by_address), params)
         return sum(1 for row in rows if _same_place(row, point, radius_m, building, address))
 
 
@@ -143,7 +145,8 @@ def _reports_statement(point: bool, building: bool, address: bool) -> Select[Any
             near.append(o.building == bindparam("building"))
         if address:
             near.append(o.address == bindparam("address"))
-        statement: Select[Any] = select(o.lon, o.lat, o.building, o.address).where(
+        columns = [o.lon, o.lat, o.building] + ([o.address] if address else [])
+        statement: Select[Any] = select(*columns).where(
             o.street == bindparam("street"),
             o.category == bindparam("category"),
             o.received_at >= bindparam("since"),
@@ -157,7 +160,9 @@ def _reports_statement(point: bool, building: bool, address: bool) -> Select[Any
 def _same_place(
     row: Row[Any], point: Point | None, radius_m: float, building: str | None, address: str | None
 ) -> bool:
-    if (building and row.building == building) or (address and row.address == address):
+    if building and row.building == building:
+        return True
+    if address and point is None and not building and row.address == address:
         return True
     if point is None or row.lon is None or row.lat is None:
         return False

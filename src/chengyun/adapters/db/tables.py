@@ -579,3 +579,13 @@ notify_cursor = Table(
 
 # Lateness per person and notices by kind read the timeline by street, kind and time.
 Index("ix_timeline_street_kind_at", timeline.c.street, timeline.c.kind, timeline.c.at)
+# Earlier reports of a problem at a place (grading's repetition), answered from the index alone.
+Index(
+    "ix_orders_repeats",
+    orders.c.street,
+    orders.c.category,
+    orders.c.received_at,
+    orders.c.lat,
+    orders.c.lon,
+    orders.c.building,
+)

@@ -1,6 +1,7 @@
 """Five colours, supervision and notifications: street rule sets (grading, supervision, notifications),
 what automatic grading remembers per order, urge and circulated notices, the in-app feed, outgoing
-deliveries (webhook, SMS) and the notifier's place in the timeline.
+deliveries (webhook, SMS) and the notifier's place in the timeline; indexes for lateness per person and
+for earlier reports at a place.
 
 The timeline's readers (the notifier, the circulation of people) start at its newest entry: upgrading
 an existing database tells nobody about its past.
@@ -129,9 +130,16 @@ def upgrade() -> None:
     readers = ("notifier", "supervision")
     op.bulk_insert(notify_cursor, [{"name": name, "last_event_id": int(newest)} for name in readers])
     op.create_index("ix_timeline_street_kind_at", "timeline", ["street", "kind", "at"], unique=False)
+    op.create_index(
+        "ix_orders_repeats",
+        "orders",
+        ["street", "category", "received_at", "lat", "lon", "building"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_orders_repeats", table_name="orders")
     op.drop_index("ix_timeline_street_kind_at", table_name="timeline")
     op.drop_table("notify_cursor")
     op.drop_index("ix_deliveries_street_id", table_name="deliveries")
