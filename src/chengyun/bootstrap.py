@@ -77,12 +77,13 @@ class Center:
     sensors: SensorService
     sensor_worker: SensorWorker
     mqtt: MqttIngestor | None = None
-    grading: GradingService = field(kw_only=True)
-    supervision: SupervisionService = field(kw_only=True)
-    notifications: NotificationService = field(kw_only=True)
-    notify_worker: NotifyWorker = field(kw_only=True)
-    board: BoardService = field(kw_only=True)
     _started: bool = field(default=False, repr=False)
+    # five colours, supervision, notifications and the duty officer's board
+    grading: GradingService = field(init=False, repr=False)
+    supervision: SupervisionService = field(init=False, repr=False)
+    notifications: NotificationService = field(init=False, repr=False)
+    notify_worker: NotifyWorker = field(init=False, repr=False)
+    board: BoardService = field(init=False, repr=False)
 
     def start(self) -> None:
         if self._started:
@@ -182,7 +183,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
     notifications = NotificationService(uow, clock, orders.catalogue, senders)
     notify_worker = NotifyWorker([supervision.pump, notifications.pump], notifications.deliver)
     bus.subscribe(notify_worker.wake)
-    return Center(
+    center = Center(
         settings,
         engine,
         uow,
@@ -199,12 +200,10 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         sensors,
         sensor_worker,
         mqtt,
-        grading=grading,
-        supervision=supervision,
-        notifications=notifications,
-        notify_worker=notify_worker,
-        board=BoardService(uow, clock, orders),
     )
+    center.grading, center.supervision, center.board = grading, supervision, BoardService(uow, clock, orders)
+    center.notifications, center.notify_worker = notifications, notify_worker
+    return center
 
 
 def _next_alert(uow: UnitOfWork) -> datetime | None:
