@@ -180,7 +180,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
     supervision = SupervisionService(uow, clock, orders, bus.publish)
     orders.add_reaction(supervision.react)
     senders: dict[str, Sender] = {"webhook": WebhookSender(), "sms": LogSmsSender()}
-    notifications = NotificationService(uow, clock, orders.catalogue, senders)
+    notifications = NotificationService(uow, clock, orders.rules, senders)
     notify_worker = NotifyWorker([supervision.pump, notifications.pump], notifications.deliver)
     bus.subscribe(notify_worker.wake)
     center = Center(

@@ -22,6 +22,7 @@ from chengyun.domain.access import Role
 from chengyun.domain.errors import ImportRejected, InvalidInput, PermissionDenied
 from chengyun.domain.notify import BACKOFF, DeliveryStatus
 from chengyun.services.deadlines import fire_due
+from chengyun.settings import Settings
 from street import ADMIN, STREET, person, tile
 
 DESK = person(Role.HOTLINE_HANDLER, "H1")
@@ -229,3 +230,51 @@ def test_an_sms_is_logged_with_the_phone_masked(center: Center, caplog: pytest.L
         assert center.notifications.deliver() == 1
     assert "139****0001" in caplog.text and "13900000001" not in caplog.text
     assert center.notifications.deliveries(ADMIN, STREET, DeliveryStatus.SENT)[1] == 1
+
+
+def test_a_fresh_worker_process_grades_supervises_and_notifies_inside_its_own_transactions(
+    center: Center, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker started apart has nothing cached: the rules, catalogues and place data it needs are read
+    inside the transaction that needs them. A second transaction opened inside one would wait on SQLite's
+    write lock until it gives up; here it fails the test at once."""
+    import chengyun.bootstrap
+
+    real = chengyun.bootstrap.unit_of_work_factory
+    open_now = threading.local()
+
+    def guarded(engine: Any) -> Any:
+        make = real(engine)
+
+        class Guarded:
+            def __init__(self) -> None:
+                self.inner = make()
+
+            def __enter__(self) -> Any:
+                assert not getattr(open_now, "busy", False), "a transaction was opened inside another"
+                open_now.busy = True
+                return self.inner.__enter__()
+
+            def __exit__(self, *exc: Any) -> None:
+                open_now.busy = False
+                self.inner.__exit__(*exc)
+
+        return Guarded
+
+    monkeypatch.setattr(chengyun.bootstrap, "unit_of_work_factory", guarded)
+    order = center.orders.create(DESK, tile(description=PLAIN)).order
+    clock.advance(minutes=16)
+    url = center.settings.database_url
+    for first in ("notifications", "deadlines"):
+        worker = chengyun.bootstrap.build(Settings(database_url=url, run_worker=False), clock, migrate=False)
+        try:
+            if first == "notifications":
+                assert worker.notifications.pump() > 0
+            fire_due(worker.uow, clock, worker.bus.publish, worker.orders)
+            worker.supervision.pump()
+            worker.notifications.pump()
+        finally:
+            worker.stop()
+    raised = center.orders.get(DESK, order.id or 0)
+    assert raised.colour.value == "orange"
+    assert "colour_raised" in [k for k, _ in feed(center, DUTY)]

@@ -27,6 +27,7 @@ from chengyun.domain.notify import (
     Recipient,
     title,
 )
+from chengyun.domain.sla import PolicySet
 from chengyun.domain.staff import Post
 from chengyun.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
@@ -64,13 +65,13 @@ class NotificationService:
         self,
         uow: UnitOfWorkFactory,
         clock: Clock,
-        catalogue: Callable[[str], Catalogue],
+        rules_of: Callable[[UnitOfWork, str], tuple[PolicySet, Catalogue]],
         senders: Mapping[str, Sender],
         batch: int = 500,
     ) -> None:
         self._uow = uow
         self._clock = clock
-        self._catalogue = catalogue
+        self._rules_of = rules_of  # the street's catalogue, read inside the notifier's transaction
         self._senders = dict(senders)
         self._batch = batch
         self._cache: dict[str, tuple[float, NotificationRules]] = {}
@@ -137,8 +138,7 @@ class NotificationService:
     ) -> tuple[list[Notification], list[Delivery]]:
         rules = self.rules(event.street, uow)
         entry = event.entry
-        catalogue = self._catalogue(event.street)
-        name = catalogue.name_of(event.category)
+        name = self._rules_of(uow, event.street)[1].name_of(event.category)
         headline = title(event.kind, event.order_id, name, event.colour)
         feed: list[Notification] = []
         outbox: list[Delivery] = []
