@@ -29,6 +29,7 @@ from chengyun.domain.orders import Location, Source, TimelineEntry, WorkOrder
 from chengyun.domain.severity import Colour
 from chengyun.domain.sla import DeadlinePolicy, PolicySet
 from chengyun.services.ports import Clock, GradeRecord, OrderQuery, UnitOfWork, UnitOfWorkFactory
+from chengyun.services.street_settings import StreetSetting
 
 SETTINGS_KEY = "grading"
 # Timeline entries after which an order's colour may change.
@@ -97,29 +98,17 @@ class DryRun:
 
 
 class GradingService:
-    RULES_TTL_S = 10.0
-
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, rules_of: RulesOf, places: PlacesFor) -> None:
         self._uow = uow
         self._clock = clock
         self._rules_of = rules_of
         self._places = places
-        self._cache: dict[str, tuple[float, GradingRules]] = {}
+        self._rules = StreetSetting(uow, SETTINGS_KEY, GradingRules.from_dict, DEFAULT_GRADING)
 
     # --- the rule set ---------------------------------------------------------------------------
 
     def rules(self, street: str, uow: UnitOfWork | None = None) -> GradingRules:
-        hit = self._cache.get(street)
-        if hit is not None and time.monotonic() - hit[0] < self.RULES_TTL_S:
-            return hit[1]
-        if uow is None:
-            with self._uow() as fresh:
-                body = fresh.settings.get(street, SETTINGS_KEY)
-        else:
-            body = uow.settings.get(street, SETTINGS_KEY)
-        rules = GradingRules.from_dict(body) if body is not None else DEFAULT_GRADING
-        self._cache[street] = (time.monotonic(), rules)
-        return rules
+        return self._rules.get(street, uow)
 
     def get_rules(self, actor: Actor, street: str) -> GradingRules:
         require_role(actor, READERS, "查看分级规则")
@@ -131,10 +120,7 @@ class GradingService:
         require_role(actor, SUPERVISORS, "修改分级规则")
         require_street(actor, street)
         rules = GradingRules.from_dict(data)
-        with self._uow() as uow:
-            uow.settings.put(street, SETTINGS_KEY, rules.to_dict(), self._clock.now(), actor.who.id)
-            uow.commit()
-        self._cache.pop(street, None)
+        self._rules.put(street, rules.to_dict(), self._clock.now(), actor.who.id)
         return rules
 
     # --- grading ---------------------------------------------------------------------------------

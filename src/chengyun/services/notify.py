@@ -6,7 +6,6 @@ slow or broken endpoint never holds up a command."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ from chengyun.domain.notify import (
 from chengyun.domain.sla import PolicySet
 from chengyun.domain.staff import Post
 from chengyun.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from chengyun.services.street_settings import StreetSetting
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,6 @@ class Feed:
 
 
 class NotificationService:
-    RULES_TTL_S = 10.0
-
     def __init__(
         self,
         uow: UnitOfWorkFactory,
@@ -74,22 +72,12 @@ class NotificationService:
         self._rules_of = rules_of  # the street's catalogue, read inside the notifier's transaction
         self._senders = dict(senders)
         self._batch = batch
-        self._cache: dict[str, tuple[float, NotificationRules]] = {}
+        self._rules = StreetSetting(uow, SETTINGS_KEY, NotificationRules.from_dict, DEFAULT_NOTIFICATIONS)
 
     # --- who is told what ------------------------------------------------------------------------
 
     def rules(self, street: str, uow: UnitOfWork | None = None) -> NotificationRules:
-        hit = self._cache.get(street)
-        if hit is not None and time.monotonic() - hit[0] < self.RULES_TTL_S:
-            return hit[1]
-        if uow is None:
-            with self._uow() as fresh:
-                body = fresh.settings.get(street, SETTINGS_KEY)
-        else:
-            body = uow.settings.get(street, SETTINGS_KEY)
-        rules = NotificationRules.from_dict(body) if body is not None else DEFAULT_NOTIFICATIONS
-        self._cache[street] = (time.monotonic(), rules)
-        return rules
+        return self._rules.get(street, uow)
 
     def get_rules(self, actor: Actor, street: str) -> NotificationRules:
         require_role(actor, SUPERVISORS, "查看通知规则")
@@ -97,15 +85,11 @@ class NotificationService:
         return self.rules(street)
 
     def set_rules(self, actor: Actor, street: str, data: Any) -> NotificationRules:
+        """Replace the street's rules; a webhook secret sent back masked keeps the stored one."""
         require_role(actor, SUPERVISORS, "修改通知规则")
         require_street(actor, street)
-        with self._uow() as uow:
-            body = uow.settings.get(street, SETTINGS_KEY)
-            previous = NotificationRules.from_dict(body) if body is not None else None
-            rules = NotificationRules.from_dict(data, previous)
-            uow.settings.put(street, SETTINGS_KEY, rules.to_dict(mask=False), self._clock.now(), actor.who.id)
-            uow.commit()
-        self._cache.pop(street, None)
+        rules = NotificationRules.from_dict(data, self._rules.get(street))
+        self._rules.put(street, rules.to_dict(mask=False), self._clock.now(), actor.who.id)
         return rules
 
     # --- the notifier ----------------------------------------------------------------------------

@@ -260,16 +260,17 @@ class OrderService:
             intake = grading.intake(
                 street, code, category.colour, cmd.colour, source, cmd.description, location, now
             )
-        built = self._build(actor, street, cmd, source, location, category, policies, remarks, intake, now)
-        order, policy, duty = built
+
+        def build(graded: IntakeGrade | None) -> tuple[WorkOrder, DeadlinePolicy, DutySnapshot]:
+            return self._build(actor, street, cmd, source, location, category, policies, remarks, graded, now)
+
+        order, policy, duty = build(intake)
         with self._uow() as uow:
             if grading is not None and intake is not None:
                 counted = grading.with_repeats(uow, intake, order)
                 if counted.grade != intake.grade:  # reported before at this place: graded anew
                     intake = counted
-                    order, policy, duty = self._build(
-                        actor, street, cmd, source, location, category, policies, remarks, intake, now
-                    )
+                    order, policy, duty = build(intake)
             self._flag_duplicates(uow, order, now)
             uow.orders.add(order, policy)
             if grading is not None and intake is not None:

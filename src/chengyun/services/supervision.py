@@ -3,7 +3,6 @@ repeated lateness (the street's thresholds, as data), and their list."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +30,7 @@ from chengyun.domain.supervision import (
 )
 from chengyun.services.orders import OrderService
 from chengyun.services.ports import Clock, Publish, UnitOfWork, UnitOfWorkFactory
+from chengyun.services.street_settings import StreetSetting
 
 SETTINGS_KEY = "supervision"
 CURSOR = "supervision"  # this reader's place in the timeline
@@ -39,29 +39,17 @@ MAX_NOTICE_ORDERS = 200
 
 
 class SupervisionService:
-    RULES_TTL_S = 10.0
-
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, orders: OrderService, publish: Publish) -> None:
         self._uow = uow
         self._clock = clock
         self._orders = orders
         self._publish = publish
-        self._cache: dict[str, tuple[float, SupervisionRules]] = {}
+        self._rules = StreetSetting(uow, SETTINGS_KEY, SupervisionRules.from_dict, SupervisionRules())
 
     # --- thresholds ------------------------------------------------------------------------------
 
     def rules(self, street: str, uow: UnitOfWork | None = None) -> SupervisionRules:
-        hit = self._cache.get(street)
-        if hit is not None and time.monotonic() - hit[0] < self.RULES_TTL_S:
-            return hit[1]
-        if uow is None:
-            with self._uow() as fresh:
-                body = fresh.settings.get(street, SETTINGS_KEY)
-        else:
-            body = uow.settings.get(street, SETTINGS_KEY)
-        rules = SupervisionRules.from_dict(body) if body is not None else SupervisionRules()
-        self._cache[street] = (time.monotonic(), rules)
-        return rules
+        return self._rules.get(street, uow)
 
     def get_rules(self, actor: Actor, street: str) -> SupervisionRules:
         require_role(actor, READERS, "查看督办规则")
@@ -72,10 +60,7 @@ class SupervisionService:
         require_role(actor, SUPERVISORS, "修改督办规则")
         require_street(actor, street)
         rules = SupervisionRules.from_dict(data)
-        with self._uow() as uow:
-            uow.settings.put(street, SETTINGS_KEY, rules.to_dict(), self._clock.now(), actor.who.id)
-            uow.commit()
-        self._cache.pop(street, None)
+        self._rules.put(street, rules.to_dict(), self._clock.now(), actor.who.id)
         return rules
 
     # --- automatic -------------------------------------------------------------------------------
