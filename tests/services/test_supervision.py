@@ -55,7 +55,7 @@ def test_a_first_lateness_is_only_marked_and_a_second_one_urges_the_assignee(
     clock.advance(minutes=10)  # 16 min: the arrival is late too
     fire(center, clock)
     assert entries(center, oid, "urged") == [
-        "催办（第 1 次，系统自动）：到场环节已超期，且本单此前已有超期，请立即办理并反馈进展"
+        "催办（第 1 次，系统自动）：到场环节已超期（本轮第 2 次超期），请立即办理并反馈进展"
     ]
     assert notices(center) == [("urge", (oid,), "M1", True)]
     fire(center, clock)  # nothing new is due: nothing is urged twice
@@ -73,7 +73,7 @@ def test_urged_enough_and_late_again_the_order_is_circulated_once(center: Center
     fire(center, clock)  # late again, urged twice already: circulated
     assert entries(center, oid, "urged") == [
         "催办（第 1 次）：请尽快联系诉求人",
-        "催办（第 2 次，系统自动）：响应环节已超期，且本单此前已有超期，请立即办理并反馈进展",
+        "催办（第 2 次，系统自动）：响应环节已超期（本轮第 1 次超期），请立即办理并反馈进展",
     ]
     [circulated] = entries(center, oid, "circulated")
     assert circulated == "通报（系统自动）：本单已催办 2 次仍再次超期（本轮第 2 次超期），予以通报"

@@ -120,7 +120,8 @@ class Notice:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
-def urge_text(stage_label: str | None) -> str:
-    """The words of an automatic urge after a stage (or, with None, a supervision reply) ran late."""
+def urge_text(stage_label: str | None, late: int) -> str:
+    """The words of an automatic urge after a stage (or, with None, a supervision reply) ran late, the
+    order's `late`-th lateness this round."""
     what = f"{stage_label}环节" if stage_label else "督办回复"
-    return f"{what}已超期，且本单此前已有超期，请立即办理并反馈进展"
+    return f"{what}已超期（本轮第 {late} 次超期），请立即办理并反馈进展"

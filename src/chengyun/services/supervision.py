@@ -82,7 +82,7 @@ class SupervisionService:
         stage = last.data.get("stage") if last.kind == "deadline_overdue" else None
         stage_label = next((c.stage.label for c in order.clocks.values() if c.stage.value == stage), None)
         if step is NoticeKind.URGE:
-            text = urge_text(stage_label)
+            text = urge_text(stage_label, late)
             notice = self._add(uow, order, NoticeKind.URGE, text, key=f"urge:{order.id}:{order.round}:{late}")
             if notice is not None:
                 order.urge(now, SUPERVISOR, text, urges + 1, automatic=True)
