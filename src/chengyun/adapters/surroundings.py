@@ -3,6 +3,7 @@ and whether its building is historic. Grading reads it (services/grading.py)."""
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable, Iterable
@@ -47,10 +48,16 @@ class PlaceIndex:
         return shapely.transform(geometry, lambda coordinates: coordinates * scale)
 
     def around(self, point: Point | None, building: str | None, radius_m: float) -> PlaceFacts:
-        historic = building is not None and building in self._historic
         if point is None or radius_m <= 0:
-            return PlaceFacts(historic=historic)
-        here = ShapelyPoint(point.lon * self._kx, point.lat * _METRES_PER_DEGREE)
+            return PlaceFacts(historic=building is not None and building in self._historic)
+        return self._around(point.lon, point.lat, building, radius_m)
+
+    # Orders located by their address stand at their building's point: the same few thousand questions
+    # come again and again.
+    @functools.lru_cache(maxsize=16_384)  # noqa: B019 (one index per street, kept as long as the street)
+    def _around(self, lon: float, lat: float, building: str | None, radius_m: float) -> PlaceFacts:
+        historic = building is not None and building in self._historic
+        here = ShapelyPoint(lon * self._kx, lat * _METRES_PER_DEGREE)
         return PlaceFacts(
             nearby=_nearest(self._poi_tree, self._poi_shapes, self._poi_kinds, here, radius_m),
             roads=_nearest(self._road_tree, self._road_shapes, self._road_names, here, radius_m),
