@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from builders import RED_POLICY, T0, an_order, at, dispatched
-from chengyun.domain.errors import ImportRejected
+from chengyun.domain.errors import IllegalTransition, ImportRejected
 from chengyun.domain.grading import (
     DEFAULT_GRADING,
     DEFAULT_GRADING_DATA,
@@ -305,3 +305,17 @@ def test_a_bad_rule_set_is_refused_as_a_whole_with_every_problem_named() -> None
     reasons = " ".join(e["reason"] for e in errors)
     for words in ("max_raise", "编码重复", "raise", "HH:MM", "words", "purple", "rasie", "fax", "对象"):
         assert words in reasons, words
+
+
+def test_a_new_order_may_be_graded_again_only_before_it_is_stored() -> None:
+    order = an_order(colour=Colour.YELLOW)
+    order.grade_received(Colour.ORANGE, ("类别默认黄色（Ⅲ级）；重复反映：提高 1 级", [{"code": "repeat"}]))
+    received = order.new_entries[0]
+    assert order.colour is Colour.ORANGE and received.kind == "received"
+    assert (
+        received.note == "受理工单（12345热线），定级为橙色（Ⅱ级）：类别默认黄色（Ⅲ级）；重复反映：提高 1 级"
+    )
+    assert received.data == {"colour": "orange", "causes": [{"code": "repeat"}]}
+    order.id = 7
+    with pytest.raises(IllegalTransition):
+        order.grade_received(Colour.RED, None)

@@ -6,7 +6,7 @@ Every change appends an immutable TimelineEntry; new entries are the domain even
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -321,6 +321,7 @@ class TimelineEntry:
 
 
 Targets = Callable[[Rung], Who | None]
+Grading = tuple[str, Sequence[Mapping[str, Any]]]  # why an order has its colour: explanation, causes
 
 
 @dataclass
@@ -373,7 +374,7 @@ class WorkOrder:
         complainant: Contact | None = None,
         attachments: Sequence[str] = (),
         external_id: str | None = None,
-        grading: tuple[str, Sequence[Mapping[str, Any]]] | None = None,
+        grading: Grading | None = None,
     ) -> WorkOrder:
         """A new order. `grading`: why it has its colour (the grader's explanation and causes), when
         more than its category's default decided it."""
@@ -398,13 +399,28 @@ class WorkOrder:
             external_id=external_id,
         )
         order._start_round(now, policy)
-        note = f"受理工单（{source.label}）"
-        data: dict[str, Any] = {"colour": colour.value}
-        if grading is not None:
-            note += f"，定级为{colour.label}：{grading[0]}"
-            data["causes"] = list(grading[1])
+        note, data = order._received(grading)
         order._record(now, by, "received", note, data=data)
         return order
+
+    def _received(self, grading: Grading | None) -> tuple[str, dict[str, Any]]:
+        note = f"受理工单（{self.source.label}）"
+        data: dict[str, Any] = {"colour": self.colour.value}
+        if grading is not None:
+            note += f"，定级为{self.colour.label}：{grading[0]}"
+            data["causes"] = list(grading[1])
+        return note, data
+
+    def grade_received(self, colour: Colour, grading: Grading | None) -> None:
+        """Grade a new order again before it is stored (intake counts earlier reports of the problem in
+        its transaction): the colour and the reasons its `received` entry gives. The deadline policy is
+        the caller's to keep: a colour that needs another one needs a new order."""
+        first = self.new_entries[0] if self.new_entries else None
+        if self.id is not None or first is None or first.kind != "received":
+            raise IllegalTransition("只有尚未保存的新工单可以重新定级")
+        self.colour = colour
+        note, data = self._received(grading)
+        self.new_entries[0] = replace(first, note=note, data=data)
 
     def _start_round(self, now: datetime, policy: DeadlinePolicy) -> None:
         self.clocks = {}

@@ -270,7 +270,10 @@ class OrderService:
                 counted = grading.with_repeats(uow, intake, order)
                 if counted.grade != intake.grade:  # reported before at this place: graded anew
                     intake = counted
-                    order, policy, duty = build(intake)
+                    if policies.for_order(category.code, counted.colour, category.policy) is policy:
+                        order.grade_received(counted.colour, _grading_of(counted, category))
+                    else:  # another policy: other deadlines, 先联 time and routing
+                        order, policy, duty = build(intake)
             self._flag_duplicates(uow, order, now)
             uow.orders.add(order, policy)
             if grading is not None and intake is not None:
@@ -305,10 +308,6 @@ class OrderService:
         """The new order, graded, with intake's remarks and (when it can be) dispatched: no database."""
         colour = intake.colour if intake is not None else cmd.colour or category.colour
         policy = policies.for_order(category.code, colour, category.policy)
-        grading = None
-        if intake is not None and intake.colour is not category.colour:
-            causes = [c.to_dict() for c in intake.grade.causes]
-            grading = (intake.grade.explain(intake.facts), causes)
         order = WorkOrder.receive(
             street=street,
             source=source,
@@ -322,7 +321,7 @@ class OrderService:
             complainant=cmd.complainant,
             attachments=cmd.attachments,
             external_id=cmd.external_id,
-            grading=grading,
+            grading=_grading_of(intake, category) if intake is not None else None,
         )
         notes = list(remarks)
         if location.area is None and location.address:
@@ -724,6 +723,14 @@ class OrderService:
         if pair is None:
             return None
         return pair.roles_on(self._clock.now().astimezone(SHANGHAI).date())[0]
+
+
+def _grading_of(intake: IntakeGrade, category: Category) -> tuple[str, list[dict[str, Any]]] | None:
+    """Why a new order has its colour, for its `received` entry: only when more than its category's
+    default decided it."""
+    if intake.colour is category.colour:
+        return None
+    return intake.grade.explain(intake.facts), [c.to_dict() for c in intake.grade.causes]
 
 
 def _checked_in(uow: UnitOfWork, actor: Actor, street: str, position: Point | None, now: datetime) -> None:

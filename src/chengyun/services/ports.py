@@ -274,9 +274,12 @@ class NoticeRepository(Protocol):
     def last_about(self, street: str, staff: str) -> Notice | None:
         """The latest notice that circulated this person."""
 
+    def mark_late(self, street: str, staff: str, order_id: int, event_id: int, at: datetime) -> None:
+        """Remember a lateness of the person's order, by the timeline event that recorded it (once)."""
+
     def late_orders(self, street: str, staff: str, since: datetime, after: int, up_to: int) -> list[int]:
-        """The ids of the person's orders, one per lateness (overdue stage or supervision reply) at or
-        after `since` with a timeline id in (after, up_to], oldest first."""
+        """The ids of the person's orders, one per lateness marked at or after `since` with an event id
+        in (after, up_to], oldest first."""
 
     def search(
         self, street: str, kind: NoticeKind | None, since: datetime | None, limit: int, offset: int

@@ -104,6 +104,9 @@ class SupervisionService:
             changed: list[OrderEvent] = []
             for event_id, event in events:
                 if event.kind in LATENESS_KINDS and event.assignee is not None:
+                    uow.notices.mark_late(
+                        event.street, event.assignee, event.order_id, event_id, event.entry.at
+                    )
                     changed += self._person(uow, event.street, event.order_id, event.assignee, event_id)
             uow.notifications.set_cursor(CURSOR, events[-1][0])
             uow.commit()

@@ -9,7 +9,7 @@ from sqlalchemy import Row, func, insert, select
 
 from chengyun.adapters.db import tables as t
 from chengyun.adapters.db.repositories import _insert_ignoring_duplicates, _Repository
-from chengyun.domain.supervision import LATENESS_KINDS, Notice, NoticeKind
+from chengyun.domain.supervision import Notice, NoticeKind
 
 
 class SqlNoticeRepository(_Repository):
@@ -62,20 +62,22 @@ class SqlNoticeRepository(_Repository):
         ).first()
         return None if row is None else _notice_from(row, [])
 
+    def mark_late(self, street: str, staff: str, order_id: int, event_id: int, at: datetime) -> None:
+        values = {"event_id": event_id, "street": street, "staff": staff, "order_id": order_id, "at": at}
+        self._run(_insert_ignoring_duplicates(self._dialect, t.lateness), values)
+
     def late_orders(self, street: str, staff: str, since: datetime, after: int, up_to: int) -> list[int]:
-        tl, o = t.timeline.c, t.orders.c
+        late = t.lateness.c
         rows = self._run(
-            select(tl.order_id)
-            .join_from(t.timeline, t.orders, tl.order_id == o.id)
+            select(late.order_id)
             .where(
-                tl.street == street,
-                tl.kind.in_(sorted(LATENESS_KINDS)),
-                tl.at >= since,
-                tl.id > after,
-                tl.id <= up_to,
-                o.assignee == staff,
+                late.street == street,
+                late.staff == staff,
+                late.event_id > after,
+                late.event_id <= up_to,
+                late.at >= since,
             )
-            .order_by(tl.at, tl.id)
+            .order_by(late.event_id)
         )
         return [int(row.order_id) for row in rows]
 

@@ -577,8 +577,18 @@ notify_cursor = Table(
     Column("last_event_id", Integer(), nullable=False),
 )
 
-# Lateness per person and notices by kind read the timeline by street, kind and time.
-Index("ix_timeline_street_kind_at", timeline.c.street, timeline.c.kind, timeline.c.at)
+# Each lateness (a stage or a supervision reply past its deadline) of a person's orders, by the timeline
+# event that recorded it: what circulating people counts (written by the supervision reader).
+lateness = Table(
+    "lateness",
+    metadata,
+    Column("event_id", Integer(), primary_key=True, autoincrement=False),
+    _street(),
+    Column("staff", String(64), nullable=False),
+    Column("order_id", Integer(), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Index("ix_lateness_street_staff_event", "street", "staff", "event_id"),
+)
 # Earlier reports of a problem at a place (grading's repetition), answered from the index alone.
 Index(
     "ix_orders_repeats",

@@ -1,6 +1,6 @@
 """Five colours, supervision and notifications: street rule sets (grading, supervision, notifications),
 what automatic grading remembers per order, urge and circulated notices, the in-app feed, outgoing
-deliveries (webhook, SMS) and the notifier's place in the timeline; indexes for lateness per person and
+deliveries (webhook, SMS), the timeline readers' places, each lateness of a person's orders, and an index
 for earlier reports at a place.
 
 The timeline's readers (the notifier, the circulation of people) start at its newest entry: upgrading
@@ -129,7 +129,18 @@ def upgrade() -> None:
     newest = op.get_bind().execute(sa.text("SELECT COALESCE(MAX(id), 0) FROM timeline")).scalar_one()
     readers = ("notifier", "supervision")
     op.bulk_insert(notify_cursor, [{"name": name, "last_event_id": int(newest)} for name in readers])
-    op.create_index("ix_timeline_street_kind_at", "timeline", ["street", "kind", "at"], unique=False)
+    op.create_table(
+        "lateness",
+        sa.Column("event_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("street", sa.String(length=64), nullable=False),
+        sa.Column("staff", sa.String(length=64), nullable=False),
+        sa.Column("order_id", sa.Integer(), nullable=False),
+        sa.Column("at", UTC_DATETIME, nullable=False),
+        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_lateness")),
+    )
+    op.create_index(
+        "ix_lateness_street_staff_event", "lateness", ["street", "staff", "event_id"], unique=False
+    )
     op.create_index(
         "ix_orders_repeats",
         "orders",
@@ -140,7 +151,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_orders_repeats", table_name="orders")
-    op.drop_index("ix_timeline_street_kind_at", table_name="timeline")
+    op.drop_index("ix_lateness_street_staff_event", table_name="lateness")
+    op.drop_table("lateness")
     op.drop_table("notify_cursor")
     op.drop_index("ix_deliveries_street_id", table_name="deliveries")
     op.drop_index("ix_deliveries_status_next_try", table_name="deliveries")
