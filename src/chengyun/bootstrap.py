@@ -23,7 +23,9 @@ from chengyun.adapters.db.migrate import upgrade
 from chengyun.adapters.db.uow import unit_of_work_factory
 from chengyun.adapters.gazetteer import GazetteerCache
 from chengyun.adapters.listening import Listening
+from chengyun.adapters.notifier import LogSmsSender, NotifyWorker, WebhookSender
 from chengyun.adapters.payloads import decode_batch, decode_messages
+from chengyun.adapters.surroundings import PlaceIndexCache
 from chengyun.adapters.worker import DeadlineWorker, SensorWorker
 from chengyun.domain.access import Role
 from chengyun.domain.alarms import AlarmEvent
@@ -32,15 +34,19 @@ from chengyun.domain.events import OrderEvent
 from chengyun.domain.places import Place
 from chengyun.services.assessment import AssessmentService
 from chengyun.services.auth import Auth
+from chengyun.services.board import BoardService
 from chengyun.services.classify import ClassifierService
 from chengyun.services.community.service import Community
 from chengyun.services.deadlines import fire_due
 from chengyun.services.directory import Directory
+from chengyun.services.grading import GradingService
 from chengyun.services.ingest import AlarmOrders, IngestService
+from chengyun.services.notify import NotificationService, Sender
 from chengyun.services.orders import OrderService
 from chengyun.services.overview import OverviewService
 from chengyun.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from chengyun.services.sensors import SensorService
+from chengyun.services.supervision import SupervisionService
 from chengyun.services.twin import TwinService
 from chengyun.settings import Settings
 
@@ -85,6 +91,12 @@ class Center:
     overview: OverviewService = field(kw_only=True, repr=False)  # the wall screen's figures
     twin: TwinService = field(kw_only=True, repr=False)  # the digital twin's base: queries over everything
     assessment: AssessmentService = field(kw_only=True, repr=False)  # 考核 and 分析研判
+    # five colours, supervision, notifications and the duty officer's board
+    grading: GradingService = field(kw_only=True, repr=False)
+    supervision: SupervisionService = field(kw_only=True, repr=False)
+    notifications: NotificationService = field(kw_only=True, repr=False)
+    notify_worker: NotifyWorker = field(kw_only=True, repr=False)
+    board: BoardService = field(kw_only=True, repr=False)
 
     def start(self) -> None:
         if self._started:
@@ -92,6 +104,7 @@ class Center:
         if self.settings.run_worker:
             self.worker.start()
             self.sensor_worker.start()
+            self.notify_worker.start()
         if self.mqtt is not None:
             self.ingest.warm()
             # The registry and the sensors' evaluators are tens of thousands of long-lived objects that
@@ -108,6 +121,7 @@ class Center:
             if self.settings.run_worker:
                 self.worker.stop()
                 self.sensor_worker.stop()
+                self.notify_worker.stop()
             self._started = False
         self.engine.dispose()
 
@@ -129,7 +143,13 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
     alarm_bus = EventBus[AlarmEvent]()
     gazetteers = GazetteerCache(load_places)
     orders = OrderService(uow, clock, bus.publish, gazetteers, builtin_categories())
-    directory = Directory(uow, on_places_changed=gazetteers.invalidate, on_people_changed=orders.forget_rules)
+    place_index = PlaceIndexCache(lambda street, u: u.places.list(street) if u else load_places(street))
+
+    def places_changed(street: str) -> None:
+        gazetteers.invalidate(street)
+        place_index.invalidate(street)
+
+    directory = Directory(uow, on_places_changed=places_changed, on_people_changed=orders.forget_rules)
     auth = Auth(uow, clock, settings.bootstrap_token)
     worker = DeadlineWorker(
         fire=lambda: fire_due(uow, clock, bus.publish, orders, DEADLINE_BATCH),
@@ -174,6 +194,14 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
             ingest.ingest_messages,
         )
         listening.follow(mqtt)
+    grading = GradingService(uow, clock, orders.rules, place_index)
+    orders.connect_grading(grading)
+    supervision = SupervisionService(uow, clock, orders, bus.publish)
+    orders.add_reaction(supervision.react)
+    senders: dict[str, Sender] = {"webhook": WebhookSender(), "sms": LogSmsSender()}
+    notifications = NotificationService(uow, clock, orders.rules, senders)
+    notify_worker = NotifyWorker([supervision.pump, notifications.pump], notifications.deliver)
+    bus.subscribe(notify_worker.wake)
     return Center(
         settings,
         engine,
@@ -195,6 +223,11 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         overview=OverviewService(uow, clock),
         twin=TwinService(uow, clock, orders.routing.walk_metres_per_minute),
         assessment=AssessmentService(SqlOrderHistory(engine), uow, clock, orders.catalogue, H3Cells()),
+        grading=grading,
+        supervision=supervision,
+        notifications=notifications,
+        notify_worker=notify_worker,
+        board=BoardService(uow, clock, orders),
     )
 
 

@@ -544,6 +544,98 @@ def _center(args: argparse.Namespace) -> Center:
     return build(replace(_settings(args), run_worker=False))
 
 
+# --- five colours: the grading rules ---------------------------------------------------------------
+
+
+def cmd_grading_export(args: argparse.Namespace) -> int:
+    from chengyun.sim.demo import CLI_ADMIN
+
+    rules = _center(args).grading.get_rules(CLI_ADMIN, args.street)
+    text = json.dumps(rules.to_dict(), ensure_ascii=False, indent=1) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_grading_import(args: argparse.Namespace) -> int:
+    from chengyun.sim.demo import CLI_ADMIN
+
+    rules = _center(args).grading.set_rules(CLI_ADMIN, args.street, _json_object(args.file))
+    print(f"已导入 {len(rules.rules)} 条分级规则（街道 {args.street}）")
+    return 0
+
+
+def cmd_grading_dry_run(args: argparse.Namespace) -> int:
+    from chengyun.domain.grading import GradingRules
+    from chengyun.domain.severity import Colour
+    from chengyun.sim.demo import CLI_ADMIN
+
+    since, until = _local_time(args.since), _local_time(args.until)
+    proposed = GradingRules.from_dict(_json_object(args.rules)) if args.rules else None
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r  已定级 {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    run = _center(args).grading.dry_run(CLI_ADMIN, args.street, since, until, proposed, progress)
+    print(
+        f"{since:%Y-%m-%d %H:%M} 至 {until:%Y-%m-%d %H:%M} 受理 {run.orders} 件，"
+        f"颜色会变化 {run.changed} 件，人工定级保持 {run.manual_kept} 件（用时 {run.seconds:.1f} 秒）"
+    )
+    widest = max([*run.actual.values(), *run.proposed.values(), 1])
+    for colour in Colour:
+        for label, counts in (("现有", run.actual), ("试算", run.proposed)):
+            n = counts.get(colour.value, 0)
+            print(f"  {colour.label[:2]} {label} {'█' * round(30 * n / widest):<30} {n}")
+    for (before, after), n in sorted(run.moves.items(), key=lambda kv: -kv[1]):
+        print(f"  {Colour(before).label[:2]} → {Colour(after).label[:2]}：{n} 件")
+    for change in run.examples[: args.examples]:
+        moved = f"{change.actual.label[:2]} → {change.proposed.label[:2]}"
+        print(f"  #{change.order_id} {change.category} {moved}：{change.explanation}")
+    return 0
+
+
+def _json_object(path: str) -> object:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"文件不是合法的 JSON：{exc}") from None
+
+
+def _local_time(text: str) -> datetime:
+    """An ISO date or time; without an offset it is Shanghai time."""
+    from chengyun.domain.calendar import SHANGHAI
+
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"时间 {text!r} 应为 ISO-8601，如 2026-11-01 或 2026-11-01T08:00+08:00") from None
+    return at if at.tzinfo is not None else at.replace(tzinfo=SHANGHAI)
+
+
+def _grading_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    grading = sub.add_parser("grading", help="五色分级规则").add_subparsers(title="分级规则命令")
+    p = grading.add_parser("export", help="导出街道的分级规则（JSON）")
+    p.set_defaults(run=cmd_grading_export)
+    p.add_argument("--street", required=True)
+    p.add_argument("-o", "--output", help="输出文件（默认标准输出）")
+    p.add_argument("--database-url")
+    p = grading.add_parser("import", help="整体替换街道的分级规则（JSON；有一处错误则全部不导入）")
+    p.set_defaults(run=cmd_grading_import)
+    p.add_argument("file")
+    p.add_argument("--street", required=True)
+    p.add_argument("--database-url")
+    p = grading.add_parser("dry-run", help="用（拟用的）规则给一段时间的工单试算定级，报告颜色变化")
+    p.set_defaults(run=cmd_grading_dry_run)
+    p.add_argument("--street", required=True)
+    p.add_argument("--from", dest="since", required=True, help="起（含），如 2026-11-01（上海时间）")
+    p.add_argument("--to", dest="until", required=True, help="止（不含），如 2026-12-01")
+    p.add_argument("--rules", help="拟用的规则文件（JSON）；不给则用现行规则")
+    p.add_argument("--examples", type=int, default=20, help="列出多少件颜色会变的工单")
+    p.add_argument("--database-url")
+
+
 # --- the parser -----------------------------------------------------------------------------------
 
 
@@ -716,6 +808,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url")
     p = classifier.add_parser("evaluate", help="在内置语料的留出样本上评估分类模型（top-1/top-3）")
     p.set_defaults(run=cmd_classifier_evaluate)
+    _grading_parser(sub)
     return parser
 
 

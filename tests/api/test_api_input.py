@@ -210,7 +210,7 @@ BAD_ACTIONS: dict[str, tuple[str, str, Any, str]] = {
     "regrade to the same colour": (
         "regrade",
         "desk",
-        {"colour": "yellow", "reason": "没变"},
+        {"colour": "orange", "reason": "没变"},  # the tile complaint's injury made it orange
         "invalid_input",
     ),
     "merge into a huge id": ("merge", "desk", {"into": 10**12}, "invalid_request"),

@@ -34,7 +34,7 @@ def test_an_order_with_an_address_is_located_dispatched_and_timed(api: Api) -> N
     assert (order["area"], order["grid"], order["building"]) == ("A1", "A1-G1", "B1")
     assert order["position"] == {"lon": 121.442, "lat": 31.225}
     assert order["assignee"] == "M1"  # A1's A manager, on shift until 12:00
-    assert (order["colour"], order["colour_label"]) == ("yellow", "黄色（Ⅲ级）")
+    assert (order["colour"], order["colour_label"]) == ("orange", "橙色（Ⅱ级）")  # yellow, but 手臂受伤
     assert (order["category_name"], order["source_label"]) == ("人行道板", "12345热线")
     assert at(order["received_at"]) == T0
     clocks = {c["stage"]: c for c in order["clocks"]}
@@ -285,7 +285,7 @@ def test_a_supervision_is_replied_to_by_the_assignee(api: Api, clock: ManualCloc
 
 
 def test_regrading_changes_the_colour_and_notes_are_kept(api: Api) -> None:
-    order_id = api.create()["id"]
+    order_id = api.create(description="商场门口人行道大理石地砖翘起")["id"]
     regraded = api.ok(order_id, "regrade", "desk", colour="orange", reason="有老人摔伤")
     assert (regraded["colour"], regraded["colour_label"]) == ("orange", "橙色（Ⅱ级）")
     api.ok(order_id, "notes", "patrol", note="现场已设置围挡", position=HERE)

@@ -92,6 +92,8 @@ def do(action: Action, order: WorkOrder) -> None:
         Action.MERGE: lambda: order.merge_into(now, CLERK, target),
         Action.SUPERVISE: lambda: order.supervise(now, DIRECTOR, "请加快处置", 30),
         Action.REGRADE: lambda: order.regrade(now, DIRECTOR, Colour.RED, "涉及人身安全"),
+        Action.URGE: lambda: order.urge(now, DIRECTOR, "请尽快办理", 1),
+        Action.CIRCULATE: lambda: order.circulate(now, DIRECTOR, "超期未办，予以通报", 1),
         Action.RECLASSIFY: lambda: order.reclassify(now, CLERK, "100103", "实为雨水井盖"),
         Action.NOTE: lambda: order.add_note(now, CLERK, "已与物业沟通"),
     }
@@ -109,6 +111,8 @@ LEGAL: dict[OrderState, set[Action]] = {
         Action.REGRADE,
         Action.RECLASSIFY,
         Action.NOTE,
+        Action.URGE,
+        Action.CIRCULATE,
     },
     OrderState.DISPATCHED: {
         Action.DISPATCH,
@@ -121,6 +125,8 @@ LEGAL: dict[OrderState, set[Action]] = {
         Action.REGRADE,
         Action.RECLASSIFY,
         Action.NOTE,
+        Action.URGE,
+        Action.CIRCULATE,
     },
     OrderState.RETURNED: {
         Action.DISPATCH,
@@ -131,6 +137,8 @@ LEGAL: dict[OrderState, set[Action]] = {
         Action.REGRADE,
         Action.RECLASSIFY,
         Action.NOTE,
+        Action.URGE,
+        Action.CIRCULATE,
     },
     OrderState.RESPONDED: {
         Action.ARRIVE,
@@ -142,6 +150,8 @@ LEGAL: dict[OrderState, set[Action]] = {
         Action.REGRADE,
         Action.RECLASSIFY,
         Action.NOTE,
+        Action.URGE,
+        Action.CIRCULATE,
     },
     OrderState.ON_SITE: {
         Action.HANDLE,
@@ -154,6 +164,8 @@ LEGAL: dict[OrderState, set[Action]] = {
         Action.REGRADE,
         Action.RECLASSIFY,
         Action.NOTE,
+        Action.URGE,
+        Action.CIRCULATE,
     },
     OrderState.PLANNED: {
         Action.HANDLE,
@@ -164,6 +176,8 @@ LEGAL: dict[OrderState, set[Action]] = {
         Action.REGRADE,
         Action.RECLASSIFY,
         Action.NOTE,
+        Action.URGE,
+        Action.CIRCULATE,
     },
     OrderState.HANDLED: {
         Action.CLOSE_LOOP,
@@ -173,10 +187,12 @@ LEGAL: dict[OrderState, set[Action]] = {
         Action.REGRADE,
         Action.RECLASSIFY,
         Action.NOTE,
+        Action.URGE,
+        Action.CIRCULATE,
     },
-    OrderState.LOOP_CLOSED: {Action.CLOSE, Action.REOPEN, Action.NOTE},
-    OrderState.CLOSED: {Action.REOPEN, Action.NOTE},
-    OrderState.SUSPENDED: {Action.RESUME, Action.REGRADE, Action.RECLASSIFY, Action.NOTE},
+    OrderState.LOOP_CLOSED: {Action.CLOSE, Action.REOPEN, Action.NOTE, Action.CIRCULATE},
+    OrderState.CLOSED: {Action.REOPEN, Action.NOTE, Action.CIRCULATE},  # a late order circulated afterwards
+    OrderState.SUSPENDED: {Action.RESUME, Action.REGRADE, Action.RECLASSIFY, Action.NOTE, Action.CIRCULATE},
     OrderState.MERGED: {Action.NOTE},
 }
 TESTED = [a for a in Action if a not in (Action.DECIDE_EXTENSION, Action.REPLY_SUPERVISION)]

@@ -20,13 +20,16 @@ from chengyun.api.routes import (
     config,
     directory,
     geocode,
+    grading,
     live,
+    notifications,
     open311,
     orders,
     pages,
     routing,
     screen,
     sensors,
+    supervision,
     twin,
 )
 from chengyun.api.schemas import ERROR_RESPONSES, OPEN311_ERROR_RESPONSES, Health
@@ -71,6 +74,9 @@ def create_app(center: Center) -> FastAPI:
         community_public,
         twin,
         assessment,
+        grading,
+        supervision,
+        notifications,
     ):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(open311.router, responses=OPEN311_ERROR_RESPONSES)

@@ -6,7 +6,7 @@ Every change appends an immutable TimelineEntry; new entries are the domain even
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -119,6 +119,8 @@ class Action(StrEnum):
     SUPERVISE = "supervise"
     REPLY_SUPERVISION = "reply_supervision"
     REGRADE = "regrade"
+    URGE = "urge"
+    CIRCULATE = "circulate"
     RECLASSIFY = "reclassify"
     NOTE = "note"
 
@@ -145,6 +147,8 @@ ACTION_LABELS = {
     Action.SUPERVISE: "督办",
     Action.REPLY_SUPERVISION: "回复督办",
     Action.REGRADE: "调整颜色等级",
+    Action.URGE: "催办",
+    Action.CIRCULATE: "通报",
     Action.RECLASSIFY: "更正类别",
     Action.NOTE: "备注",
 }
@@ -173,6 +177,8 @@ ALLOWED_FROM: Mapping[Action, frozenset[OrderState]] = {
     Action.SUPERVISE: _LIVE,
     Action.REPLY_SUPERVISION: _LIVE | {OrderState.SUSPENDED},
     Action.REGRADE: _LIVE | {OrderState.SUSPENDED},
+    Action.URGE: _LIVE,
+    Action.CIRCULATE: frozenset(OrderState) - {OrderState.MERGED},
     Action.RECLASSIFY: _LIVE | {OrderState.SUSPENDED},
     Action.NOTE: frozenset(OrderState),
 }
@@ -315,6 +321,7 @@ class TimelineEntry:
 
 
 Targets = Callable[[Rung], Who | None]
+Grading = tuple[str, Sequence[Mapping[str, Any]]]  # why an order has its colour: explanation, causes
 
 
 @dataclass
@@ -367,7 +374,10 @@ class WorkOrder:
         complainant: Contact | None = None,
         attachments: Sequence[str] = (),
         external_id: str | None = None,
+        grading: Grading | None = None,
     ) -> WorkOrder:
+        """A new order. `grading`: why it has its colour (the grader's explanation and causes), when
+        more than its category's default decided it."""
         text = description.strip()
         if not text:
             raise InvalidInput("问题描述不能为空")
@@ -389,8 +399,28 @@ class WorkOrder:
             external_id=external_id,
         )
         order._start_round(now, policy)
-        order._record(now, by, "received", f"受理工单（{source.label}）", data={"colour": colour.value})
+        note, data = order._received(grading)
+        order._record(now, by, "received", note, data=data)
         return order
+
+    def _received(self, grading: Grading | None) -> tuple[str, dict[str, Any]]:
+        note = f"受理工单（{self.source.label}）"
+        data: dict[str, Any] = {"colour": self.colour.value}
+        if grading is not None:
+            note += f"，定级为{self.colour.label}：{grading[0]}"
+            data["causes"] = list(grading[1])
+        return note, data
+
+    def grade_received(self, colour: Colour, grading: Grading | None) -> None:
+        """Grade a new order again before it is stored (intake counts earlier reports of the problem in
+        its transaction): the colour and the reasons its `received` entry gives. The deadline policy is
+        the caller's to keep: a colour that needs another one needs a new order."""
+        first = self.new_entries[0] if self.new_entries else None
+        if self.id is not None or first is None or first.kind != "received":
+            raise IllegalTransition("只有尚未保存的新工单可以重新定级")
+        self.colour = colour
+        note, data = self._received(grading)
+        self.new_entries[0] = replace(first, note=note, data=data)
 
     def _start_round(self, now: datetime, policy: DeadlinePolicy) -> None:
         self.clocks = {}
@@ -628,18 +658,77 @@ class WorkOrder:
         late = now > supervision.reply_due_at
         self._record(now, by, "supervision_replied", reply.strip(), data={"supervision": no, "late": late})
 
-    def regrade(self, now: datetime, by: Who, colour: Colour, reason: str) -> None:
+    def regrade(
+        self, now: datetime, by: Who, colour: Colour, reason: str, policy: DeadlinePolicy | None = None
+    ) -> None:
+        """A person's grade, with a reason. `policy`: the deadline policy of the new colour (see
+        `change_colour` for what that changes)."""
         self._require(Action.REGRADE)
         _need_text(reason, "调整理由")
         if colour is self.colour:
             raise InvalidInput(f"工单已是{colour.label}")
         previous, self.colour = self.colour, colour
+        data: dict[str, Any] = {"from": previous.value, "to": colour.value}
+        note = f"{previous.label} → {colour.label}：{reason.strip()}"
+        note += self._follow(policy, data)
+        self._record(now, by, "regraded", note, data=data)
+
+    def change_colour(
+        self,
+        now: datetime,
+        colour: Colour,
+        explanation: str,
+        causes: Sequence[Mapping[str, Any]],
+        policy: DeadlinePolicy | None = None,
+    ) -> None:
+        """Automatic grading's new colour, with its causes: `colour_raised` (a warning) or
+        `colour_lowered`.
+
+        A new colour may bring another deadline policy (a red order's tighter one). Clocks already
+        running keep their deadlines: the assignee was promised them and the assessment counts against
+        them. Stages that start later, warnings and escalations, and new supervisions follow the new
+        policy."""
+        if colour is self.colour:
+            return
+        previous, self.colour = self.colour, colour
+        data: dict[str, Any] = {"from": previous.value, "to": colour.value, "causes": list(causes)}
+        if colour.rank < previous.rank:
+            kind, note = "colour_raised", f"颜色升级 {previous.label} → {colour.label}：{explanation}"
+        else:
+            kind, note = "colour_lowered", f"颜色调整 {previous.label} → {colour.label}：{explanation}"
+        note += self._follow(policy, data)
+        self._record(now, SYSTEM, kind, note, data=data)
+
+    def _follow(self, policy: DeadlinePolicy | None, data: dict[str, Any]) -> str:
+        """Switch to `policy` for what starts from now on; the words that say so on the timeline."""
+        if policy is None or policy.code == self.policy_code or self.state.group is Group.CLOSED:
+            return ""
+        data.update(policy_from=self.policy_code, policy=policy.code)
+        self.policy_code = policy.code
+        return f"（此后开始的环节按「{policy.name}」计时，进行中的时限不变）"
+
+    def urge(self, now: datetime, by: Who, note: str, no: int, automatic: bool = False) -> None:
+        """催办: a notice to hurry, to the assignee; `no` counts this order's urges."""
+        self._require(Action.URGE)
+        _need_text(note, "催办内容")
         self._record(
             now,
             by,
-            "regraded",
-            f"{previous.label} → {colour.label}：{reason.strip()}",
-            data={"from": previous.value, "to": colour.value},
+            "urged",
+            f"催办（第 {no} 次{'，系统自动' if automatic else ''}）：{note.strip()}",
+            data={"no": no, "automatic": automatic, "assignee": self.assignee},
+        )
+
+    def circulate(self, now: datetime, by: Who, note: str, notice: int, automatic: bool = False) -> None:
+        """通报: the order is named in a circulated notice (`notice` is its number)."""
+        self._require(Action.CIRCULATE)
+        _need_text(note, "通报内容")
+        self._record(
+            now,
+            by,
+            "circulated",
+            f"通报{'（系统自动）' if automatic else ''}：{note.strip()}",
+            data={"notice": notice, "automatic": automatic, "assignee": self.assignee},
         )
 
     def reclassify(self, now: datetime, by: Who, category: str, reason: str = "") -> str:

@@ -24,6 +24,15 @@ class Colour(StrEnum):
         """1 for red (Ⅰ级) … 5 for green: lower is more severe."""
         return _ORDER.index(self) + 1
 
+    def raised(self, steps: int) -> Colour:
+        """This colour moved `steps` levels towards red (negative: towards green), within the scale."""
+        return _ORDER[min(len(_ORDER), max(1, self.rank - steps)) - 1]
+
+
+def most_severe(first: Colour, *others: Colour | None) -> Colour:
+    """The most severe of the given colours (None is ignored)."""
+    return min((c for c in (first, *others) if c is not None), key=lambda c: c.rank)
+
 
 _ORDER = [Colour.RED, Colour.ORANGE, Colour.YELLOW, Colour.BLUE, Colour.GREEN]
 _LABELS = {

@@ -28,8 +28,9 @@ def fire_due(
             policies, _ = orders.rules(uow, order.street)
             policy = policies.get(order.policy_code)
             targets = _Targets(uow, order, now)
-            order.fire_alerts(now, policy, targets)
-            uow.orders.save(order, policy)
+            entries = order.fire_alerts(now, policy, targets)
+            orders.react(uow, order, entries, now)  # grading and supervision act on the alerts
+            uow.orders.save(order, policies.get(order.policy_code))
             events += events_of(order)
         uow.commit()
     publish(events)

@@ -42,6 +42,7 @@ from chengyun.domain.orders import (
 from chengyun.domain.severity import Colour
 from chengyun.domain.sla import DEFAULT_POLICIES, DeadlinePolicy, PolicySet, Stage
 from chengyun.domain.staff import Post
+from chengyun.services.grading import GradingService, IntakeGrade
 from chengyun.services.ports import (
     Clock,
     GazetteerFor,
@@ -101,6 +102,7 @@ Learn = Callable[[str, str, str, str], None]  # (street, text, code, by)
 
 
 Change = Callable[[WorkOrder, datetime, DeadlinePolicy, UnitOfWork], object]
+Reaction = Callable[[UnitOfWork, WorkOrder, Sequence[TimelineEntry], datetime], None]
 
 
 class OrderService:
@@ -125,11 +127,30 @@ class OrderService:
         self._suggest: Suggest | None = None
         self._learn: Learn | None = None
         self._catalogue_changed: Callable[[str], None] = lambda _: None
+        self._grading: GradingService | None = None
+        self._reactions: list[Reaction] = []
 
     def connect_classifier(self, suggest: Suggest, learn: Learn, forget: Callable[[str], None]) -> None:
         """Let intake classify orders that come without a category, learn from corrections, and drop a
         street's model when its catalogue is replaced."""
         self._suggest, self._learn, self._catalogue_changed = suggest, learn, forget
+
+    def connect_grading(self, grading: GradingService) -> None:
+        """Grade new orders by the street's rule set (five colours) and again whenever a factor changes."""
+        self._grading = grading
+        self.add_reaction(grading.react)
+
+    def add_reaction(self, reaction: Reaction) -> None:
+        """Run `reaction` on the new timeline entries of every change (and of the deadline worker's
+        alerts), inside the change's transaction: what it adds to the order is stored with it."""
+        self._reactions.append(reaction)
+
+    def react(
+        self, uow: UnitOfWork, order: WorkOrder, entries: Sequence[TimelineEntry], now: datetime
+    ) -> None:
+        if entries:
+            for reaction in self._reactions:
+                reaction(uow, order, entries, now)
 
     # --- configuration --------------------------------------------------------------------------
 
@@ -233,39 +254,30 @@ class OrderService:
         elif code not in catalogue:
             raise InvalidInput(f"类别 {code} 不在本街道的类别目录中", code="unknown_category", category=code)
         category = catalogue.get(code)
-        colour = cmd.colour or category.colour
-        policy = policies.for_order(code, colour, category.policy)
-        order = WorkOrder.receive(
-            street=street,
-            source=source,
-            category=code,
-            description=cmd.description,
-            location=location,
-            colour=colour,
-            policy=policy,
-            now=now,
-            by=actor.who,
-            complainant=cmd.complainant,
-            attachments=cmd.attachments,
-            external_id=cmd.external_id,
-        )
-        if location.area is None and location.address:
-            remarks.append(
-                (
-                    "location_unresolved",
-                    f"地址「{location.address}」未能自动定位，请受理员核实后指定居民区再派遣",
-                    {"address": location.address},
-                )
+        grading = self._grading
+        intake = None
+        if grading is not None:
+            intake = grading.intake(
+                street, code, category.colour, cmd.colour, source, cmd.description, location, now
             )
-        duty = self._duties.get(street, now)
-        remarks += self._first_contact(order, duty, policy, now)
-        for kind, note, data in remarks:
-            order.remark(now, INTAKE, kind, note, data)
-        if cmd.auto_dispatch and location.area is not None:
-            self._auto_dispatch(order, duty, category, policy.rule(Stage.ARRIVE).minutes, now)
+
+        def build(graded: IntakeGrade | None) -> tuple[WorkOrder, DeadlinePolicy, DutySnapshot]:
+            return self._build(actor, street, cmd, source, location, category, policies, remarks, graded, now)
+
+        order, policy, duty = build(intake)
         with self._uow() as uow:
+            if grading is not None and intake is not None:
+                counted = grading.with_repeats(uow, intake, order)
+                if counted.grade != intake.grade:  # reported before at this place: graded anew
+                    intake = counted
+                    if policies.for_order(category.code, counted.colour, category.policy) is policy:
+                        order.grade_received(counted.colour, _grading_of(counted, category))
+                    else:  # another policy: other deadlines, 先联 time and routing
+                        order, policy, duty = build(intake)
             self._flag_duplicates(uow, order, now)
             uow.orders.add(order, policy)
+            if grading is not None and intake is not None:
+                grading.remember(uow, order, intake)
             if key is not None:
                 assert order.id is not None
                 try:
@@ -279,6 +291,54 @@ class OrderService:
             duty.took(order.assignee)
         self._publish(events)
         return Created(order, replayed=False)
+
+    def _build(
+        self,
+        actor: Actor,
+        street: str,
+        cmd: NewOrder,
+        source: Source,
+        location: Location,
+        category: Category,
+        policies: PolicySet,
+        remarks: Sequence[tuple[str, str, dict[str, Any]]],
+        intake: IntakeGrade | None,
+        now: datetime,
+    ) -> tuple[WorkOrder, DeadlinePolicy, DutySnapshot]:
+        """The new order, graded, with intake's remarks and (when it can be) dispatched: no database."""
+        colour = intake.colour if intake is not None else cmd.colour or category.colour
+        policy = policies.for_order(category.code, colour, category.policy)
+        order = WorkOrder.receive(
+            street=street,
+            source=source,
+            category=category.code,
+            description=cmd.description,
+            location=location,
+            colour=colour,
+            policy=policy,
+            now=now,
+            by=actor.who,
+            complainant=cmd.complainant,
+            attachments=cmd.attachments,
+            external_id=cmd.external_id,
+            grading=_grading_of(intake, category) if intake is not None else None,
+        )
+        notes = list(remarks)
+        if location.area is None and location.address:
+            notes.append(
+                (
+                    "location_unresolved",
+                    f"地址「{location.address}」未能自动定位，请受理员核实后指定居民区再派遣",
+                    {"address": location.address},
+                )
+            )
+        duty = self._duties.get(street, now)
+        notes += self._first_contact(order, duty, policy, now)
+        for kind, note, data in notes:
+            order.remark(now, INTAKE, kind, note, data)
+        if cmd.auto_dispatch and location.area is not None:
+            self._auto_dispatch(order, duty, category, policy.rule(Stage.ARRIVE).minutes, now)
+        return order, policy, duty
 
     def _classify(
         self, street: str, text: str, catalogue: Catalogue
@@ -603,9 +663,14 @@ class OrderService:
         )
 
     def regrade(self, actor: Actor, order_id: int, colour: Colour, reason: str) -> WorkOrder:
-        return self._act(
-            actor, order_id, Action.REGRADE, lambda o, now, _p, _u: o.regrade(now, actor.who, colour, reason)
-        )
+        """A person's grade, with a reason; automatic grading will not lower it afterwards."""
+
+        def change(order: WorkOrder, now: datetime, _: DeadlinePolicy, uow: UnitOfWork) -> None:
+            policies, catalogue = self.rules(uow, order.street)
+            named = catalogue.get(order.category).policy if order.category in catalogue else None
+            order.regrade(now, actor.who, colour, reason, policies.for_order(order.category, colour, named))
+
+        return self._act(actor, order_id, Action.REGRADE, change)
 
     def note(self, actor: Actor, order_id: int, note: str, position: Point | None = None) -> WorkOrder:
         def change(order: WorkOrder, now: datetime, _: DeadlinePolicy, uow: UnitOfWork) -> None:
@@ -646,8 +711,10 @@ class OrderService:
                 raise NotFound(f"工单 {into} 不存在", order_id=into)
             check_order_action(actor, Action.MERGE, duplicate, None)
             policies, _ = self.rules(uow, duplicate.street)
-            duplicate.merge_into(self._clock.now(), actor.who, target, note)
+            now = self._clock.now()
+            duplicate.merge_into(now, actor.who, target, note)
             for order in (duplicate, target):
+                self.react(uow, order, order.new_entries, now)
                 uow.orders.save(order, policies.get(order.policy_code))
                 events += events_of(order)
             uow.commit()
@@ -664,12 +731,19 @@ class OrderService:
             policies, _ = self.rules(uow, order.street)
             policy = policies.get(order.policy_code)
             now = self._clock.now()
+            before = len(order.new_entries)
             change(order, now, policy, uow)
-            uow.orders.save(order, policy)
+            self.react(uow, order, order.new_entries[before:], now)
+            uow.orders.save(order, policies.get(order.policy_code))  # a new colour may bring a new policy
             events = events_of(order)
             uow.commit()
         self._publish(events)
         return order
+
+    def act(self, actor: Actor, order_id: int, action: Action, change: Change) -> WorkOrder:
+        """Apply `change` to one order as `action` (access checked as for the built-in actions), in one
+        transaction with the reactions."""
+        return self._act(actor, order_id, action, change)
 
     def _a_of_area(self, uow: UnitOfWork, order: WorkOrder) -> str | None:
         if order.location.area is None:
@@ -683,6 +757,14 @@ class OrderService:
 def _dispatch_note(decision: Decision, duty: DutySnapshot, category: Category) -> str:
     department = duty.departments.get(category.department, category.department)
     return f"{decision.reason}（{category.name}，责任部门：{department}）"
+
+
+def _grading_of(intake: IntakeGrade, category: Category) -> tuple[str, list[dict[str, Any]]] | None:
+    """Why a new order has its colour, for its `received` entry: only when more than its category's
+    default decided it."""
+    if intake.colour is category.colour:
+        return None
+    return intake.grade.explain(intake.facts), [c.to_dict() for c in intake.grade.causes]
 
 
 def _checked_in(uow: UnitOfWork, actor: Actor, street: str, position: Point | None, now: datetime) -> None:

@@ -12,6 +12,7 @@ from chengyun.domain.alarms import Alarm, AlarmState
 from chengyun.domain.categories import Category
 from chengyun.domain.events import OrderEvent
 from chengyun.domain.geo import Point
+from chengyun.domain.notify import Delivery, Notification
 from chengyun.domain.orders import Location, OrderState, TimelineEntry, WorkOrder
 from chengyun.domain.overview import OrderFacts, SensorPoint
 from chengyun.domain.places import Place, PlaceKind
@@ -19,6 +20,7 @@ from chengyun.domain.sensors import Sensor, SensorKind
 from chengyun.domain.severity import Colour
 from chengyun.domain.sla import DeadlinePolicy, PolicySet
 from chengyun.domain.staff import ABPair, Absence, Department, Shift, Staff
+from chengyun.domain.supervision import Notice, NoticeKind
 from chengyun.services.community.ports import CommunityRepository
 
 
@@ -219,6 +221,109 @@ class ExampleRepository(Protocol):
     def add(self, street: str, text: str, code: str, by: str, at: datetime) -> int: ...
 
     def list(self, street: str) -> list[Example]: ...
+
+
+# --- five colours, supervision, notifications -----------------------------------------------------
+
+
+class SettingsRepository(Protocol):
+    """A street's rule sets other than the deadline policies, as JSON by key (grading, supervision,
+    notifications)."""
+
+    def get(self, street: str, key: str) -> Any | None: ...
+
+    def put(self, street: str, key: str, body: Any, at: datetime, by: str) -> None: ...
+
+
+@dataclass
+class GradeRecord:
+    """What grading remembers of one order between changes."""
+
+    order_id: int
+    street: str
+    reported: Colour | None = None  # the level the report came with (a sensor alarm's colour)
+    repeats: int = 0  # earlier reports of the same problem at the same place, and duplicates merged in
+    sticky: frozenset[str] = frozenset()  # dynamic rules that have raised it (kept)
+    manual: Colour | None = None  # a person's grade
+    absorbed: frozenset[str] = frozenset()  # dynamic rules the person's grade took in
+    graded_at: datetime | None = None
+
+
+class GradeRepository(Protocol):
+    def get(self, order_id: int) -> GradeRecord | None: ...
+
+    def records(self, order_ids: Collection[int]) -> dict[int, GradeRecord]: ...
+
+    def save(self, record: GradeRecord) -> None:
+        """Insert or replace."""
+
+    def earlier_reports(
+        self,
+        street: str,
+        category: str,
+        since: datetime,
+        before: datetime,
+        point: Point | None,
+        radius_m: float,
+        building: str | None,
+        address: str | None,
+    ) -> int:
+        """Orders of `category` received in [since, before) at the same building or within `radius_m` of
+        `point` (by the same address only when there is neither)."""
+
+
+class NoticeRepository(Protocol):
+    def add(self, notice: Notice) -> Notice | None:
+        """Store a notice (giving it its id) and the orders it names; None when its key is taken."""
+
+    def count(self, order_id: int, kind: NoticeKind) -> int:
+        """How many notices of this kind name the order."""
+
+    def last_about(self, street: str, staff: str) -> Notice | None:
+        """The latest notice that circulated this person."""
+
+    def mark_late(self, street: str, staff: str, order_id: int, event_id: int, at: datetime) -> None:
+        """Remember a lateness of the person's order, by the timeline event that recorded it (once)."""
+
+    def late_orders(self, street: str, staff: str, since: datetime, after: int, up_to: int) -> list[int]:
+        """The ids of the person's orders, one per lateness marked at or after `since` with an event id
+        in (after, up_to], oldest first."""
+
+    def search(
+        self, street: str, kind: NoticeKind | None, since: datetime | None, limit: int, offset: int
+    ) -> tuple[list[Notice], int]:
+        """Newest first, with the total."""
+
+
+class NotificationRepository(Protocol):
+    def cursor(self, name: str) -> int:
+        """The last timeline id the reader `name` has handled, locked for this transaction (the other
+        processes' readers of that name wait)."""
+
+    def set_cursor(self, name: str, event_id: int) -> None: ...
+
+    def add(self, notifications: Sequence[Notification]) -> int:
+        """Store new feed items (one per event and person: a repeat is skipped); returns how many."""
+
+    def add_deliveries(self, deliveries: Sequence[Delivery]) -> int: ...
+
+    def feed(
+        self, recipient: str, unread_only: bool, limit: int, offset: int
+    ) -> tuple[list[Notification], int, int]:
+        """Newest first, with the total and the unread count."""
+
+    def mark_read(self, recipient: str, ids: Collection[int] | None, at: datetime) -> int:
+        """Mark these (None: all) of the person's notifications read; returns how many changed."""
+
+    def claim_deliveries(self, now: datetime, limit: int, lease_until: datetime) -> list[Delivery]:
+        """Pending deliveries due now, leased until `lease_until` (another worker skips them meanwhile)."""
+
+    def finish(self, delivery: Delivery) -> None:
+        """Store a delivery's outcome (status, attempts, next try, error, sent time)."""
+
+    def deliveries(
+        self, street: str, status: str | None, limit: int, offset: int
+    ) -> tuple[list[Delivery], int]: ...
 
 
 # --- sensors --------------------------------------------------------------------------------------
@@ -433,6 +538,10 @@ class UnitOfWork(Protocol):
     examples: ExampleRepository
     sensors: SensorRepository
     community: CommunityRepository
+    settings: SettingsRepository
+    grades: GradeRepository
+    notices: NoticeRepository
+    notifications: NotificationRepository
 
     def __enter__(self) -> Self: ...
 

@@ -7,6 +7,7 @@ from datetime import date
 
 from chengyun.bootstrap import Center
 from chengyun.domain.access import Actor, Role
+from chengyun.domain.grading import DEFAULT_GRADING_DATA
 from chengyun.domain.sensors import Sensor
 from chengyun.services.directory import (
     DEPARTMENT_COLUMNS,
@@ -46,8 +47,25 @@ def load_demo_street(
             CLI_ADMIN, STREET, write_csv(jingansi.roster(roster_start, roster_days), SHIFT_COLUMNS)
         ),
         "sensors": center.sensors.import_csv(CLI_ADMIN, STREET, registry) if sensors != [] else 0,
+        "grading_rules": len(center.grading.set_rules(CLI_ADMIN, STREET, DEMO_GRADING).rules),
     }
     if not community:
         return counts
     programs = load_demo_community(center.community, center.clock.now())
     return counts | {f"community_{kind}": n for kind, n in programs.items()}
+
+
+# The built-in grading rules with the demo street's main roads (the roads bounding its blocks).
+DEMO_GRADING = DEFAULT_GRADING_DATA | {
+    "main_roads": [
+        "延安中路",
+        "南京西路",
+        "愚园路",
+        "新闸路",
+        "江苏路",
+        "乌鲁木齐北路",
+        "常德路",
+        "胶州路",
+        "陕西北路",
+    ]
+}

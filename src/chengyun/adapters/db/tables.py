@@ -775,3 +775,136 @@ Index(
     postgresql_where=text(_ASSESSED_KINDS),
     sqlite_where=text(_ASSESSED_KINDS),
 )
+
+# --- five colours, supervision and notifications ----------------------------------------------------
+
+# A street's rule sets that are not deadline policies (grading, supervision, notifications), by key.
+street_settings = Table(
+    "street_settings",
+    metadata,
+    Column("street", String(64), primary_key=True),
+    Column("key", String(32), primary_key=True),
+    Column("body", _json(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("updated_by", String(200), nullable=False),
+)
+
+# What automatic grading remembers of an order: the reported level, repetition, the dynamic rules that
+# raised it (kept) and a person's grade with what it took in.
+order_grades = Table(
+    "order_grades",
+    metadata,
+    Column("order_id", Integer(), ForeignKey("orders.id"), primary_key=True),
+    _street(),
+    Column("reported", String(16)),
+    Column("repeats", Integer(), nullable=False),
+    Column("sticky", _json(), nullable=False),
+    Column("manual", String(16)),
+    Column("absorbed", _json(), nullable=False),
+    Column("graded_at", UtcDateTime(), nullable=False),
+)
+
+# Urge notices (催办) and circulated notices (通报); `key` makes an automatic one happen once.
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    _street(),
+    Column("kind", String(16), nullable=False),
+    Column("staff", String(64)),
+    Column("note", Text(), nullable=False),
+    Column("automatic", Boolean(), nullable=False),
+    Column("issued_by", String(64), nullable=False),
+    Column("issued_by_name", String(200), nullable=False),
+    Column("issued_at", UtcDateTime(), nullable=False),
+    Column("key", String(200)),
+    Column("data", _json(), nullable=False),
+    UniqueConstraint("street", "key", name="uq_notices_street_key"),
+    Index("ix_notices_street_issued", "street", "issued_at"),
+    Index("ix_notices_staff_kind", "staff", "kind"),
+    sqlite_autoincrement=True,
+)
+
+notice_orders = Table(
+    "notice_orders",
+    metadata,
+    Column("notice_id", Integer(), ForeignKey("notices.id"), primary_key=True),
+    # No foreign key to orders: a key check would wait on orders another worker holds locked.
+    Column("order_id", Integer(), primary_key=True),
+    Index("ix_notice_orders_order", "order_id"),
+)
+
+# The in-app feed: one row per person told; an event tells a person once, however often it is read.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    _street(),
+    Column("recipient", String(64), nullable=False),
+    Column("event_id", Integer(), nullable=False),
+    Column("order_id", Integer()),
+    Column("kind", String(64), nullable=False),
+    Column("colour", String(16)),
+    Column("title", String(300), nullable=False),
+    Column("body", Text(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("read_at", UtcDateTime()),
+    UniqueConstraint("event_id", "recipient", name="uq_notifications_event_recipient"),
+    Index("ix_notifications_recipient_id", "recipient", "id"),
+    sqlite_autoincrement=True,
+)
+
+# Messages that leave the system (webhook, SMS): sent by the notification worker, retried with back-off.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    _street(),
+    Column("channel", String(16), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("event_id", Integer(), nullable=False),
+    Column("order_id", Integer()),
+    Column("kind", String(64), nullable=False),
+    Column("payload", _json(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer(), nullable=False),
+    Column("next_try_at", UtcDateTime()),
+    Column("last_error", Text()),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime()),
+    UniqueConstraint("event_id", "channel", "target", name="uq_deliveries_event_channel_target"),
+    Index("ix_deliveries_status_next_try", "status", "next_try_at"),
+    Index("ix_deliveries_street_id", "street", "id"),
+    sqlite_autoincrement=True,
+)
+
+# How far the notifier has read the timeline (one row per reader).
+notify_cursor = Table(
+    "notify_cursor",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("last_event_id", Integer(), nullable=False),
+)
+
+# Each lateness (a stage or a supervision reply past its deadline) of a person's orders, by the timeline
+# event that recorded it: what circulating people counts (written by the supervision reader).
+lateness = Table(
+    "lateness",
+    metadata,
+    Column("event_id", Integer(), primary_key=True, autoincrement=False),
+    _street(),
+    Column("staff", String(64), nullable=False),
+    Column("order_id", Integer(), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Index("ix_lateness_street_staff_event", "street", "staff", "event_id"),
+)
+# Earlier reports of a problem at a place (grading's repetition), answered from the index alone.
+Index(
+    "ix_orders_repeats",
+    orders.c.street,
+    orders.c.category,
+    orders.c.received_at,
+    orders.c.lat,
+    orders.c.lon,
+    orders.c.building,
+)

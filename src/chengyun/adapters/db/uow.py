@@ -12,6 +12,8 @@ from sqlalchemy import Connection, Engine
 
 from chengyun.adapters.db.community import SqlCommunityRepository
 from chengyun.adapters.db.examples import SqlExampleRepository
+from chengyun.adapters.db.grading import SqlGradeRepository, SqlSettingsRepository
+from chengyun.adapters.db.notifications import SqlNotificationRepository
 from chengyun.adapters.db.repositories import (
     SqlConfigRepository,
     SqlOrderRepository,
@@ -21,15 +23,20 @@ from chengyun.adapters.db.repositories import (
     translate_errors,
 )
 from chengyun.adapters.db.sensors import SqlSensorRepository
+from chengyun.adapters.db.supervision import SqlNoticeRepository
 from chengyun.domain.errors import Unavailable
 from chengyun.services.community.ports import CommunityRepository
 from chengyun.services.ports import (
     ConfigRepository,
     ExampleRepository,
+    GradeRepository,
+    NoticeRepository,
+    NotificationRepository,
     OrderRepository,
     PeopleRepository,
     PlaceRepository,
     SensorRepository,
+    SettingsRepository,
     TokenRepository,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -50,6 +57,10 @@ class SqlUnitOfWork:
     examples: ExampleRepository
     sensors: SensorRepository
     community: CommunityRepository
+    settings: SettingsRepository
+    grades: GradeRepository
+    notices: NoticeRepository
+    notifications: NotificationRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -89,6 +100,10 @@ class SqlUnitOfWork:
         self.examples = SqlExampleRepository(connection)
         self.sensors = SqlSensorRepository(connection)
         self.community = SqlCommunityRepository(connection)
+        self.settings = SqlSettingsRepository(connection)
+        self.grades = SqlGradeRepository(connection)
+        self.notices = SqlNoticeRepository(connection)
+        self.notifications = SqlNotificationRepository(connection)
         return self
 
     def __exit__(
