@@ -1,0 +1,809 @@
+"""A district's load on `chengyun serve --workers N` with PostgreSQL: workers 1 and 2 in the same run.
+
+What it does
+    Creates a throwaway PostgreSQL schema, loads the demo street 静安寺街道 (JAS) and, with `--streets K`,
+    K - 1 copies of it under the codes and names of 静安区's other streets and towns (places, departments,
+    staff, A/B pairs, roster, the 14,855 sensors, grading rules: everything but the community programs),
+    and issues the people's tokens. Then, for `--workers 1` and `--workers 2` in turn, it starts the real
+    `chengyun serve --workers N` (deadline worker and sensor sweeps in the server, as deployed), drives
+    it with aiohttp and stops it; the schema is dropped at the end.
+
+The users (per street, from the demo street's roster)
+    hotline     12345 hotline handlers: POST /api/v1/orders (a demo building's address, a complainant,
+                an Idempotency-Key); orders are located and auto-dispatched to the area's A/B manager.
+    manager     area managers working their lists as /tasks does: GET /api/v1/orders?assignee=me&group=open,
+                then the next step of the most urgent order (respond, arrive with a position, handle).
+    board       duty officers reading GET /api/v1/board?street=.
+    screen      wall screens polling GET /api/v1/screen/overview and …/orders (?street= given explicitly),
+                the sensor layer (…/sensors, ~740 kB) at the start and every 30 s.
+    open311     citizens through Open311: POST requests.json (form-encoded, api_key), then reading their
+                request back (GET requests/{id}.json).
+    sensors     gateways POSTing /api/v1/readings: every street's 14,855 sensors at their real rates
+                (`sim/sensors.py`'s feed, about 107 readings/s a street), one batch per gateway a second.
+
+Two phases per worker count
+    busy    a district's busy hour, made heavier than life (see BUSY): every user with a think time.
+    peak    the same kinds without think time, a fixed number in flight per kind (see PEAK): capacity,
+            the figure for how throughput grows from 1 to 2 workers. Sensors keep their real rate.
+    Each phase has a warm-up (not counted), then a measured window. Any 5xx is a finding and is listed.
+
+Targets (issue 9)
+    a district of 14 streets (14 × 14,000 sensors at real rates, a busy hour of orders) on this 2-core
+    machine with 2 workers: sustained without growing backlog, p99 order creation < 100 ms; and how
+    throughput grows from 1 to 2 workers.
+
+Run
+    .venv/bin/python bench/district_load.py                          # 1 street, ~2 min with set-up
+    .venv/bin/python bench/district_load.py --streets 14 --json run1.json
+    .venv/bin/python bench/district_load.py --summarize run1.json run2.json run3.json   # medians
+
+PostgreSQL comes from --postgres or CHENGYUN_TEST_DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from _common import (
+    SURNAMES,
+    TEXTS,
+    med_range,
+    percentile,
+    postgres_base_url,
+    progress,
+    table,
+    temp_database,
+)
+
+# 静安区's 14 streets and towns (code, name); the first is the demo street itself.
+DISTRICT: list[tuple[str, str]] = [
+    ("JAS", "静安寺街道"),
+    ("NJX", "南京西路街道"),
+    ("JNL", "江宁路街道"),
+    ("SME", "石门二路街道"),
+    ("CJD", "曹家渡街道"),
+    ("TMX", "天目西路街道"),
+    ("BZJ", "北站街道"),
+    ("BSL", "宝山路街道"),
+    ("ZJX", "芷江西路街道"),
+    ("GHX", "共和新路街道"),
+    ("DNL", "大宁路街道"),
+    ("PPX", "彭浦新村街道"),
+    ("LFL", "临汾路街道"),
+    ("PPZ", "彭浦镇"),
+]
+SENSOR_PERIOD_S = 5.0  # a gateway round (the simulator's gateways send every 5 simulated minutes)
+KINDS = ["hotline", "manager", "board", "screen", "open311", "sensors"]
+
+# busy: users per street and their mean think time (s, exponential). A real busy hour is lighter: a
+# street's 12345 desk registers tens of orders an hour, here each street gets one every 4 s or so.
+BUSY: dict[str, tuple[int, float]] = {
+    "hotline": (2, 8.0),  # ~0.25 orders/s a street (900 an hour)
+    "manager": (6, 3.0),  # the street's 24 managers' /tasks pages: 6 at a time, one each 3 s
+    "board": (1, 5.0),  # the duty officer on shift
+    "screen": (1, 2.0),  # the street's wall screen re-reading its figures every 2 s
+    "open311": (1, 6.0),  # citizens: a request, then reading it back
+}
+# peak: requests in flight per kind for the whole district, no think time.
+PEAK: dict[str, int] = {"hotline": 8, "manager": 8, "board": 2, "screen": 2, "open311": 4}
+
+NEXT_STEP = {"dispatched": "respond", "responded": "arrive", "on_site": "handle", "planned": "handle"}
+HANDLE_NOTES = ["现场已处置，拍照留档", "已联系相关部门处理完毕", "已清理完毕，恢复正常", "已更换损坏部件"]
+
+
+# --- the fixture: streets, people and tokens ----------------------------------------------------------
+
+
+@dataclass
+class StreetFixture:
+    code: str
+    addresses: list[str]
+    building_points: list[tuple[float, float]]
+    hotline: list[str]  # tokens of hotline handlers
+    managers: list[tuple[str, str]]  # (staff id, token)
+    duty: str
+    open311_key: str
+    sensor_token: str
+    answers: dict[str, dict[str, str]]  # category -> Open311 answers to its required extra questions
+
+
+def _prefixed(rows: list[dict[str, str]], code: str, keys: tuple[str, ...]) -> list[dict[str, str]]:
+    """The demo rows for street `code`: staff ids prefixed with the code (staff ids are global)."""
+    if code == "JAS":
+        return rows
+    return [r | {k: f"{code}-{r[k]}" for k in keys if r.get(k)} | {"street": code} for r in rows]
+
+
+def _renamed(text: str, code: str, name: str) -> str:
+    """The demo street's JSON or CSV for street `code`: its place and sensor codes all start with JAS."""
+    return text if code == "JAS" else text.replace("JAS", code).replace("静安寺街道", name)
+
+
+def prepare(database_url: str, streets: int, admin_token: str) -> list[StreetFixture]:
+    """Migrate, load the streets, issue the tokens; returns what the users need per street."""
+    from chengyun.bootstrap import build
+    from chengyun.domain.access import Role
+    from chengyun.domain.calendar import local_date
+    from chengyun.domain.places import PlaceKind
+    from chengyun.services.directory import (
+        DEPARTMENT_COLUMNS,
+        PAIR_COLUMNS,
+        SHIFT_COLUMNS,
+        STAFF_COLUMNS,
+        write_csv,
+    )
+    from chengyun.settings import Settings
+    from chengyun.sim import jingansi
+    from chengyun.sim.demo import CLI_ADMIN, DEMO_GRADING
+    from chengyun.sim.sensors import demo_sensor_csv
+
+    del admin_token  # the server accepts it as CHENGYUN_BOOTSTRAP_TOKEN
+    center = build(Settings(database_url=database_url, run_worker=False))
+    fixtures: list[StreetFixture] = []
+    try:
+        today = local_date(center.clock.now())
+        places = json.dumps(jingansi.places(), ensure_ascii=False)
+        sensors_csv = demo_sensor_csv()
+        staff_rows = jingansi.staff()
+        for code, name in DISTRICT[:streets]:
+            started = time.perf_counter()
+            d = center.directory
+            d.import_places(CLI_ADMIN, code, json.loads(_renamed(places, code, name)))
+            d.import_departments(CLI_ADMIN, code, write_csv(jingansi.departments(), DEPARTMENT_COLUMNS))
+            staff = _prefixed(staff_rows, code, ("id",))
+            d.import_staff(CLI_ADMIN, code, write_csv(staff, STAFF_COLUMNS))
+            pairs = _prefixed(jingansi.ab_pairs(), code, ("a_staff", "b_staff"))
+            pairs = [p | {"area": _renamed(p["area"], code, name)} for p in pairs]
+            d.import_pairs(CLI_ADMIN, code, write_csv(pairs, PAIR_COLUMNS))
+            shifts = _prefixed(jingansi.roster(today - timedelta(days=1), 3), code, ("staff",))
+            shifts = [s | {"area": _renamed(s.get("area", ""), code, name)} for s in shifts]
+            d.import_roster(CLI_ADMIN, code, write_csv(shifts, SHIFT_COLUMNS))
+            center.sensors.import_csv(CLI_ADMIN, code, _renamed(sensors_csv, code, name))
+            center.grading.set_rules(CLI_ADMIN, code, DEMO_GRADING)
+
+            buildings = [p for p in d.places(code, PlaceKind.BUILDING) if p.props.get("address")]
+            catalogue = center.orders.catalogue(code)
+            answers = {
+                category: {
+                    f"attribute[{a.code}]": a.values[0][0] if a.values else "不详"
+                    for a in catalogue.get(category).attributes
+                    if a.required
+                }
+                for category, _ in TEXTS
+            }
+            by_post: dict[str, list[str]] = defaultdict(list)
+            for row in staff:
+                for post in row["posts"].split("|"):
+                    by_post[post].append(row["id"])
+
+            def issue(role: Role, staff_id: str | None, street: str = code) -> str:
+                token, _ = center.auth.issue(role, [street], staff_id, f"压测 {role.value}")
+                return token
+
+            fixtures.append(
+                StreetFixture(
+                    code=code,
+                    addresses=[str(b.props["address"]) for b in buildings],
+                    building_points=[_point_of(b.geometry) for b in buildings],
+                    hotline=[issue(Role.HOTLINE_HANDLER, s) for s in by_post["hotline_handler"][:4]],
+                    managers=[(s, issue(Role.AREA_MANAGER, s)) for s in by_post["area_manager"]],
+                    duty=issue(Role.DUTY_OFFICER, by_post["duty_officer"][0]),
+                    open311_key=issue(Role.HOTLINE_SYSTEM, None),
+                    sensor_token=issue(Role.SENSOR_SYSTEM, None),
+                    answers=answers,
+                )
+            )
+            progress(f"  street {code} {name} loaded in {time.perf_counter() - started:.1f} s", done=True)
+    finally:
+        center.stop()
+    return fixtures
+
+
+def _point_of(geometry: dict[str, Any]) -> tuple[float, float]:
+    """A point of a building (its first ring's first corner nudged inwards is close enough for check-ins)."""
+    coords: Any = geometry["coordinates"]
+    while isinstance(coords[0], list):
+        coords = coords[0]
+    return float(coords[0]), float(coords[1])
+
+
+# --- the server ----------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def tree_memory_mb(pid: int) -> tuple[float, float]:
+    """(RSS, sum of peak RSS) in MiB of a process and all its descendants, from /proc."""
+    rss = peak = 0.0
+    for p in _descendants(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    rss += int(line.split()[1]) / 1024
+                elif line.startswith("VmHWM:"):
+                    peak += int(line.split()[1]) / 1024
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return rss, peak
+
+
+def _descendants(pid: int) -> list[int]:
+    out = [pid]
+    for p in out:
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                children = (task / "children").read_text().split()
+                out += [int(c) for c in children if int(c) not in out]
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return out
+
+
+@contextmanager
+def running_server(
+    database_url: str, token: str, workers: int
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`chengyun serve --workers N` in its own process group; stopped with SIGTERM (then SIGKILL)."""
+    import httpx
+
+    port = free_port()
+    env = dict(os.environ, CHENGYUN_BOOTSTRAP_TOKEN=token, CHENGYUN_DATABASE_URL=database_url)
+    env.pop("CHENGYUN_MQTT_URL", None)
+    chengyun = str(Path(sys.executable).with_name("chengyun"))
+    command = [chengyun, "serve", "--workers", str(workers), "--port", str(port), "--host", "127.0.0.1"]
+    process = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"the server exited with {process.returncode}")
+            try:
+                if httpx.get(base + "/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the server did not start within 90 s")
+            time.sleep(0.3)
+        # every API process answers (the kernel spreads connections over them): ask a few times
+        for _ in range(4 * workers):
+            httpx.get(base + "/api/v1/health", timeout=10)
+        yield process, base
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        except ProcessLookupError:
+            pass
+
+
+# --- measuring -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Stats:
+    """What one kind of user saw in a measured window."""
+
+    latencies_ms: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    failures: list[str] = field(default_factory=list)  # 5xx and transport errors, a few examples
+    refusals: list[str] = field(default_factory=list)  # 4xx, a few examples
+    items: int = 0  # readings for sensors
+
+    def row(self, seconds: float) -> dict[str, Any]:
+        five = sum(n for s, n in self.statuses.items() if s >= 500 or s == 0)
+        four = sum(n for s, n in self.statuses.items() if 400 <= s < 500)
+        lat = self.latencies_ms
+        return {
+            "requests": len(lat),
+            "rate": len(lat) / seconds,
+            "items_rate": self.items / seconds,
+            "p50": percentile(lat, 50),
+            "p95": percentile(lat, 95),
+            "p99": percentile(lat, 99),
+            "errors_5xx": five,
+            "errors_4xx": four,
+            "statuses": dict(self.statuses),
+            "examples": self.failures[:5],
+            "refusals": self.refusals[:5],
+        }
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.measuring = False
+        self.stats: dict[str, Stats] = defaultdict(Stats)
+
+    def record(self, kind: str, status: int, elapsed_s: float, detail: str = "", items: int = 0) -> None:
+        if not self.measuring:
+            return
+        s = self.stats[kind]
+        s.latencies_ms.append(elapsed_s * 1000)
+        s.statuses[status] += 1
+        if (status >= 500 or status == 0) and len(s.failures) < 5:
+            s.failures.append(f"{status} {detail[:300]}")
+        elif 400 <= status < 500 and len(s.refusals) < 5:
+            s.refusals.append(f"{status} {detail[:300]}")
+        s.items += items
+
+
+Request = Callable[..., Awaitable[tuple[int, Any]]]
+
+
+class Users:
+    """The district's users against one server."""
+
+    def __init__(self, session: aiohttp.ClientSession, streets: list[StreetFixture], admin: str) -> None:
+        self.session = session
+        self.streets = streets
+        self.admin = admin
+        self.rec = Recorder()
+        self.rng = random.Random(20261206)
+        self.stop = asyncio.Event()
+        self.serial = 0
+
+    async def call(
+        self, kind: str, method: str, path: str, token: str | None, *, items: int = 0, **kw: Any
+    ) -> tuple[int, Any]:
+        headers = dict(kw.pop("headers", {}))
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        started = time.perf_counter()
+        try:
+            async with self.session.request(method, path, headers=headers, **kw) as response:
+                body = await response.read()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as e:
+            self.rec.record(kind, 0, time.perf_counter() - started, f"{type(e).__name__}: {e}")
+            return 0, None
+        self.rec.record(
+            kind, status, time.perf_counter() - started, body[:300].decode(errors="replace"), items
+        )
+        if status >= 300:
+            return status, None
+        try:
+            return status, json.loads(body)
+        except ValueError:
+            return status, None
+
+    async def think(self, mean_s: float) -> None:
+        if mean_s <= 0:
+            await asyncio.sleep(0)
+            return
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), self.rng.expovariate(1 / mean_s))
+
+    # --- the kinds ---
+
+    def order_body(self, st: StreetFixture) -> dict[str, Any]:
+        rng = self.rng
+        self.serial += 1
+        category, texts = rng.choice(TEXTS)
+        address = rng.choice(st.addresses)
+        phone = "1" + rng.choice("3456789") + "".join(str(rng.randrange(10)) for _ in range(9))
+        return {
+            "source": "hotline",
+            "category": category,
+            "description": rng.choice(texts).format(addr=address),
+            "street": st.code,
+            "address": address,
+            "complainant": {
+                "name": rng.choice(SURNAMES) + rng.choice(["先生", "女士", "阿姨"]),
+                "phone": phone,
+            },
+            "external_id": f"12345-{time.strftime('%Y%m%d')}-{st.code}-{self.serial:07d}",
+        }
+
+    async def hotline(self, st: StreetFixture, k: int, think_s: float) -> None:
+        token = st.hotline[k % len(st.hotline)]
+        while not self.stop.is_set():
+            headers = {"Idempotency-Key": uuid.uuid4().hex}
+            await self.call(
+                "hotline", "POST", "/api/v1/orders", token, json=self.order_body(st), headers=headers
+            )
+            await self.think(think_s)
+
+    async def manager(self, st: StreetFixture, first: int, stride: int, think_s: float) -> None:
+        """Area managers of the street, each in turn (`first`, `first + stride`, …), as /tasks does."""
+        k = first
+        while not self.stop.is_set():
+            staff, token = st.managers[k % len(st.managers)]
+            k += stride
+            _, page = await self.call(
+                "manager", "GET", f"/api/v1/orders?assignee={staff}&group=open&limit=200", token
+            )
+            items = [o for o in (page or {}).get("items", []) if o.get("state") in NEXT_STEP]
+            if items:
+                order = items[0]
+                action = NEXT_STEP[order["state"]]
+                lon, lat = self.rng.choice(st.building_points)
+                body: dict[str, Any] = {}
+                if action in ("respond", "arrive"):
+                    body["position"] = {"lon": lon, "lat": lat}
+                if action == "handle":
+                    body["note"] = self.rng.choice(HANDLE_NOTES)
+                await self.call("manager", "POST", f"/api/v1/orders/{order['id']}/{action}", token, json=body)
+            await self.think(think_s)
+
+    async def board(self, st: StreetFixture, think_s: float) -> None:
+        while not self.stop.is_set():
+            await self.call("board", "GET", f"/api/v1/board?street={st.code}", st.duty)
+            await self.think(think_s)
+
+    async def screen(self, st: StreetFixture, think_s: float) -> None:
+        last_layer = 0.0
+        while not self.stop.is_set():
+            q = f"?street={st.code}"
+            if time.monotonic() - last_layer > 30:
+                last_layer = time.monotonic()
+                await self.call("screen", "GET", f"/api/v1/screen/sensors{q}", self.admin)
+            await asyncio.gather(
+                self.call("screen", "GET", f"/api/v1/screen/overview{q}", self.admin),
+                self.call("screen", "GET", f"/api/v1/screen/orders{q}", self.admin),
+            )
+            await self.think(think_s)
+
+    async def open311(self, st: StreetFixture, think_s: float) -> None:
+        mine: list[str] = []
+        while not self.stop.is_set():
+            if not mine or self.rng.random() < 0.4:
+                lon, lat = self.rng.choice(st.building_points)
+                category, texts = self.rng.choice(TEXTS)
+                form = {
+                    "api_key": st.open311_key,
+                    "jurisdiction_id": st.code,
+                    "service_code": category,
+                    "lat": f"{lat:.6f}",
+                    "long": f"{lon:.6f}",
+                    "description": self.rng.choice(texts).format(addr="我家"),
+                    "phone": "139" + "".join(str(self.rng.randrange(10)) for _ in range(8)),
+                } | st.answers[category]
+                _, answer = await self.call("open311", "POST", "/open311/v2/requests.json", None, data=form)
+                if answer:
+                    mine.append(str(answer[0]["service_request_id"]))
+            else:
+                rid = self.rng.choice(mine[-20:])
+                await self.call(
+                    "open311", "GET", f"/open311/v2/requests/{rid}.json?jurisdiction_id={st.code}", None
+                )
+            await self.think(think_s)
+
+    async def sensors(self, feed: Any, period_s: float) -> None:
+        """Every street's sensors at their real rate: every `period_s`, what came due, one POST a street
+        (a street's gateways' readings in one body)."""
+        import msgspec
+
+        from chengyun.sim.sensors import gateway_batches
+
+        while not self.stop.is_set():
+            tick = time.monotonic()
+            messages = feed.messages(datetime.now(UTC))
+            items: list[Any] = []
+            for _, payload in gateway_batches(messages, per_message=10_000):
+                if payload.startswith(b"[{") and b'"sensor_id"' in payload:
+                    items += msgspec.json.decode(payload)  # broken reports (MQTT faults) left out
+            if items:
+                body = msgspec.json.encode(items)
+                sends = []
+                for st in self.streets:
+                    data = body if st.code == "JAS" else body.replace(b'"JAS-', f'"{st.code}-'.encode())
+                    headers = {"Content-Type": "application/json"}
+                    sends.append(
+                        self.call(
+                            "sensors",
+                            "POST",
+                            "/api/v1/readings",
+                            st.sensor_token,
+                            items=len(items),
+                            data=data,
+                            headers=headers,
+                        )
+                    )
+                await asyncio.gather(*sends)
+            await self.think_fixed(period_s - (time.monotonic() - tick))
+
+    async def think_fixed(self, seconds: float) -> None:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), max(0.0, seconds))
+
+
+async def run_phase(
+    base: str,
+    streets: list[StreetFixture],
+    admin: str,
+    phase: str,
+    warmup_s: float,
+    measure_s: float,
+    sensors: bool,
+) -> tuple[dict[str, dict[str, Any]], float]:
+    from chengyun.sim.sensors import SensorFeed, demo_sensors
+
+    feed = SensorFeed(demo_sensors(), start=datetime.now(UTC) - timedelta(seconds=1))
+    connector = aiohttp.TCPConnector(limit=200)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as session:
+        users = Users(session, streets, admin)
+        tasks: list[Awaitable[None]] = []
+        if phase == "busy":
+            for st in streets:
+                n, t = BUSY["hotline"]
+                tasks += [users.hotline(st, k, t) for k in range(n)]
+                n, t = BUSY["manager"]
+                tasks += [users.manager(st, k, n, t) for k in range(n)]
+                n, t = BUSY["board"]
+                tasks += [users.board(st, t) for _ in range(n)]
+                n, t = BUSY["screen"]
+                tasks += [users.screen(st, t) for _ in range(n)]
+                n, t = BUSY["open311"]
+                tasks += [users.open311(st, t) for _ in range(n)]
+        else:
+            for k in range(PEAK["hotline"]):
+                tasks.append(users.hotline(streets[k % len(streets)], k, 0))
+            n = PEAK["manager"]
+            tasks += [users.manager(streets[k % len(streets)], k, n, 0) for k in range(n)]
+            tasks += [users.board(streets[k % len(streets)], 0) for k in range(PEAK["board"])]
+            tasks += [users.screen(streets[k % len(streets)], 0) for k in range(PEAK["screen"])]
+            tasks += [users.open311(streets[k % len(streets)], 0) for k in range(PEAK["open311"])]
+        if sensors:
+            tasks.append(users.sensors(feed, SENSOR_PERIOD_S))
+
+        async def clock() -> float:
+            await asyncio.sleep(warmup_s)
+            users.rec.measuring = True
+            started = time.perf_counter()
+            await asyncio.sleep(measure_s)
+            users.rec.measuring = False
+            elapsed = time.perf_counter() - started
+            users.stop.set()
+            return elapsed
+
+        running = [asyncio.ensure_future(t) for t in tasks]
+        elapsed = await clock()
+        await asyncio.wait(running, timeout=30)
+        for task in running:
+            task.cancel()
+    rows = {kind: users.rec.stats[kind].row(elapsed) for kind in KINDS if kind in users.rec.stats}
+    return rows, elapsed
+
+
+def backlog(database_url: str) -> dict[str, float]:
+    """What the center has not caught up with after a phase: sensors' readings age, open orders."""
+    from sqlalchemy import text
+
+    from chengyun.adapters.db.engine import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as c:
+            orders = c.execute(text("SELECT count(*) FROM orders")).scalar_one()
+            waiting = c.execute(
+                text("SELECT count(*) FROM orders WHERE state IN ('received', 'dispatched', 'responded')")
+            ).scalar_one()
+            readings = c.execute(text("SELECT count(*) FROM readings")).scalar_one()
+    finally:
+        engine.dispose()
+    return {"orders": float(orders), "waiting": float(waiting), "readings": float(readings)}
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    postgres = postgres_base_url(args.postgres)
+    if postgres is None:
+        raise SystemExit("PostgreSQL needs --postgres URL or CHENGYUN_TEST_DATABASE_URL")
+    admin = "cy_bench_" + secrets.token_urlsafe(24)
+    result: dict[str, Any] = {
+        "streets": args.streets,
+        "workers": args.workers,
+        "load_start": os.getloadavg()[0],
+        "cells": [],
+        "started": datetime.now(UTC).isoformat(),
+    }
+    with temp_database("postgres", postgres) as url:
+        progress(f"preparing {args.streets} street(s) …", done=True)
+        started = time.perf_counter()
+        streets = prepare(url, args.streets, admin)
+        result["prepare_s"] = time.perf_counter() - started
+        from chengyun.sim.sensors import demo_sensors
+
+        per_street = sum(1 / s.period.total_seconds() for s in demo_sensors())
+        result["due_readings_per_s"] = per_street * args.streets
+        for workers in args.workers:
+            with running_server(url, admin, workers) as (process, base):
+                rss_idle = tree_memory_mb(process.pid)[0]
+                for phase in args.phases:
+                    progress(
+                        f"[workers {workers}] {phase}: {args.warmup:.0f} s warm-up, {args.seconds:.0f} s …"
+                    )
+                    before = backlog(url)
+                    rows, elapsed = asyncio.run(
+                        run_phase(base, streets, admin, phase, args.warmup, args.seconds, not args.no_sensors)
+                    )
+                    after = backlog(url)
+                    rss, peak = tree_memory_mb(process.pid)
+                    cell = {
+                        "workers": workers,
+                        "phase": phase,
+                        "seconds": elapsed,
+                        "kinds": rows,
+                        "rss_idle_mb": rss_idle,
+                        "rss_mb": rss,
+                        "peak_rss_mb": peak,
+                        "before": before,
+                        "after": after,
+                        "load": os.getloadavg()[0],
+                    }
+                    result["cells"].append(cell)
+                    progress(f"[workers {workers}] {phase}: {_brief(rows)}; RSS {rss:.0f} MiB", done=True)
+    result["load_end"] = os.getloadavg()[0]
+    return result
+
+
+def _brief(rows: dict[str, dict[str, Any]]) -> str:
+    return ", ".join(f"{k} {r['rate']:.1f}/s p99 {r['p99']:.0f} ms" for k, r in rows.items())
+
+
+# --- report --------------------------------------------------------------------------------------------
+
+
+def report(results: list[dict[str, Any]]) -> None:
+    """Per phase, kind and worker count: the median (min–max) over the runs given."""
+    by: dict[tuple[str, str, int], list[dict[str, Any]]] = defaultdict(list)
+    memory: dict[tuple[str, int], list[tuple[float, float]]] = defaultdict(list)
+    findings: list[str] = []
+    refusals: dict[str, set[str]] = defaultdict(set)
+    for r in results:
+        for cell in r["cells"]:
+            memory[(cell["phase"], cell["workers"])].append((cell["rss_mb"], cell["peak_rss_mb"]))
+            for kind, row in cell["kinds"].items():
+                by[(cell["phase"], kind, cell["workers"])].append(row)
+                refusals[kind].update(x[:160] for x in row.get("refusals", []))
+                if row["errors_5xx"]:
+                    findings.append(
+                        f"{cell['phase']} workers {cell['workers']} {kind}: {row['errors_5xx']} 5xx or "
+                        f"transport errors, e.g. {row['examples'][:2]}"
+                    )
+    streets = sorted({r["streets"] for r in results})
+    print(
+        f"\n{len(results)} run(s); streets {streets}; load average "
+        + ", ".join(f"{r['load_start']:.1f} → {r['load_end']:.1f}" for r in results)
+    )
+    phases = [p for p in ("busy", "peak") if any(k[0] == p for k in by)]
+    workers = sorted({k[2] for k in by})
+    for phase in phases:
+        rows: list[list[str]] = []
+        for kind in KINDS:
+            for w in workers:
+                cells = by.get((phase, kind, w))
+                if not cells:
+                    continue
+                rate = [c["rate"] for c in cells]
+                rate_text = med_range(rate)
+                if kind == "sensors":
+                    due = statistics.median(r.get("due_readings_per_s", 0.0) for r in results)
+                    stored = statistics.median(c["items_rate"] for c in cells)
+                    rate_text += f" ({stored:.0f} of {due:.0f} readings/s)"
+                rows.append(
+                    [
+                        kind,
+                        str(w),
+                        rate_text,
+                        med_range([c["p50"] for c in cells]),
+                        med_range([c["p95"] for c in cells]),
+                        med_range([c["p99"] for c in cells]),
+                        str(sum(c["errors_5xx"] for c in cells)),
+                        str(sum(c["errors_4xx"] for c in cells)),
+                    ]
+                )
+        print(f"\n{phase}: median (min–max) of the runs; latency in ms; errors summed over the runs")
+        print(table(["kind", "workers", "req/s", "p50", "p95", "p99", "5xx", "4xx"], rows))
+        totals = []
+        for w in workers:
+            per_run = [
+                sum(row["rate"] for kind, row in cell["kinds"].items() if kind != "sensors")
+                for r in results
+                for cell in r["cells"]
+                if cell["phase"] == phase and cell["workers"] == w
+            ]
+            mem = memory[(phase, w)]
+            totals.append(
+                [
+                    str(w),
+                    med_range(per_run),
+                    med_range([m[0] for m in mem], 0),
+                    med_range([m[1] for m in mem], 0),
+                ]
+            )
+        print(
+            table(
+                ["workers", "user req/s (all kinds but sensors)", "server RSS MiB", "sum of peaks MiB"],
+                totals,
+            )
+        )
+        if len(workers) == 2:
+            growth = []
+            for r in results:
+                rate = {
+                    c["workers"]: sum(row["rate"] for k, row in c["kinds"].items() if k != "sensors")
+                    for c in r["cells"]
+                    if c["phase"] == phase
+                }
+                if all(w in rate and rate[w] for w in workers):
+                    growth.append(rate[workers[1]] / rate[workers[0]])
+            if growth:
+                print(f"throughput {workers[1]} ÷ {workers[0]} workers: {med_range(growth, 2)}")
+    print()
+    for kind, examples in refusals.items():
+        if examples:
+            print(f"4xx answers to {kind}, e.g.: " + " | ".join(sorted(examples)[:3]))
+    if findings:
+        print("FINDINGS (5xx or transport errors):")
+        for f in findings:
+            print("  - " + f)
+    else:
+        print("no 5xx and no transport error")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--postgres", help="PostgreSQL URL (default: CHENGYUN_TEST_DATABASE_URL)")
+    parser.add_argument(
+        "--streets", type=int, default=1, help=f"streets to load, 1–{len(DISTRICT)} (default 1)"
+    )
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default 1 2)")
+    parser.add_argument("--phases", nargs="+", default=["busy", "peak"], choices=["busy", "peak"])
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per phase (default 10)")
+    parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per phase (default 3)")
+    parser.add_argument("--no-sensors", action="store_true", help="leave the sensors out")
+    parser.add_argument("--json", help="write the run's figures to this file")
+    parser.add_argument("--summarize", nargs="+", metavar="JSON", help="report the medians of earlier runs")
+    args = parser.parse_args()
+    if args.summarize:
+        report([json.loads(Path(p).read_text()) for p in args.summarize])
+        return 0
+    if not 1 <= args.streets <= len(DISTRICT):
+        raise SystemExit(f"--streets must be 1–{len(DISTRICT)}")
+    print(
+        f"district load: {args.streets} street(s), workers {args.workers}, phases {args.phases}, "
+        f"{args.warmup:.0f} + {args.seconds:.0f} s each; CPU count {os.cpu_count()}; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    result = run(args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1, ensure_ascii=False))
+    report([result])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
