@@ -564,6 +564,12 @@ async def prime(base: str, streets: list[StreetFixture], admin: str, workers: in
 
         for _ in range(2 * workers):
             await asyncio.gather(*(once(st) for st in streets))
+        # The sensor registry (every street's sensors) is loaded by a process's first readings; one at a
+        # time, since concurrent first batches each load it (see bench/README.md, "district_load.py").
+        now = datetime.now(UTC).isoformat()
+        reading = [{"sensor_id": f"{streets[0].code}-SMOKE-00001", "ts": now, "values": {"obscuration": 0.1}}]
+        for _ in range(3 * workers):
+            await users.call("prime", "POST", "/api/v1/readings", streets[0].sensor_token, json=reading)
     return time.perf_counter() - started
 
 
@@ -652,60 +658,76 @@ def backlog(database_url: str) -> dict[str, float]:
     return {"orders": float(orders), "waiting": float(waiting), "readings": float(readings)}
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """`--runs` runs on one prepared database; each runs every worker count (the order alternates from
+    one run to the next, so the database's growth favours neither)."""
     postgres = postgres_base_url(args.postgres)
     if postgres is None:
         raise SystemExit("PostgreSQL needs --postgres URL or CHENGYUN_TEST_DATABASE_URL")
     admin = "cy_bench_" + secrets.token_urlsafe(24)
-    result: dict[str, Any] = {
-        "streets": args.streets,
-        "workers": args.workers,
-        "load_start": os.getloadavg()[0],
-        "cells": [],
-        "started": datetime.now(UTC).isoformat(),
-    }
+    from chengyun.sim.sensors import demo_sensors
+
+    due = sum(1 / s.period.total_seconds() for s in demo_sensors()) * args.streets
+    results: list[dict[str, Any]] = []
     with temp_database("postgres", postgres) as url:
         progress(f"preparing {args.streets} street(s) …", done=True)
         started = time.perf_counter()
         streets = prepare(url, args.streets, admin)
-        result["prepare_s"] = time.perf_counter() - started
-        from chengyun.sim.sensors import demo_sensors
+        prepare_s = time.perf_counter() - started
+        for number in range(args.runs):
+            result: dict[str, Any] = {
+                "streets": args.streets,
+                "run": number + 1,
+                "load_start": os.getloadavg()[0],
+                "cells": [],
+                "started": datetime.now(UTC).isoformat(),
+                "prepare_s": prepare_s,
+                "due_readings_per_s": due,
+            }
+            order = args.workers if number % 2 == 0 else list(reversed(args.workers))
+            for workers in order:
+                result["cells"] += run_server(args, url, streets, admin, workers, number + 1)
+            result["load_end"] = os.getloadavg()[0]
+            results.append(result)
+    return results
 
-        per_street = sum(1 / s.period.total_seconds() for s in demo_sensors())
-        result["due_readings_per_s"] = per_street * args.streets
-        for workers in args.workers:
-            with running_server(url, admin, workers) as (process, base):
-                primed = asyncio.run(prime(base, streets, admin, workers))
-                progress(f"[workers {workers}] server up, caches primed in {primed:.1f} s", done=True)
-                rss_idle = tree_memory_mb(process.pid)[0]
-                for phase in args.phases:
-                    progress(
-                        f"[workers {workers}] {phase}: {args.warmup:.0f} s warm-up, {args.seconds:.0f} s …"
-                    )
-                    rows, elapsed, before, after = asyncio.run(
-                        run_phase(
-                            base, streets, admin, phase, args.warmup, args.seconds, not args.no_sensors, url
-                        )
-                    )
-                    stored = (after["readings"] - before["readings"]) / elapsed
-                    rss, peak = tree_memory_mb(process.pid)
-                    cell = {
-                        "workers": workers,
-                        "phase": phase,
-                        "seconds": elapsed,
-                        "readings_stored_per_s": stored,
-                        "kinds": rows,
-                        "rss_idle_mb": rss_idle,
-                        "rss_mb": rss,
-                        "peak_rss_mb": peak,
-                        "before": before,
-                        "after": after,
-                        "load": os.getloadavg()[0],
-                    }
-                    result["cells"].append(cell)
-                    progress(f"[workers {workers}] {phase}: {_brief(rows)}; RSS {rss:.0f} MiB", done=True)
-    result["load_end"] = os.getloadavg()[0]
-    return result
+
+def run_server(
+    args: argparse.Namespace, url: str, streets: list[StreetFixture], admin: str, workers: int, number: int
+) -> list[dict[str, Any]]:
+    cells: list[dict[str, Any]] = []
+    with running_server(url, admin, workers) as (process, base):
+        primed = asyncio.run(prime(base, streets, admin, workers))
+        progress(f"[run {number}, workers {workers}] server up, caches primed in {primed:.1f} s", done=True)
+        rss_idle = tree_memory_mb(process.pid)[0]
+        for phase in args.phases:
+            progress(
+                f"[run {number}, workers {workers}] {phase}: "
+                f"{args.warmup:.0f} s warm-up, {args.seconds:.0f} s …"
+            )
+            rows, elapsed, before, after = asyncio.run(
+                run_phase(base, streets, admin, phase, args.warmup, args.seconds, not args.no_sensors, url)
+            )
+            rss, peak = tree_memory_mb(process.pid)
+            cells.append(
+                {
+                    "workers": workers,
+                    "phase": phase,
+                    "seconds": elapsed,
+                    "readings_stored_per_s": (after["readings"] - before["readings"]) / elapsed,
+                    "kinds": rows,
+                    "rss_idle_mb": rss_idle,
+                    "rss_mb": rss,
+                    "peak_rss_mb": peak,
+                    "before": before,
+                    "after": after,
+                    "load": os.getloadavg()[0],
+                }
+            )
+            progress(
+                f"[run {number}, workers {workers}] {phase}: {_brief(rows)}; RSS {rss:.0f} MiB", done=True
+            )
+    return cells
 
 
 def _brief(rows: dict[str, dict[str, Any]]) -> str:
@@ -830,12 +852,14 @@ def main() -> int:
     parser.add_argument("--phases", nargs="+", default=["busy", "peak"], choices=["busy", "peak"])
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per phase (default 10)")
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per phase (default 3)")
+    parser.add_argument("--runs", type=int, default=1, help="runs on the same database (default 1)")
     parser.add_argument("--no-sensors", action="store_true", help="leave the sensors out")
     parser.add_argument("--json", help="write the run's figures to this file")
     parser.add_argument("--summarize", nargs="+", metavar="JSON", help="report the medians of earlier runs")
     args = parser.parse_args()
     if args.summarize:
-        report([json.loads(Path(p).read_text()) for p in args.summarize])
+        loaded = [json.loads(Path(p).read_text()) for p in args.summarize]
+        report([r for x in loaded for r in (x if isinstance(x, list) else [x])])
         return 0
     if not 1 <= args.streets <= len(DISTRICT):
         raise SystemExit(f"--streets must be 1–{len(DISTRICT)}")
@@ -844,10 +868,10 @@ def main() -> int:
         f"{args.warmup:.0f} + {args.seconds:.0f} s each; CPU count {os.cpu_count()}; "
         f"load average {os.getloadavg()[0]:.1f}"
     )
-    result = run(args)
+    results = run(args)
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1, ensure_ascii=False))
-    report([result])
+        Path(args.json).write_text(json.dumps(results, indent=1, ensure_ascii=False))
+    report(results)
     return 0
 
 
