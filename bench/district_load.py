@@ -19,7 +19,8 @@ The users (per street, from the demo street's roster)
     open311     citizens through Open311: POST requests.json (form-encoded, api_key), then reading their
                 request back (GET requests/{id}.json).
     sensors     gateways POSTing /api/v1/readings: every street's 14,855 sensors at their real rates
-                (`sim/sensors.py`'s feed, about 107 readings/s a street), one batch per gateway a second.
+                (`sim/sensors.py`'s feed, about 107 readings/s a street): each second, one POST a street
+                with what its gateways have due.
 
 Two phases per worker count
     busy    a district's busy hour, made heavier than life (see BUSY): every user with a think time.
@@ -34,8 +35,8 @@ Targets (issue 9)
 
 Run
     .venv/bin/python bench/district_load.py                          # 1 street, ~2 min with set-up
-    .venv/bin/python bench/district_load.py --streets 14 --json run1.json
-    .venv/bin/python bench/district_load.py --summarize run1.json run2.json run3.json   # medians
+    .venv/bin/python bench/district_load.py --streets 14 --runs 3 --json d14.json   # the district, ~15 min
+    .venv/bin/python bench/district_load.py --summarize d14.json   # the tables again (of several: medians)
 
 PostgreSQL comes from --postgres or CHENGYUN_TEST_DATABASE_URL.
 """
