@@ -19,13 +19,23 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chengyun.domain.errors import InvalidInput
 from chengyun.domain.severity import Colour
 
 if TYPE_CHECKING:
     from chengyun.domain.sensors import Reading
+
+
+class Observed(Protocol):
+    """What the rules read of a reading: a domain `Reading`, or one decoded at the edge, as it is."""
+
+    @property
+    def ts(self) -> datetime: ...
+
+    @property
+    def values(self) -> Mapping[str, float]: ...
 
 
 class RuleKind(StrEnum):
@@ -768,7 +778,7 @@ class SensorEvaluator:
         self.clocked = tuple(s for s in self.states if isinstance(s, OfflineState))
         self.steps = tuple((None if s.every_reading else s.spec.quantity, s.step) for s in self.states)
 
-    def observe(self, reading: Reading) -> list[Transition]:
+    def observe(self, reading: Observed) -> list[Transition]:
         out: list[Transition] = []
         values, ts, sensor_id = reading.values, reading.ts, self.sensor_id
         for quantity, step in self.steps:
@@ -783,7 +793,7 @@ class SensorEvaluator:
                 out.append(t)
         return out
 
-    def observe_many(self, readings: Sequence[Reading]) -> list[Transition]:
+    def observe_many(self, readings: Sequence[Observed]) -> list[Transition]:
         """The readings in the order given, as `observe` on each would see them, but rule by rule: each
         rule runs over the whole batch. The transitions come out in `observe`'s order (by reading, then
         by rule)."""
