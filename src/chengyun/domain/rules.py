@@ -38,6 +38,10 @@ class Observed(Protocol):
     def values(self) -> Mapping[str, float]: ...
 
 
+# One rule's view of a sensor's batch: (index of the reading, its time, the rule's quantity in it).
+Column = Sequence[tuple[int, datetime, float]]
+
+
 class RuleKind(StrEnum):
     THRESHOLD = "threshold"  # 阈值（带回差）
     RATE = "rate"  # 变化率
@@ -493,6 +497,17 @@ class RuleState:
         """The rule's condition at one reading of its quantity (`value`) at `ts`."""
         raise NotImplementedError
 
+    def run(
+        self, column: Column, sensor_id: str, order: int, found: list[tuple[int, int, Transition]]
+    ) -> None:
+        """`step` over a column of (reading index, time, value); each transition goes into `found` as
+        (reading index, `order`, transition)."""
+        step = self.step
+        for i, ts, value in column:
+            t = step(ts, value, sensor_id)
+            if t is not None:
+                found.append((i, order, t))
+
     def _flip(
         self, sensor_id: str, active: bool, at: datetime, reason: str, value: float | None
     ) -> Transition | None:
@@ -525,6 +540,20 @@ class ThresholdState(RuleState):
 
     def snapshot(self) -> list[Any]:
         return [self.active]  # the commonest rule: no field loop
+
+    def run(
+        self, column: Column, sensor_id: str, order: int, found: list[tuple[int, int, Transition]]
+    ) -> None:
+        if not self.active:
+            # Quiet until a value crosses a level: nothing to step through before the first that does.
+            hi, lo = self.raise_high, self.raise_low
+            for k, (_, _, value) in enumerate(column):
+                if value > hi or value < lo:
+                    column = column[k:]
+                    break
+            else:
+                return
+        RuleState.run(self, column, sensor_id, order, found)
 
     def step(self, ts: datetime, value: float, sensor_id: str) -> Transition | None:
         if not self.active:
@@ -661,6 +690,18 @@ class OfflineState(RuleState):
         self.last_seen = since
 
     every_reading = True
+
+    def run(
+        self, column: Column, sensor_id: str, order: int, found: list[tuple[int, int, Transition]]
+    ) -> None:
+        if self.active:
+            RuleState.run(self, column, sensor_id, order, found)
+            return
+        last = self.last_seen  # not offline: the batch only moves the last time heard
+        for _, ts, _ in column:
+            if last is None or ts > last:
+                last = ts
+        self.last_seen = last
 
     def step(self, ts: datetime, value: float, sensor_id: str) -> Transition | None:
         """Any reading at all (`value` is not looked at) proves the sensor alive."""
@@ -801,19 +842,23 @@ class SensorEvaluator:
             return self.observe(readings[0])
         found: list[tuple[int, int, Transition]] = []
         sensor_id = self.sensor_id
-        for order, (quantity, step) in enumerate(self.steps):
-            if quantity is None:
-                for i, reading in enumerate(readings):
-                    t = step(reading.ts, 0.0, sensor_id)
-                    if t is not None:
-                        found.append((i, order, t))
-                continue
-            for i, reading in enumerate(readings):
-                value = reading.values.get(quantity)
-                if value is not None:
-                    t = step(reading.ts, float(value), sensor_id)
-                    if t is not None:
-                        found.append((i, order, t))
+        # Each quantity's column (reading index, time, value) is picked out of the readings once, for all
+        # the rules on it; None: every reading (the offline rule).
+        columns: dict[str | None, Column] = {}
+        for order, (state, (quantity, _)) in enumerate(zip(self.states, self.steps, strict=True)):
+            column = columns.get(quantity)
+            if column is None:
+                if quantity is None:
+                    column = [(i, r.ts, 0.0) for i, r in enumerate(readings)]
+                else:
+                    column = [
+                        (i, r.ts, float(v))
+                        for i, r in enumerate(readings)
+                        if (v := r.values.get(quantity)) is not None
+                    ]
+                columns[quantity] = column
+            if column:
+                state.run(column, sensor_id, order, found)
         if len(found) > 1:
             found.sort(key=_position)
         return [t for _, _, t in found]
