@@ -12,6 +12,7 @@ S-00000..S-13999 (the gateway items). The clock stands a minute after the bench'
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -45,7 +46,10 @@ def _sink(url: str) -> Sink:
         uow.sensors.upsert(sensors)
         uow.commit()
     center.ingest.start_watching(sensors, clock.now())
-    center.ingest.sensors()  # load the registry before the clock starts
+    # As the server does before its stream starts (bootstrap): the registry, every sensor's live state
+    # and rule evaluator loaded, so the timed batches do not pay for building 14,064 evaluators.
+    center.ingest.warm()
+    gc.freeze()  # as the server does after warming (bootstrap.Center.start)
     return center.ingest.ingest_messages
 
 

@@ -131,16 +131,16 @@ def test_a_batch_the_store_refused_is_evaluated_again_in_full_when_redelivered(
     clock.set(T0 + timedelta(minutes=12))
     center.ingest.ingest_messages([msg("W1", i, level=35.0) for i in range(5)])
     failing = [msg("W1", i, level=35.0) for i in range(5, 8)]  # the 8th reading over 30 cm: red
-    original = SqlSensorRepository.add_readings
+    original = SqlSensorRepository.add_points
 
     def refuse(self: SqlSensorRepository, rows: object) -> int:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(SqlSensorRepository, "add_readings", refuse)
+    monkeypatch.setattr(SqlSensorRepository, "add_points", refuse)
     with pytest.raises(RuntimeError):
         center.ingest.ingest_messages(failing)
     assert alarms_of(center, "water-sustained") == []
-    monkeypatch.setattr(SqlSensorRepository, "add_readings", original)
+    monkeypatch.setattr(SqlSensorRepository, "add_points", original)
     center.ingest.ingest_messages(failing)  # the broker delivers the unacknowledged batch again
     [sustained] = alarms_of(center, "water-sustained")
     assert sustained.colour.value == "red"

@@ -4,8 +4,10 @@ A rule specification is a frozen dataclass built from a plain dict (`rule_from_d
 `rule_to_dict`, so rule sets can live in a CSV cell, a JSON column or a settings file. Each rule names the
 colour of the alarm it raises.
 
-Evaluation is incremental: a `RuleState` sees each reading once (`observe`) and the clock (`tick`, for the
-offline rule) and returns a `Transition` when the rule's condition starts (raise) or stops (clear) holding.
+Evaluation is incremental: a `RuleState` sees each reading once and the clock (`tick`, for the offline
+rule) and returns a `Transition` when the rule's condition starts (raise) or stops (clear) holding. A
+`SensorEvaluator` resolves each rule's quantity (and the rule's bound step) once, when it is built, not per
+reading; `observe_many` runs each rule over a sensor's whole batch of readings.
 States are plain `__slots__` objects with a handful of numbers, so the live state of 14,000 sensors with
 several rules each stays in the tens of megabytes.
 """
@@ -17,13 +19,27 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chengyun.domain.errors import InvalidInput
 from chengyun.domain.severity import Colour
 
 if TYPE_CHECKING:
     from chengyun.domain.sensors import Reading
+
+
+class Observed(Protocol):
+    """What the rules read of a reading: a domain `Reading`, or one decoded at the edge, as it is."""
+
+    @property
+    def ts(self) -> datetime: ...
+
+    @property
+    def values(self) -> Mapping[str, float]: ...
+
+
+# One rule's view of a sensor's batch: (index of the reading, its time, the rule's quantity in it).
+Column = Sequence[tuple[int, datetime, float]]
 
 
 class RuleKind(StrEnum):
@@ -436,6 +452,8 @@ class RuleState:
     __slots__ = ("active", "spec")
     _fields: tuple[str, ...] = ()
     _times: frozenset[str] = frozenset()
+    # Whether the rule sees every reading (offline) rather than only those carrying its quantity.
+    every_reading = False
 
     def __init__(self, spec: RuleSpec) -> None:
         self.spec = spec
@@ -466,13 +484,29 @@ class RuleState:
             setattr(self, name, value)
 
     def observe(self, reading: Reading) -> Transition | None:
-        value = reading.values.get(self.spec.quantity) if self.spec.quantity is not None else None
+        """One reading, this rule alone (a `SensorEvaluator` calls `step` with the value resolved)."""
+        if self.every_reading:
+            return self.step(reading.ts, 0.0, reading.sensor_id)
+        quantity = self.spec.quantity
+        value = reading.values.get(quantity) if quantity is not None else None
         if value is None:
             return None
-        return self._observe(reading.ts, float(value), reading.sensor_id)
+        return self.step(reading.ts, float(value), reading.sensor_id)
 
-    def _observe(self, ts: datetime, value: float, sensor_id: str) -> Transition | None:
+    def step(self, ts: datetime, value: float, sensor_id: str) -> Transition | None:
+        """The rule's condition at one reading of its quantity (`value`) at `ts`."""
         raise NotImplementedError
+
+    def run(
+        self, column: Column, sensor_id: str, order: int, found: list[tuple[int, int, Transition]]
+    ) -> None:
+        """`step` over a column of (reading index, time, value); each transition goes into `found` as
+        (reading index, `order`, transition)."""
+        step = self.step
+        for i, ts, value in column:
+            t = step(ts, value, sensor_id)
+            if t is not None:
+                found.append((i, order, t))
 
     def _flip(
         self, sensor_id: str, active: bool, at: datetime, reason: str, value: float | None
@@ -494,30 +528,51 @@ class RuleState:
 
 
 class ThresholdState(RuleState):
-    __slots__ = ()
+    # The four levels, resolved from the spec once (its properties are not free, and this rule is
+    # the commonest); not part of the snapshot.
+    __slots__ = ("clear_high", "clear_low", "raise_high", "raise_low")
     spec: ThresholdRule
+
+    def __init__(self, spec: ThresholdRule) -> None:
+        super().__init__(spec)
+        self.raise_high, self.clear_high = spec.raise_high, spec.clear_high
+        self.raise_low, self.clear_low = spec.raise_low, spec.clear_low
 
     def snapshot(self) -> list[Any]:
         return [self.active]  # the commonest rule: no field loop
 
-    def _observe(self, ts: datetime, value: float, sensor_id: str) -> Transition | None:
-        s = self.spec
+    def run(
+        self, column: Column, sensor_id: str, order: int, found: list[tuple[int, int, Transition]]
+    ) -> None:
         if not self.active:
-            if value > s.raise_high:
+            # Quiet until a value crosses a level: nothing to step through before the first that does.
+            hi, lo = self.raise_high, self.raise_low
+            for k, (_, _, value) in enumerate(column):
+                if value > hi or value < lo:
+                    column = column[k:]
+                    break
+            else:
+                return
+        RuleState.run(self, column, sensor_id, order, found)
+
+    def step(self, ts: datetime, value: float, sensor_id: str) -> Transition | None:
+        if not self.active:
+            if value > self.raise_high:
+                s = self.spec
                 return self._flip(
                     sensor_id,
                     True,
                     ts,
-                    f"{s.quantity} 为 {_fmt(value)}，高于上限 {_fmt(s.raise_high)}",
+                    f"{s.quantity} 为 {_fmt(value)}，高于上限 {_fmt(self.raise_high)}",
                     value,
                 )
-            if value < s.raise_low:
-                return self._flip(
-                    sensor_id, True, ts, f"{s.quantity} 为 {_fmt(value)}，低于下限 {_fmt(s.raise_low)}", value
-                )
+            if value < self.raise_low:
+                s = self.spec
+                reason = f"{s.quantity} 为 {_fmt(value)}，低于下限 {_fmt(self.raise_low)}"
+                return self._flip(sensor_id, True, ts, reason, value)
             return None
-        if s.clear_low <= value <= s.clear_high:
-            return self._flip(sensor_id, False, ts, f"{s.quantity} 恢复为 {_fmt(value)}", value)
+        if self.clear_low <= value <= self.clear_high:
+            return self._flip(sensor_id, False, ts, f"{self.spec.quantity} 恢复为 {_fmt(value)}", value)
         return None
 
 
@@ -536,7 +591,7 @@ class RateState(RuleState):
         self.last_ts: datetime | None = None
         self.last_value = 0.0
 
-    def _observe(self, ts: datetime, value: float, sensor_id: str) -> Transition | None:
+    def step(self, ts: datetime, value: float, sensor_id: str) -> Transition | None:
         last_ts, last_value = self.last_ts, self.last_value
         if last_ts is not None and ts <= last_ts:
             return None  # late or repeated reading: no rate to speak of
@@ -567,7 +622,7 @@ class SustainedState(RuleState):
         self.bits = 0  # bit i: the reading i steps ago was beyond the limit
         self.seen = 0
 
-    def _observe(self, ts: datetime, value: float, sensor_id: str) -> Transition | None:
+    def step(self, ts: datetime, value: float, sensor_id: str) -> Transition | None:
         s = self.spec
         self.bits = ((self.bits << 1) | s.beyond(value)) & ((1 << s.m) - 1)
         self.seen = min(self.seen + 1, s.m)
@@ -595,7 +650,7 @@ class DriftState(RuleState):
         self.count = 0
         self.smoothed = 0.0
 
-    def _observe(self, ts: datetime, value: float, sensor_id: str) -> Transition | None:
+    def step(self, ts: datetime, value: float, sensor_id: str) -> Transition | None:
         s = self.spec
         self.count += 1
         if self.baseline is None:  # learning the baseline: running mean of the first readings
@@ -634,11 +689,26 @@ class OfflineState(RuleState):
         self.limit = interval * spec.factor
         self.last_seen = since
 
-    def observe(self, reading: Reading) -> Transition | None:
-        if self.last_seen is None or reading.ts > self.last_seen:
-            self.last_seen = reading.ts
+    every_reading = True
+
+    def run(
+        self, column: Column, sensor_id: str, order: int, found: list[tuple[int, int, Transition]]
+    ) -> None:
         if self.active:
-            return self._flip(reading.sensor_id, False, reading.ts, "恢复上报", None)
+            RuleState.run(self, column, sensor_id, order, found)
+            return
+        last = self.last_seen  # not offline: the batch only moves the last time heard
+        for _, ts, _ in column:
+            if last is None or ts > last:
+                last = ts
+        self.last_seen = last
+
+    def step(self, ts: datetime, value: float, sensor_id: str) -> Transition | None:
+        """Any reading at all (`value` is not looked at) proves the sensor alive."""
+        if self.last_seen is None or ts > self.last_seen:
+            self.last_seen = ts
+        if self.active:
+            return self._flip(sensor_id, False, ts, "恢复上报", None)
         return None
 
     def tick(
@@ -690,7 +760,7 @@ class StuckState(RuleState):
         self.run_start: datetime | None = None
         self.run_count = 0
 
-    def _observe(self, ts: datetime, value: float, sensor_id: str) -> Transition | None:
+    def step(self, ts: datetime, value: float, sensor_id: str) -> Transition | None:
         s = self.spec
         if self.run_start is not None and ts < self.run_start:
             return None
@@ -715,6 +785,10 @@ class StuckState(RuleState):
         return None
 
 
+def _position(item: tuple[int, int, Transition]) -> tuple[int, int]:
+    return item[0], item[1]
+
+
 def new_state(spec: RuleSpec, interval: timedelta, since: datetime | None = None) -> RuleState:
     """A fresh evaluator state for one rule on one sensor reporting every `interval`."""
     if isinstance(spec, ThresholdRule):
@@ -731,9 +805,11 @@ def new_state(spec: RuleSpec, interval: timedelta, since: datetime | None = None
 
 
 class SensorEvaluator:
-    """All rule states of one sensor."""
+    """All rule states of one sensor. Each rule's quantity and step are resolved here, once, into
+    `steps` (in rule order; quantity None: the rule sees every reading), so a reading costs one dict
+    lookup and one call per rule."""
 
-    __slots__ = ("clocked", "sensor_id", "states")
+    __slots__ = ("clocked", "sensor_id", "states", "steps")
 
     def __init__(
         self, sensor_id: str, rules: Sequence[RuleSpec], interval: timedelta, since: datetime | None = None
@@ -741,14 +817,51 @@ class SensorEvaluator:
         self.sensor_id = sensor_id
         self.states = tuple(new_state(rule, interval, since) for rule in rules)
         self.clocked = tuple(s for s in self.states if isinstance(s, OfflineState))
+        self.steps = tuple((None if s.every_reading else s.spec.quantity, s.step) for s in self.states)
 
-    def observe(self, reading: Reading) -> list[Transition]:
+    def observe(self, reading: Observed) -> list[Transition]:
         out: list[Transition] = []
-        for state in self.states:
-            t = state.observe(reading)
+        values, ts, sensor_id = reading.values, reading.ts, self.sensor_id
+        for quantity, step in self.steps:
+            if quantity is None:
+                t = step(ts, 0.0, sensor_id)
+            else:
+                value = values.get(quantity)
+                if value is None:
+                    continue
+                t = step(ts, float(value), sensor_id)
             if t is not None:
                 out.append(t)
         return out
+
+    def observe_many(self, readings: Sequence[Observed]) -> list[Transition]:
+        """The readings in the order given, as `observe` on each would see them, but rule by rule: each
+        rule runs over the whole batch. The transitions come out in `observe`'s order (by reading, then
+        by rule)."""
+        if len(readings) == 1:
+            return self.observe(readings[0])
+        found: list[tuple[int, int, Transition]] = []
+        sensor_id = self.sensor_id
+        # Each quantity's column (reading index, time, value) is picked out of the readings once, for all
+        # the rules on it; None: every reading (the offline rule).
+        columns: dict[str | None, Column] = {}
+        for order, (state, (quantity, _)) in enumerate(zip(self.states, self.steps, strict=True)):
+            column = columns.get(quantity)
+            if column is None:
+                if quantity is None:
+                    column = [(i, r.ts, 0.0) for i, r in enumerate(readings)]
+                else:
+                    column = [
+                        (i, r.ts, float(v))
+                        for i, r in enumerate(readings)
+                        if (v := r.values.get(quantity)) is not None
+                    ]
+                columns[quantity] = column
+            if column:
+                state.run(column, sensor_id, order, found)
+        if len(found) > 1:
+            found.sort(key=_position)
+        return [t for _, _, t in found]
 
     def tick(self, now: datetime, listening_since: datetime | None = None) -> list[Transition]:
         """The time-driven rules (offline) at `now`; see `OfflineState.tick` for `listening_since`."""

@@ -27,14 +27,14 @@ from chengyun.domain.access import Actor, Role
 from chengyun.domain.alarms import Alarm, AlarmBook, AlarmEvent, AlarmEventKind, AlarmPolicy, AlarmState
 from chengyun.domain.errors import DomainError, Unavailable
 from chengyun.domain.orders import Source
-from chengyun.domain.rules import SensorEvaluator, Transition
+from chengyun.domain.rules import Observed, SensorEvaluator, Transition
 from chengyun.domain.sensors import DEFAULT_LIMITS, Reading, Sensor, SensorKind, TimeLimits, validate
 from chengyun.services.orders import NewOrder, OrderService
 from chengyun.services.ports import (
     AlarmQuery,
     Clock,
     DeadLetter,
-    ReadingRow,
+    PointRow,
     SensorLive,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -227,9 +227,12 @@ class IngestService:
             refuse(r.code, r.reason, r.sensor_id, r.street or home, r.excerpt, r.index)
         registry = self.sensors()
         earliest, latest = now - self._limits.past, now + self._limits.future
-        accepted: dict[str, list[Reading]] = {}
+        # The batch by sensor: each sensor's readings in arrival order, as decoded (no object per reading
+        # is made for the common case).
+        accepted: dict[str, list[Observed]] = {}
         for index, item in enumerate(decoded):
-            sensor = registry.get(item.sensor_id)
+            sensor_id = item.sensor_id
+            sensor = registry.get(sensor_id)
             if (
                 sensor is None
                 or (item.street is not None and item.street != sensor.street)
@@ -237,27 +240,30 @@ class IngestService:
             ):
                 refuse(
                     "unknown_sensor",
-                    f"传感器 {item.sensor_id} 未登记" + (f"（街道 {item.street}）" if item.street else ""),
-                    item.sensor_id,
+                    f"传感器 {sensor_id} 未登记" + (f"（街道 {item.street}）" if item.street else ""),
+                    sensor_id,
                     item.street or home,
                     _describe(item),
                     index,
                 )
                 continue
-            reading = Reading(item.sensor_id, item.ts, item.values, item.units)
             # The common case in one pass (known quantities within range, no units to check, time in
             # the window); anything else gets the full check, which names every problem.
-            ranges = sensor.ranges
-            if (
-                item.units is None
-                and earliest <= item.ts <= latest
-                and item.values
-                and all(
-                    (b := ranges.get(n)) is not None and b[0] <= v <= b[1] for n, v in item.values.items()
-                )
-            ):
-                accepted.setdefault(sensor.id, []).append(reading)
-                continue
+            values = item.values
+            if item.units is None and values and earliest <= item.ts <= latest:
+                ranges = sensor.ranges
+                for name, value in values.items():
+                    bounds = ranges.get(name)
+                    if bounds is None or not bounds[0] <= value <= bounds[1]:
+                        break
+                else:
+                    group = accepted.get(sensor_id)
+                    if group is None:
+                        accepted[sensor_id] = [item]
+                    else:
+                        group.append(item)
+                    continue
+            reading = Reading(sensor_id, item.ts, values, item.units)
             problems = validate(reading, sensor, now, self._limits)
             if problems:
                 refuse(
@@ -295,38 +301,57 @@ class IngestService:
         self,
         uow: UnitOfWork,
         registry: dict[str, Sensor],
-        accepted: dict[str, list[Reading]],
+        accepted: dict[str, list[Observed]],
         now: datetime,
         report: IngestReport,
     ) -> int:
-        rows: list[ReadingRow] = []
+        """The batch sensor by sensor: its points as driver-ready rows, every rule over its new
+        readings at once (`observe_many`), its live state; then one bulk statement for each."""
+        rows: list[PointRow] = []
         append = rows.append
         lives = self._live(uow, registry, accepted.keys(), now)
         transitions: list[Transition] = []
         dirty = self._dirty_since
+        # Readings of one payload share their datetime objects (the decoder caches them): each distinct
+        # one becomes epoch milliseconds once.
+        millis: dict[int, int] = {}
         for sensor_id, readings in accepted.items():
             live, evaluator = lives[sensor_id]
             street = live.street
             for reading in readings:
                 ts = reading.ts
+                ms = millis.get(id(ts))
+                if ms is None:
+                    ms = millis[id(ts)] = _epoch_ms(ts)
                 for quantity, value in reading.values.items():
-                    append(ReadingRow(sensor_id, street, ts, quantity, float(value)))
+                    append((sensor_id, quantity, ms, float(value), street))
             last = live.last_ts
-            if len(readings) > 1:
-                readings.sort(key=lambda r: r.ts)
-            for reading in readings:
-                if last is not None and reading.ts <= last:
-                    continue  # older than what the rules have seen: stored, not evaluated again
-                transitions.extend(evaluator.observe(reading))
-                last = reading.ts
-                live.values.update(reading.values)
-            live.last_ts = last
-            if dirty is None or readings[0].ts < dirty:
-                dirty = readings[0].ts
+            if len(readings) == 1:
+                reading = readings[0]
+                if last is None or reading.ts > last:
+                    transitions.extend(evaluator.observe(reading))
+                    live.last_ts = reading.ts
+                    live.values.update(reading.values)
+                first = reading.ts
+            else:
+                readings.sort(key=_ts)
+                first = readings[0].ts
+                # Only what is newer than what the rules have seen (older: stored, not evaluated again).
+                fresh: list[Observed] = []
+                for reading in readings:
+                    if last is None or reading.ts > last:
+                        fresh.append(reading)
+                        last = reading.ts
+                        live.values.update(reading.values)
+                if fresh:
+                    transitions.extend(evaluator.observe_many(fresh))
+                    live.last_ts = last
+            if dirty is None or first < dirty:
+                dirty = first
             live.state = evaluator.snapshot()
             live.check_at = evaluator.due()
         self._dirty_since = dirty
-        stored = uow.sensors.add_readings(rows)
+        stored = uow.sensors.add_points(rows)
         self._save_live(uow, lives)
         if transitions:
             report.events.extend(self._alarms(uow, registry, transitions))
@@ -581,6 +606,16 @@ class AlarmOrders:
         # Gateways (the sensor role) may file orders but never act on them; the engine itself writes
         # the alarm's history into its order as the street's system administrator.
         self._orders.note(replace(NOTE_ACTOR, streets=frozenset({street})), order_id, message)
+
+
+def _ts(reading: Observed) -> datetime:
+    return reading.ts
+
+
+def _epoch_ms(ts: datetime) -> int:
+    if ts.tzinfo is None:
+        raise ValueError(f"naive datetime {ts!r}: store timezone-aware datetimes only")
+    return round(ts.timestamp() * 1000)
 
 
 def _describe(item: IncomingReading) -> str:

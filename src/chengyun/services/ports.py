@@ -354,6 +354,11 @@ class ReadingRow:
     value: float
 
 
+# One data point as the batch path hands it to the store, ready for the driver: (sensor id, quantity,
+# time in epoch milliseconds, value, street). Plain tuples, no object per point.
+PointRow = tuple[str, str, int, float, str]
+
+
 @dataclass(frozen=True)
 class DeadLetter:
     """A refused payload, reading or value, kept for the operator to read."""
@@ -457,6 +462,10 @@ class SensorRepository(Protocol):
     def add_readings(self, rows: Sequence[ReadingRow]) -> int:
         """Store data points in one batch; a point already stored (same sensor, quantity and time:
         an MQTT redelivery) is skipped. Returns how many were new."""
+
+    def add_points(self, rows: Sequence[PointRow]) -> int:
+        """`add_readings` for points already in the driver's shape (times in epoch milliseconds):
+        the ingestion batch path. Same skipping of stored points; returns how many were new."""
 
     def series(
         self, sensor_id: str, quantity: str, since: datetime, until: datetime, resolution: str

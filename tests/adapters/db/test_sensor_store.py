@@ -179,6 +179,21 @@ def test_a_redelivered_point_is_skipped(uow_factory: UnitOfWorkFactory) -> None:
         assert uow.sensors.add_readings([]) == 0
 
 
+def test_points_in_the_drivers_shape_are_stored_as_their_readings_would_be(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    ms = round(T.timestamp() * 1000)
+    with uow_factory() as uow:
+        assert uow.sensors.add_readings([point("S-1", "tilt_x", T, 0.5)]) == 1
+        # the same point again (a redelivery, now through the batch path) is skipped, the new ones kept
+        rows = [("S-1", "tilt_x", ms, 0.5, "JAS"), ("S-1", "tilt_x", ms + 1000, 0.75, "JAS")]
+        assert uow.sensors.add_points(rows) == 1
+        assert uow.sensors.add_points([]) == 0
+        uow.commit()
+        got = uow.sensors.series("S-1", "tilt_x", T, T + timedelta(minutes=1), "raw")
+    assert [(p.ts, p.mean) for p in got] == [(T, 0.5), (T + timedelta(seconds=1), 0.75)]
+
+
 def test_raw_series_gives_each_point_as_a_bucket_of_one(uow_factory: UnitOfWorkFactory) -> None:
     with uow_factory() as uow:
         uow.sensors.add_readings(

@@ -47,6 +47,7 @@ from chengyun.services.ports import (
     AlarmQuery,
     AlarmRecord,
     DeadLetter,
+    PointRow,
     ReadingRow,
     SensorLive,
     SeriesPoint,
@@ -461,7 +462,7 @@ class SqlSensorRepository:
             return 0
         # Several quantities of one reading share its datetime: convert each distinct one once.
         cache: dict[int, int] = {}
-        values: builtins.list[tuple[str, str, int, float, str]] = []
+        values: builtins.list[PointRow] = []
         append = values.append
         for row in rows:
             ts = row.ts
@@ -472,6 +473,12 @@ class SqlSensorRepository:
                     raise ValueError(f"naive datetime {ts!r}: store timezone-aware datetimes only")
                 ms = cache[key] = round(ts.timestamp() * 1000)
             append((row.sensor_id, row.quantity, ms, row.value, row.street))
+        return self.add_points(values)
+
+    def add_points(self, rows: Sequence[PointRow]) -> int:
+        if not rows:
+            return 0
+        values = rows
         with self._driver() as cursor:
             if not self._pg:
                 cursor.executemany(_SQLITE_ADD_READINGS, values)
