@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -323,3 +326,24 @@ def test_a_payload_with_nul_characters_is_logged_as_a_dead_letter_and_spoils_not
     assert len(letters) == 2
     assert all("\x00" not in (d.excerpt + (d.sensor_id or "") + (d.topic or "")) for d in letters)
     assert any("\\u0000" in d.excerpt for d in letters)
+
+
+def test_batches_arriving_together_after_an_import_load_the_registry_once(
+    sensors: Center, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a start or an import every batch in flight needs the registry: one loads it, the rest wait
+    for it, instead of each thread loading every street's sensors at once."""
+    loads: list[int] = []
+    original = SqlSensorRepository.list
+
+    def slow_list(self: SqlSensorRepository, *args: Any, **kwargs: Any) -> Any:
+        loads.append(1)
+        time.sleep(0.2)  # a district's registry takes seconds to load: let the batches pile up
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SqlSensorRepository, "list", slow_list)
+    sensors.ingest.forget_registry()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        registries = list(pool.map(lambda _: sensors.ingest.sensors(), range(8)))
+    assert len(loads) == 1
+    assert all(sorted(r) == ["S1", "W1", "W2"] for r in registries)

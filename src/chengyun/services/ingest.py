@@ -17,6 +17,7 @@ timeline.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -151,6 +152,9 @@ class IngestService:
         self._registry: dict[str, Sensor] = {}
         self._stamp: int | None = None
         self._checked = 0.0
+        # One thread reloads the registry; the others wait for its result instead of each loading every
+        # street's sensors at once (after a start or an import, every waiting batch would).
+        self._registry_lock = threading.Lock()
         self._cache: dict[str, tuple[SensorLive, SensorEvaluator, Sensor]] = {}
         # The oldest reading stored since the last roll-up. At start-up: the last quarter hour, so
         # what an earlier process stored but did not roll up yet is covered.
@@ -161,16 +165,22 @@ class IngestService:
 
     def sensors(self) -> dict[str, Sensor]:
         """Every registered sensor by id, refreshed when the store's registry stamp moves."""
-        now = time.monotonic()
-        if self._stamp is not None and now - self._checked < REGISTRY_TTL_S:
+        if self._registry_fresh():
             return self._registry
-        with self._uow() as uow:
-            stamp = uow.sensors.registry_stamp()
-            if stamp != self._stamp:
-                self._registry = {s.id: s for s in uow.sensors.list(None)}
-                self._stamp = stamp
-        self._checked = now
-        return self._registry
+        with self._registry_lock:
+            if self._registry_fresh():  # another thread refreshed it while this one waited
+                return self._registry
+            now = time.monotonic()
+            with self._uow() as uow:
+                stamp = uow.sensors.registry_stamp()
+                if stamp != self._stamp:
+                    self._registry = {s.id: s for s in uow.sensors.list(None)}
+                    self._stamp = stamp
+            self._checked = now
+            return self._registry
+
+    def _registry_fresh(self) -> bool:
+        return self._stamp is not None and time.monotonic() - self._checked < REGISTRY_TTL_S
 
     def warm(self) -> int:
         """Loads every sensor's live state and evaluator before the stream starts, so the first
