@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from chengyun.domain.access import Actor, Role
+from chengyun.domain.access import Actor, Role, require_street, sees_token
 from chengyun.domain.errors import InvalidInput, NotFound, Unauthenticated
 from chengyun.domain.staff import Post
 from chengyun.services.ports import Clock, TokenRecord, UnitOfWorkFactory
@@ -37,12 +37,19 @@ class Auth:
         staff_id: str | None = None,
         name: str = "",
         ttl_days: float | None = None,
+        by: Actor | None = None,
     ) -> tuple[str, TokenRecord]:
-        """Create a token; the plain token is returned once and never stored."""
+        """Create a token; the plain token is returned once and never stored. `by`, the admin issuing it
+        (None: the command line), may give only its own streets and bind only its own streets' people."""
         street_set = frozenset(streets)
+        if by is not None:
+            for street in street_set:
+                require_street(by, street)
         with self._uow() as uow:
             if staff_id is not None:
                 person = uow.people.get_staff(staff_id)
+                if by is not None and not by.sees_street(person.street):
+                    raise NotFound(f"人员 {staff_id} 不存在")
                 post = _post_of(role)
                 if post is not None and post not in person.posts:
                     raise InvalidInput(f"{person.name} 没有{post.label}岗位，不能签发该角色的令牌")
@@ -104,16 +111,23 @@ class Auth:
             raise Unauthenticated("访问令牌已过期")
         return hit[1]
 
-    def revoke(self, token_id: str) -> None:
+    def revoke(self, token_id: str, by: Actor | None = None) -> None:
+        """Revoke a token; `by` (None: the command line) may revoke only the tokens it may list."""
         with self._uow() as uow:
+            if by is not None and not any(
+                r.id == token_id and sees_token(by, r.streets) for r in uow.tokens.list()
+            ):
+                raise NotFound(f"令牌 {token_id} 不存在")
             if not uow.tokens.revoke(token_id, self._clock.now()):
                 raise NotFound(f"令牌 {token_id} 不存在")
             uow.commit()
         self._cache.clear()
 
-    def tokens(self) -> list[TokenRecord]:
+    def tokens(self, by: Actor | None = None) -> list[TokenRecord]:
+        """The tokens (never their secret); those `by` may see (None: all, for the command line)."""
         with self._uow() as uow:
-            return uow.tokens.list()
+            found = uow.tokens.list()
+        return [r for r in found if by is None or sees_token(by, r.streets)]
 
 
 def _post_of(role: Role) -> Post | None:
