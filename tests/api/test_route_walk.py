@@ -165,6 +165,7 @@ EXPECTED: dict[str, dict[str, Outcome]] = {
     "POST /api/v1/tokens": allow("ADMINS"),
     "GET /api/v1/tokens": allow("ADMINS"),
     "DELETE /api/v1/tokens/{token_id}": allow("ADMINS"),
+    "GET /api/v1/audit": allow("ADMINS"),
     # intake helpers
     "GET /api/v1/events": allow("READERS outsider"),  # the outsider's feed carries its own street only
     "POST /api/v1/geocode": CREATE,
@@ -714,6 +715,7 @@ REQUESTS: dict[str, Build] = {
     "POST /api/v1/tokens": lambda w, c: Call(f"{V1}/tokens", json={"role": "duty_officer", "staff_id": "O1"}),
     "GET /api/v1/tokens": get(f"{V1}/tokens"),
     "DELETE /api/v1/tokens/{token_id}": fresh_token,
+    "GET /api/v1/audit": get(f"{V1}/audit"),
     # intake helpers
     "GET /api/v1/events": get(f"{V1}/events", after=0),
     "POST /api/v1/geocode": lambda w, c: Call(

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from chengyun.domain.access import Actor, Role, require_street, sees_token
 from chengyun.domain.errors import InvalidInput, NotFound, Unauthenticated
 from chengyun.domain.staff import Post
+from chengyun.services.audit import AuditAction, entry
 from chengyun.services.ports import Clock, TokenRecord, UnitOfWorkFactory
 
 TOKEN_PREFIX = "cy_"
@@ -76,6 +77,10 @@ class Auth:
             )
             token = TOKEN_PREFIX + secrets.token_urlsafe(32)
             uow.tokens.add(record, hash_token(token))
+            details = {"role": record.role, "staff_id": staff_id, "name": record.name}
+            uow.audit.add(
+                [entry(by, now, AuditAction.TOKEN_ISSUED, f"token:{record.id}", street_set, **details)]
+            )
             uow.commit()
         return token, record
 
@@ -114,12 +119,14 @@ class Auth:
     def revoke(self, token_id: str, by: Actor | None = None) -> None:
         """Revoke a token; `by` (None: the command line) may revoke only the tokens it may list."""
         with self._uow() as uow:
-            if by is not None and not any(
-                r.id == token_id and sees_token(by, r.streets) for r in uow.tokens.list()
-            ):
+            found = next((r for r in uow.tokens.list() if r.id == token_id), None)
+            if found is None or (by is not None and not sees_token(by, found.streets)):
                 raise NotFound(f"令牌 {token_id} 不存在")
-            if not uow.tokens.revoke(token_id, self._clock.now()):
-                raise NotFound(f"令牌 {token_id} 不存在")
+            now = self._clock.now()
+            uow.tokens.revoke(token_id, now)
+            details = {"role": found.role, "staff_id": found.staff_id, "name": found.name}
+            subject = f"token:{token_id}"
+            uow.audit.add([entry(by, now, AuditAction.TOKEN_REVOKED, subject, found.streets, **details)])
             uow.commit()
         self._cache.clear()
 
