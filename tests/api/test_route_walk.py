@@ -22,6 +22,7 @@ from chengyun.adapters.clock import ManualClock
 from chengyun.bootstrap import Center
 from chengyun.domain.access import Actor, Role
 from chengyun.domain.dispatch import RoutingRules
+from chengyun.services.auth import FailedAttempts
 from chengyun.services.community.imports import ImportKind
 from community_data import MARKET_DAY, load_community
 from street import ADMIN, STREET, T0
@@ -377,6 +378,9 @@ class Walk:
         self._kept: dict[str, Any] = {}
         self._n = itertools.count(1)
         center.orders.routing = RoutingRules(max_open_orders=1000)  # every order stays with M1
+        # The made-up token fails once per route, all from one client: more than a client may
+        # (test_api_failed_tokens.py has the limit's own test).
+        center.auth.failures = FailedAttempts(limit=1000)
         load_community(center)
         for kind, text in MORE_COMMUNITY:
             center.community.files.import_csv(ADMIN, STREET, kind, text)
