@@ -33,6 +33,7 @@ from chengyun.domain.categories import Category, categories_from_dicts
 from chengyun.domain.events import OrderEvent
 from chengyun.domain.places import Place
 from chengyun.services.assessment import AssessmentService
+from chengyun.services.audit import Audit
 from chengyun.services.auth import Auth
 from chengyun.services.board import BoardService
 from chengyun.services.classify import ClassifierService
@@ -97,6 +98,7 @@ class Center:
     notifications: NotificationService = field(kw_only=True, repr=False)
     notify_worker: NotifyWorker = field(kw_only=True, repr=False)
     board: BoardService = field(kw_only=True, repr=False)
+    audit: Audit = field(kw_only=True, repr=False)  # who read contacts, who changed tokens and posts
 
     def start(self) -> None:
         if self._started:
@@ -228,6 +230,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         notifications=notifications,
         notify_worker=notify_worker,
         board=BoardService(uow, clock, orders),
+        audit=Audit(uow, clock),
     )
 
 

@@ -287,6 +287,22 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from chengyun.domain.calendar import local
+    from chengyun.services.audit import AuditAction
+
+    since = datetime.fromisoformat(args.since) if args.since else None
+    if since is not None and since.tzinfo is None:
+        print("--since 必须带时区，如 2026-11-25T08:00:00+08:00", file=sys.stderr)
+        return 2
+    action = AuditAction(args.action) if args.action else None
+    for e in _center(args).audit.entries(None, since, action, args.limit):
+        streets = ",".join(sorted(e.streets)) or "*"
+        who = f"{e.actor_name}（{e.actor_id}）"
+        print(f"{local(e.at):%Y-%m-%d %H:%M:%S}\t{who}\t{e.action.label}\t{e.subject}\t{streets}")
+    return 0
+
+
 # --- import, export -------------------------------------------------------------------------------
 
 
@@ -744,6 +760,13 @@ def _parser() -> argparse.ArgumentParser:
     p = tokens.add_parser("revoke", help="吊销令牌")
     p.set_defaults(run=cmd_token_revoke)
     p.add_argument("id")
+    p.add_argument("--database-url")
+
+    p = sub.add_parser("audit", help="审计日志：谁查看了诉求人联系方式、谁签发或吊销了令牌（新的在前）")
+    p.set_defaults(run=cmd_audit)
+    p.add_argument("--since", help="起始时间（带时区）")
+    p.add_argument("--action", choices=["contact_viewed", "token_issued", "token_revoked", "staff_replaced"])
+    p.add_argument("--limit", type=int, default=200)
     p.add_argument("--database-url")
 
     what = ["places", "departments", "staff", "pairs", "roster", "categories", "sensors"]

@@ -18,6 +18,7 @@ from chengyun.adapters.clock import ManualClock
 from chengyun.api.app import create_app
 from chengyun.bootstrap import build
 from chengyun.domain.access import Role
+from chengyun.services.auth import FailedAttempts
 from chengyun.settings import Settings
 from community_data import load_community
 from street import STREET, T0, load_street
@@ -35,6 +36,7 @@ def app_and_token(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[FastA
     load_street(center)
     load_community(center)
     token, _ = center.auth.issue(Role.COMMUNITY_WORKER, [STREET], name="模糊测试")
+    center.auth.failures = FailedAttempts(limit=1_000_000)  # made-up credentials on every operation
     try:
         yield create_app(center), token
     finally:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.security.base import SecurityBase
 from fastapi.security.utils import get_authorization_scheme_param
@@ -12,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from chengyun.bootstrap import Center
 from chengyun.domain.access import Actor, require_street
-from chengyun.domain.errors import InvalidInput
+from chengyun.domain.errors import InvalidInput, Unauthenticated
 
 
 # The dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in the thread pool,
@@ -44,7 +45,23 @@ class BearerActor(SecurityBase):
         actor = center.auth.authenticate_cached(token)
         if actor is not None:
             return actor
-        return await run_in_threadpool(center.auth.authenticate, token)
+        # A token not seen lately: a client with too many failed ones lately waits (429), its tokens not
+        # even looked up. A token seen lately (above) still works: people behind the same address.
+        failures = center.auth.failures
+        client = request.client.host if request.client else ""
+        wait = failures.retry_after(client)
+        if wait is not None:
+            seconds = math.ceil(wait)
+            raise HTTPException(
+                429,
+                f"令牌验证失败次数过多，请 {seconds} 秒后再试",
+                headers={"Retry-After": str(seconds)},
+            )
+        try:
+            return await run_in_threadpool(center.auth.authenticate, token)
+        except Unauthenticated:
+            failures.failed(client)
+            raise
 
 
 get_actor = BearerActor("访问令牌（chengyun token create 签发）")

@@ -121,6 +121,12 @@ class Actor:
         return self.is_district or street in self.streets
 
 
+def sees_token(actor: Actor, streets: frozenset[str]) -> bool:
+    """Whether `actor` may list or revoke a token of `streets`: a district admin every token, a street
+    admin those of its own streets only (not a district token, which has none)."""
+    return actor.is_district or (bool(streets) and streets <= actor.streets)
+
+
 def require_role(actor: Actor, allowed: Collection[Role], what: str) -> None:
     if actor.role not in allowed:
         raise PermissionDenied(f"{actor.role.label}无权{what}", role=actor.role.value)

@@ -7,12 +7,14 @@ import hmac
 import secrets
 import time
 import uuid
-from collections.abc import Iterable
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from chengyun.domain.access import Actor, Role
+from chengyun.domain.access import Actor, Role, require_street, sees_token
 from chengyun.domain.errors import InvalidInput, NotFound, Unauthenticated
 from chengyun.domain.staff import Post
+from chengyun.services.audit import AuditAction, entry
 from chengyun.services.ports import Clock, TokenRecord, UnitOfWorkFactory
 
 TOKEN_PREFIX = "cy_"
@@ -23,12 +25,56 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class FailedAttempts:
+    """Failed token uses per client (its address): past `limit` within `window_s` seconds, the client is
+    told to wait (`retry_after`) until the oldest of them leaves the window. Real seconds, whatever the
+    center's clock; per process; at most `max_clients` remembered (the least recent forgotten first)."""
+
+    def __init__(
+        self,
+        limit: int = 20,
+        window_s: float = 60.0,
+        now: Callable[[], float] = time.monotonic,
+        max_clients: int = 10_000,
+    ) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._now = now
+        self._max = max_clients
+        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def retry_after(self, client: str) -> float | None:
+        """Seconds the client must wait before its next token is looked at, or None."""
+        times = self._recent(client)
+        if times is None or len(times) < self.limit:
+            return None
+        return max(times[0] + self.window_s - self._now(), 0.001)
+
+    def failed(self, client: str) -> None:
+        times = self._recent(client)
+        if times is None:
+            times = self._seen[client] = deque(maxlen=self.limit)
+            while len(self._seen) > self._max:
+                self._seen.popitem(last=False)
+        times.append(self._now())
+        self._seen.move_to_end(client)
+
+    def _recent(self, client: str) -> deque[float] | None:
+        times = self._seen.get(client)
+        if times is not None:
+            horizon = self._now() - self.window_s
+            while times and times[0] <= horizon:
+                times.popleft()
+        return times
+
+
 class Auth:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, bootstrap_token: str | None = None) -> None:
         self._uow = uow
         self._clock = clock
         self._bootstrap = bootstrap_token or None
         self._cache: dict[str, tuple[float, Actor, datetime | None]] = {}
+        self.failures = FailedAttempts()
 
     def issue(
         self,
@@ -37,12 +83,19 @@ class Auth:
         staff_id: str | None = None,
         name: str = "",
         ttl_days: float | None = None,
+        by: Actor | None = None,
     ) -> tuple[str, TokenRecord]:
-        """Create a token; the plain token is returned once and never stored."""
+        """Create a token; the plain token is returned once and never stored. `by`, the admin issuing it
+        (None: the command line), may give only its own streets and bind only its own streets' people."""
         street_set = frozenset(streets)
+        if by is not None:
+            for street in street_set:
+                require_street(by, street)
         with self._uow() as uow:
             if staff_id is not None:
                 person = uow.people.get_staff(staff_id)
+                if by is not None and not by.sees_street(person.street):
+                    raise NotFound(f"人员 {staff_id} 不存在")
                 post = _post_of(role)
                 if post is not None and post not in person.posts:
                     raise InvalidInput(f"{person.name} 没有{post.label}岗位，不能签发该角色的令牌")
@@ -69,6 +122,10 @@ class Auth:
             )
             token = TOKEN_PREFIX + secrets.token_urlsafe(32)
             uow.tokens.add(record, hash_token(token))
+            details = {"role": record.role, "staff_id": staff_id, "name": record.name}
+            uow.audit.add(
+                [entry(by, now, AuditAction.TOKEN_ISSUED, f"token:{record.id}", street_set, **details)]
+            )
             uow.commit()
         return token, record
 
@@ -104,16 +161,25 @@ class Auth:
             raise Unauthenticated("访问令牌已过期")
         return hit[1]
 
-    def revoke(self, token_id: str) -> None:
+    def revoke(self, token_id: str, by: Actor | None = None) -> None:
+        """Revoke a token; `by` (None: the command line) may revoke only the tokens it may list."""
         with self._uow() as uow:
-            if not uow.tokens.revoke(token_id, self._clock.now()):
+            found = next((r for r in uow.tokens.list() if r.id == token_id), None)
+            if found is None or (by is not None and not sees_token(by, found.streets)):
                 raise NotFound(f"令牌 {token_id} 不存在")
+            now = self._clock.now()
+            uow.tokens.revoke(token_id, now)
+            details = {"role": found.role, "staff_id": found.staff_id, "name": found.name}
+            subject = f"token:{token_id}"
+            uow.audit.add([entry(by, now, AuditAction.TOKEN_REVOKED, subject, found.streets, **details)])
             uow.commit()
         self._cache.clear()
 
-    def tokens(self) -> list[TokenRecord]:
+    def tokens(self, by: Actor | None = None) -> list[TokenRecord]:
+        """The tokens (never their secret); those `by` may see (None: all, for the command line)."""
         with self._uow() as uow:
-            return uow.tokens.list()
+            found = uow.tokens.list()
+        return [r for r in found if by is None or sees_token(by, r.streets)]
 
 
 def _post_of(role: Role) -> Post | None:

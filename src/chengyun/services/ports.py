@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from chengyun.domain.alarms import Alarm, AlarmState
 from chengyun.domain.categories import Category
@@ -22,6 +22,9 @@ from chengyun.domain.sla import DeadlinePolicy, PolicySet
 from chengyun.domain.staff import ABPair, Absence, Department, Shift, Staff
 from chengyun.domain.supervision import Notice, NoticeKind
 from chengyun.services.community.ports import CommunityRepository
+
+if TYPE_CHECKING:
+    from chengyun.services.audit import AuditRepository  # which needs this module's UnitOfWorkFactory
 
 
 class Clock(Protocol):
@@ -551,6 +554,7 @@ class UnitOfWork(Protocol):
     grades: GradeRepository
     notices: NoticeRepository
     notifications: NotificationRepository
+    audit: AuditRepository
 
     def __enter__(self) -> Self: ...
 

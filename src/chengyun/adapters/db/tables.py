@@ -908,3 +908,20 @@ Index(
     orders.c.lon,
     orders.c.building,
 )
+
+# Who read a complainant's contact and who changed tokens or people's posts: appended, never changed.
+# `streets` is where the entry belongs (empty: the whole district, such as a district token).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("actor_id", String(200), nullable=False),
+    Column("actor_name", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("streets", _json(), nullable=False),
+    Column("details", _json(), nullable=False),
+    Index("ix_audit_log_at", "at"),
+)

@@ -10,6 +10,7 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from chengyun.adapters.db.audit import SqlAuditRepository
 from chengyun.adapters.db.community import SqlCommunityRepository
 from chengyun.adapters.db.examples import SqlExampleRepository
 from chengyun.adapters.db.grading import SqlGradeRepository, SqlSettingsRepository
@@ -25,6 +26,7 @@ from chengyun.adapters.db.repositories import (
 from chengyun.adapters.db.sensors import SqlSensorRepository
 from chengyun.adapters.db.supervision import SqlNoticeRepository
 from chengyun.domain.errors import Unavailable
+from chengyun.services.audit import AuditRepository
 from chengyun.services.community.ports import CommunityRepository
 from chengyun.services.ports import (
     ConfigRepository,
@@ -61,6 +63,7 @@ class SqlUnitOfWork:
     grades: GradeRepository
     notices: NoticeRepository
     notifications: NotificationRepository
+    audit: AuditRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -104,6 +107,7 @@ class SqlUnitOfWork:
         self.grades = SqlGradeRepository(connection)
         self.notices = SqlNoticeRepository(connection)
         self.notifications = SqlNotificationRepository(connection)
+        self.audit = SqlAuditRepository(connection)
         return self
 
     def __exit__(

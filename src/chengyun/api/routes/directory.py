@@ -135,9 +135,10 @@ def export_staff(center: CenterDep, actor: ActorDep, street: str | None = None) 
 async def import_staff(
     request: Request, center: CenterDep, actor: ActorDep, street: str | None = None
 ) -> ImportResult:
-    return ImportResult(
-        imported=center.directory.import_staff(actor, street_of(actor, street), await csv_text(request))
-    )
+    code = street_of(actor, street)
+    imported = center.directory.import_staff(actor, code, await csv_text(request))
+    center.audit.staff_replaced(actor, code, imported)
+    return ImportResult(imported=imported)
 
 
 @router.get("/ab-pairs", response_class=CsvResponse, summary="AB角（CSV）", responses=ERROR_RESPONSES_AS_JSON)

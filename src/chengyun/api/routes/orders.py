@@ -126,12 +126,15 @@ def search_orders(
     )
     page = center.orders.search(actor, query)
     items = [shape(center, actor, o) for o in page.items]
+    center.audit.contacts_viewed(actor, page.items)
     return OrderPage(items=items, total=page.total, limit=limit, offset=offset)
 
 
 @router.get("/{order_id}", response_model=OrderOut, summary="工单详情")
 def get_order(order_id: OrderId, center: CenterDep, actor: ActorDep) -> OrderOut:
-    return shape(center, actor, center.orders.get(actor, order_id))
+    order = center.orders.get(actor, order_id)
+    center.audit.contacts_viewed(actor, [order])
+    return shape(center, actor, order)
 
 
 @router.get("/{order_id}/timeline", response_model=list[TimelineOut], summary="工单时间线")

@@ -1,0 +1,120 @@
+"""The audit log (审计日志): who read a complainant's contact, who issued or revoked a token, who replaced
+a street's people and their posts. Entries are appended in the transaction of what they record (tokens) or
+right after the answer is decided (reads); nothing updates or deletes them. Admins read their streets'."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from chengyun.domain.access import Actor, Role, require_role, sees_contact
+from chengyun.domain.orders import WorkOrder
+from chengyun.services.ports import Clock, UnitOfWorkFactory
+
+
+class AuditAction(StrEnum):
+    CONTACT_VIEWED = "contact_viewed"
+    TOKEN_ISSUED = "token_issued"
+    TOKEN_REVOKED = "token_revoked"
+    STAFF_REPLACED = "staff_replaced"
+
+    @property
+    def label(self) -> str:
+        return AUDIT_LABELS[self]
+
+
+AUDIT_LABELS = {
+    AuditAction.CONTACT_VIEWED: "查看诉求人联系方式",
+    AuditAction.TOKEN_ISSUED: "签发令牌",
+    AuditAction.TOKEN_REVOKED: "吊销令牌",
+    AuditAction.STAFF_REPLACED: "导入人员与岗位",
+}
+COMMAND_LINE = ("cli", "命令行", "admin")  # who acts when nobody signed in: the `chengyun` command
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    actor_id: str
+    actor_name: str
+    role: str
+    action: AuditAction
+    subject: str  # "order:12", "token:ab12…", "staff:JAS"
+    streets: frozenset[str]  # where it belongs; empty: the district
+    details: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+
+class AuditRepository(Protocol):
+    def add(self, entries: Sequence[AuditEntry]) -> None: ...
+
+    def list(
+        self, streets: frozenset[str] | None, since: datetime | None, action: str | None, limit: int
+    ) -> list[AuditEntry]:
+        """Newest first; `streets` None: all, else the entries of any of these streets."""
+        ...
+
+
+def entry(
+    by: Actor | None,
+    at: datetime,
+    action: AuditAction,
+    subject: str,
+    streets: Iterable[str],
+    **details: Any,
+) -> AuditEntry:
+    who = COMMAND_LINE if by is None else (by.who.id, by.who.name, by.role.value)
+    return AuditEntry(at, who[0], who[1], who[2], action, subject, frozenset(streets), details)
+
+
+class Audit:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    def contacts_viewed(self, actor: Actor, orders: Iterable[WorkOrder]) -> None:
+        """Record that `actor` was shown the complainants of those of `orders` it sees in full."""
+        now = self._clock.now()
+        entries = [
+            entry(actor, now, AuditAction.CONTACT_VIEWED, f"order:{o.id}", [o.street])
+            for o in orders
+            if o.complainants and sees_contact(actor, o)
+        ]
+        if entries:
+            with self._uow() as uow:
+                uow.audit.add(entries)
+                uow.commit()
+
+    def staff_replaced(self, actor: Actor, street: str, count: int) -> None:
+        with self._uow() as uow:
+            uow.audit.add(
+                [
+                    entry(
+                        actor,
+                        self._clock.now(),
+                        AuditAction.STAFF_REPLACED,
+                        f"staff:{street}",
+                        [street],
+                        count=count,
+                    )
+                ]
+            )
+            uow.commit()
+
+    def entries(
+        self,
+        actor: Actor | None,
+        since: datetime | None = None,
+        action: AuditAction | None = None,
+        limit: int = 200,
+    ) -> list[AuditEntry]:
+        """The log, newest first: a district admin (or the command line: None) reads all of it, a street
+        admin its streets' entries."""
+        if actor is not None:
+            require_role(actor, {Role.ADMIN}, "查看审计日志")
+        streets = None if actor is None or actor.is_district else actor.streets
+        with self._uow() as uow:
+            return uow.audit.list(streets, since, action.value if action else None, limit)
