@@ -59,7 +59,7 @@ def test_when_neither_can_arrive_in_time_the_nearest_available_field_worker_goes
     decision = decide(people(S1={"position": far}, S2={"on_duty": False}))
     assert decision.staff_id == "S4" and decision.rule == "nearest"
     assert decision.reason.startswith(
-        "A 角 李思远 步行到场约需 36 分钟（到场时限 15 分钟），B 角 陆佳颖 不在班，"
+        "A 角 李思远 步行约 36 分钟，连同出发准备约 39 分钟到场（到场时限 15 分钟），B 角 陆佳颖 不在班，"
     )
     assert decision.reason.endswith("派遣给就近可到场的 赵敏（步行约 5 分钟）")
 
@@ -121,7 +121,7 @@ def test_a_busy_on_another_site_is_passed_over_for_a_free_person_who_can_make_it
     decision = decide(staff)
     assert decision.staff_id == "S4" and decision.rule == "nearest"
     assert decision.reason.startswith(
-        "A 角 李思远 手头另有 1 件工单，预计约 17 分钟后到场（到场时限 15 分钟）"
+        "A 角 李思远 手头另有 1 件工单，预计约 19 分钟后到场（到场时限 15 分钟）"
     )
 
 

@@ -75,7 +75,9 @@ def test_when_a_and_b_cannot_arrive_in_time_the_nearest_field_worker_goes(center
     order = center.orders.create(HOTLINE, tile()).order
     assert order.assignee == "M4"
     note = dispatch_note(center, order.id)
-    assert note.startswith("A 角 李思远 步行到场约需 19 分钟（到场时限 15 分钟），B 角 陆佳颖 请假")
+    assert note.startswith(
+        "A 角 李思远 步行约 19 分钟，连同出发准备约 22 分钟到场（到场时限 15 分钟），B 角 陆佳颖 请假"
+    )
     assert "派遣给就近可到场的 赵敏（步行约 1 分钟）" in note
 
 

@@ -12,8 +12,13 @@ outcome look good (the simulator's report shows what they lead to, with our disp
   one order in fifty is returned (退单) as not theirs after a look on site; when handling runs past the
   deadline, most ask for an extension first, and the duty officer grants most of them.
 * The 12345 desk makes the first contact (先联) with a complainant: one call at a time per handler on
-  shift, 1.5–4 minutes a call, picked up 0.3–1.5 minutes after the order arrives; it calls back
-  (回访) 5–20 minutes after the problem is handled, and closes the case 1–8 minutes after that.
+  shift, 0.2–0.6 minutes until the caller answers (the first contact, 先联, is made then) and 1.5–4
+  minutes a call, picked up 0.3–1.5 minutes after the order arrives; it calls back
+  (回访) 5–20 minutes after the problem is handled, and closes the case 1–8 minutes after that. Its
+  handlers take the waiting calls earliest deadline first, those still in time before those already
+  late; a red order's first contact is kept short (0.8–1.5 minutes: confirm what and where, say that
+  someone is on the way), the details wait for the callback. An area manager standing in on the hotline
+  takes no calls while out at a site.
 * Nobody works off shift: an order given to someone off shift waits for their next shift unless the duty
   officer, told by the escalation ladder, reassigns it.
 * The staff app reports its holder's position every 10 minutes while on shift.
@@ -80,7 +85,9 @@ class Behaviour:
     extension_approved: float = 0.85
     decision: tuple[float, float] = (2.0, 8.0)
     pick_up: tuple[float, float] = (0.3, 1.5)
+    ring: tuple[float, float] = (0.2, 0.6)  # dialling until the caller answers
     call: tuple[float, float] = (1.5, 4.0)
+    red_call: tuple[float, float] = (0.8, 1.5)  # a red order's first contact: confirm, say who is coming
     callback_after: tuple[float, float] = (5.0, 20.0)
     self_close_after: tuple[float, float] = (1.0, 4.0)
     case_close_after: tuple[float, float] = (1.0, 8.0)
