@@ -536,6 +536,8 @@ class Simulation:
         worker = self.workers[shift.staff]
         if worker.walk is None and not worker.busy:
             worker.position = area_offices().get(shift.area or "", CENTER_POINT)
+        # The staff app reports where its holder starts (routing does not wait for the next round).
+        self.center.directory.check_in(self._actor(worker), worker.where(at), at)
         for order_id in list(worker.queue):
             self._acknowledge(worker, order_id)
         if not worker.busy:
@@ -545,7 +547,8 @@ class Simulation:
         return any(s.staff == staff and s.covers(at) for s in self._shifts)
 
     def _next_job(self, worker: Worker, at: datetime) -> None:
-        """Set off for the queued order with the earliest arrival deadline."""
+        """Set off for the queued order with the earliest arrival deadline that can still be met (else
+        the earliest)."""
         if not worker.queue or not self._working(worker.id, at):
             return
         actor = self._actor(worker)
@@ -559,10 +562,20 @@ class Simulation:
             candidates.append((clock.due_at if clock else order.received_at, order_id, order))
         if not candidates:
             return
-        _, order_id, order = min(candidates, key=lambda c: (c[0], c[1]))
+
+        def site_of(order: WorkOrder) -> Point:
+            tracked = self.tracked.get(order.id or 0)
+            return order.location.point or (tracked.site if tracked else None) or worker.position
+
+        def in_time(due: datetime, order: WorkOrder) -> bool:
+            walk = walk_metres(worker.position, site_of(order)) / worker.pace
+            return at + timedelta(minutes=max(self.behaviour.set_off) + walk) <= due
+
+        # Those still reachable in time first, earliest deadline first (a red order's 10 minutes before a
+        # blue order's 15); then the ones already late.
+        _, order_id, order = min(candidates, key=lambda c: (not in_time(c[0], c[2]), c[0], c[1]))
         worker.queue.remove(order_id)
-        tracked = self.tracked.get(order_id)
-        site = order.location.point or (tracked.site if tracked else None) or worker.position
+        site = site_of(order)
         rng = self._rng("travel", order_id, worker.id)
         minutes = rng.uniform(*self.behaviour.set_off) + walk_metres(worker.position, site) / worker.pace
         arrive = at + timedelta(minutes=minutes)

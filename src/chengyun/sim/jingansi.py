@@ -1055,9 +1055,11 @@ _TEAM_WEEKEND = (
     (16 * 60, 24 * 60),
     (16 * 60, 24 * 60),
 )
-# The middle patrol shift doubles up over the lunch and dinner peaks of delivery e-bikes (a 顽症).
-_PATROL_SHIFTS = ((8 * 60, 16 * 60), (11 * 60, 19 * 60), (16 * 60, 22 * 60))
-_RESPONDER_WEEKDAY = ((9 * 60, 17 * 60 + 30), (13 * 60 + 30, 22 * 60))
+# The middle patrol shift doubles up over the lunch and dinner peaks of delivery e-bikes (a 顽症); the
+# first starts with the morning peak, the last stays out through the evening's noise until midnight.
+_PATROL_SHIFTS = ((7 * 60 + 30, 15 * 60 + 30), (11 * 60, 19 * 60), (16 * 60, 24 * 60))
+# The first weekday responder starts with the morning peak of calls (07:30), before the offices open.
+_RESPONDER_WEEKDAY = ((7 * 60 + 30, 16 * 60), (13 * 60 + 30, 22 * 60))
 _RESPONDER_WEEKEND = ((9 * 60, 17 * 60 + 30),)
 _DIRECTOR = (9 * 60, 18 * 60)
 _NIGHT = (22 * 60, 31 * 60)  # 22:00 to 07:00 the next morning

@@ -6,7 +6,8 @@ outcome look good (the simulator's report shows what they lead to, with our disp
 * Field staff (area managers, chief responders) walk 62–80 m a minute along the street grid (each person
   their own pace: crossings, lights and crowds make it slower than an open pavement), read a new order
   0.3–2 minutes after their phone buzzes (0.5–3 more if they are busy), need 0.5–2 minutes to set off,
-  and work one site at a time, taking their orders earliest arrival deadline first.
+  and work one site at a time, taking their orders earliest arrival deadline first, those they can still
+  reach in time before those already late.
 * On site they handle the problem in a time that depends on its kind (a median, spread ×/÷ 1.6), or, for
   repairs somebody else must make (street lights, leaks, broken paving), settle a plan with a date. About
   one order in fifty is returned (退单) as not theirs after a look on site; when handling runs past the
