@@ -19,11 +19,11 @@ of a north–south road), odd numbers on the left-hand side; the LineStrings run
 Staffing: each area's A/B partners (AB角) keep the area covered 07:00–22:00 every day between them. On
 weekdays the A works a half day as area manager (07:00–14:30 or 14:30–22:00) while the B takes the other half
 on the 12345 hotline, standing in; on Saturday the A, on Sunday the B, is the area's manager for the whole
-day. A separate hotline team (16:00–24:00 and 00:00–08:00 daily, plus weekend days) keeps at least two
-handlers on the hotline at every moment; one duty officer is on duty around the clock in three shifts.
-A night duty team of eight chief responders (夜间值守) keeps four people in the field 22:00–07:00, each
-starting from an area office chosen so that no point of the street is far from one of them; each works
-every other night.
+day. A separate hotline team (00:00–08:00 and 16:00–24:00 daily, one handler 08:00–16:00 on weekdays and
+two on weekend days) keeps at least two handlers on the hotline at every moment; one duty officer is on
+duty around the clock in three shifts. A night duty team of eight chief responders (夜间值守) keeps four
+people in the field 22:00–07:00, each starting from an area office chosen so that no point of the street
+is far from one of them; each works every other night.
 """
 
 from __future__ import annotations
@@ -1046,7 +1046,9 @@ _EARLY = (7 * 60, 14 * 60 + 30)
 _LATE = (14 * 60 + 30, 22 * 60)
 _WHOLE_DAY = (7 * 60, 22 * 60)
 _DUTY_SHIFTS = ((0, 8 * 60), (8 * 60, 16 * 60), (16 * 60, 24 * 60))
-_TEAM_WEEKDAY = ((0, 8 * 60), (0, 8 * 60), (16 * 60, 24 * 60), (16 * 60, 24 * 60))
+# By day on weekdays one of the team keeps a line open besides the B partners standing in, who go out to
+# sites when their area needs them.
+_TEAM_WEEKDAY = ((0, 8 * 60), (0, 8 * 60), (8 * 60, 16 * 60), (16 * 60, 24 * 60), (16 * 60, 24 * 60))
 _TEAM_WEEKEND = (
     (0, 8 * 60),
     (0, 8 * 60),
