@@ -513,7 +513,7 @@ class Simulation:
     def _on_notice(self, payload: tuple[str, int], at: datetime) -> None:
         staff, order_id = payload
         worker = self.workers[staff]
-        if not self._working(staff, at):
+        if not self._working(staff, at) and not self._finishing(staff, at):
             return  # read when the shift starts (shift_start)
         self._acknowledge(worker, order_id)
         if not worker.busy:
@@ -546,10 +546,15 @@ class Simulation:
     def _working(self, staff: str, at: datetime) -> bool:
         return any(s.staff == staff and s.covers(at) for s in self._shifts)
 
+    def _finishing(self, staff: str, at: datetime) -> bool:
+        """Within the overtime after a shift's end: still seeing through the orders already in hand."""
+        overtime = timedelta(minutes=self.behaviour.overtime)
+        return any(s.staff == staff and s.end <= at < s.end + overtime for s in self._shifts)
+
     def _next_job(self, worker: Worker, at: datetime) -> None:
         """Set off for the queued order with the earliest arrival deadline that can still be met (else
         the earliest)."""
-        if not worker.queue or not self._working(worker.id, at):
+        if not worker.queue or not (self._working(worker.id, at) or self._finishing(worker.id, at)):
             return
         actor = self._actor(worker)
         candidates: list[tuple[datetime, int, WorkOrder]] = []

@@ -20,8 +20,10 @@ outcome look good (the simulator's report shows what they lead to, with our disp
   late; a red order's first contact is kept short (0.8–1.5 minutes: confirm what and where, say that
   someone is on the way), the details wait for the callback. An area manager standing in on the hotline
   takes no calls while out at a site.
-* Nobody works off shift: an order given to someone off shift waits for their next shift unless the duty
-  officer, told by the escalation ladder, reassigns it.
+* Nobody starts work off shift: an order given to someone off shift waits for their next shift unless the
+  duty officer, told by the escalation ladder, reassigns it. Orders already in hand at the end of a shift
+  are seen through, up to an hour past it (交接班 would hand them over; the order's state often no
+  longer allows a new dispatch once the desk has made the first contact).
 * The staff app reports its holder's position every 10 minutes while on shift.
 """
 
@@ -96,6 +98,7 @@ class Behaviour:
     redispatch_after: tuple[float, float] = (3.0, 10.0)  # the desk re-dispatches a returned order
     reassign_after: tuple[float, float] = (2.0, 6.0)  # the duty officer acts on an escalation
     checkin_every: float = 10.0
+    overtime: float = 60.0  # minutes past a shift's end spent finishing the orders in hand
     satisfaction: tuple[float, float, float] = (0.88, 0.09, 0.03)  # satisfied, basically, not
     handle_median: Mapping[str, float] = field(default_factory=lambda: dict(HANDLE_MEDIAN))
     plan_share: Mapping[str, float] = field(default_factory=lambda: dict(PLAN_SHARE))
