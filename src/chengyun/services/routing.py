@@ -27,7 +27,7 @@ POSITION_FRESH = timedelta(minutes=30)  # an older check-in says little about wh
 # could not reach the site before going off, and the order would wait for their next shift.
 GOING_OFF = timedelta(minutes=15)
 DEFAULT_RULES = RoutingRules()
-# Posts that go out to sites: area managers, chief responders, and the patrol observers (巡查员), who are
+# Posts that go out to sites: area managers, chief responders, and the patrol observers (首席观察员), who are
 # out on the street anyway and can take an order near where they walk.
 FIELD_POSTS = frozenset({Post.AREA_MANAGER, Post.CHIEF_RESPONDER, Post.PATROL_OBSERVER})
 # Posts that keep their holder at the center while on shift, whatever other posts they hold.
