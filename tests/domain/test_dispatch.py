@@ -136,17 +136,6 @@ def test_the_naive_baseline_always_picks_a_even_off_shift_and_far_away() -> None
     assert "固定派给 A 角" in decision.reason
 
 
-def test_a_tight_red_deadline_goes_to_the_fastest_even_when_a_could_just_make_it() -> None:
-    staff = people(S1={"position": near(450)})  # A: 2.5 + 6.4 minutes, within 10
-    assert decide(staff, arrive=15).staff_id == "S1"
-    red = decide(staff, arrive=10)
-    assert (red.staff_id, red.rule) == ("S4", "nearest")
-    assert red.reason == "到场时限 10 分钟，派遣给最快可到场的 赵敏（步行约 5 分钟）"
-    a_nearest = decide(people(S1={"position": near(100)}), arrive=10)
-    assert (a_nearest.staff_id, a_nearest.rule) == ("S1", "a")
-    assert a_nearest.reason.startswith("到场时限 10 分钟，派遣给最快可到场的 A 角 李思远")
-
-
 def test_the_arrival_estimate_counts_setting_off_but_the_note_gives_the_walk() -> None:
     staff = people(S1={"position": near(800)}, S2={"on_duty": False})  # 800 m: 11.4 minutes on foot
     assert decide(staff).staff_id == "S1"  # 2.5 + 11.4 is within 15

@@ -9,9 +9,6 @@ it, the fastest available person does; when everyone on shift has a full hand, t
 (A or B first) does; when nobody is on shift at all, A does. The reason says which. Every step is
 written out in Chinese for the timeline.
 
-A tight arrival deadline (a red order's 10 minutes) goes straight to the fastest available person who
-can make it, A and B among them.
-
 That is the standard strategy. `Strategy.A_ONLY` is the naive baseline the simulator measures it
 against: always the area's A, whoever and wherever A is, no fallback.
 """
@@ -63,9 +60,6 @@ class RoutingRules:
     # picking up the kit (the simulated people take 0.3–2 minutes to read and 0.5–2 to set off). It counts
     # towards the arrival deadline; the dispatch note's "步行约 N 分钟" stays the walk alone.
     set_off_minutes: float = 2.5
-    # An arrival deadline this tight (a red order's 10 minutes) leaves no slack for A's longer walk: the
-    # fastest available person who can make it goes, A and B included, and the note says so.
-    fastest_first_within: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -130,23 +124,6 @@ def route(
         elif walk is not None:
             note = f"（步行约 {max(1, math.ceil(walk))} 分钟）"
         return Decision(person.id, person.name, rule, "，".join([*steps, f"{what}{note}"]), walk)
-
-    if site is not None and arrive_within_minutes <= rules.fastest_first_within:
-        pool = [
-            p for p in staff.values() if (p.id in (a, b) or p.field_worker) and not _unavailable(p, rules)
-        ]
-        quickest = sorted(
-            ((m, p.id, p) for p in pool if (m := minutes_to_site(p)) is not None), key=lambda x: x[:2]
-        )
-        if quickest and quickest[0][0] <= arrive_within_minutes:
-            best, _, first = quickest[0]
-            role = {a: "A 角 ", b: "B 角 "}.get(first.id, "")
-            return done(
-                first,
-                {a: "a", b: "b"}.get(first.id, "nearest"),
-                f"到场时限 {_fmt(arrive_within_minutes)} 分钟，派遣给最快可到场的 {role}{first.name}",
-                best,
-            )
 
     for role, staff_id in (("A", a), ("B", b)):
         person = staff.get(staff_id) or StaffStatus(staff_id, staff_id, on_duty=False)
