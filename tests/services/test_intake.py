@@ -113,16 +113,6 @@ def test_a_duty_officer_who_also_patrols_is_not_sent_out_from_the_duty_desk(cent
     assert order.assignee != "O1"
 
 
-def test_a_manager_about_to_go_off_shift_is_passed_over_for_the_partner_coming_on(
-    center: Center, clock: ManualClock
-) -> None:
-    clock.set(T0.replace(hour=11, minute=50))  # M1's shift ends at 12:00; M2's field shift follows
-    center.directory.check_in(person(Role.AREA_MANAGER, "M1"), B1, clock.now())
-    order = center.orders.create(HOTLINE, tile()).order
-    assert order.assignee == "M2"
-    assert dispatch_note(center, order.id).startswith("A 角 李思远 即将下班，转 B 角 陆佳颖")
-
-
 def test_an_old_check_in_is_not_trusted(center: Center, clock: ManualClock) -> None:
     center.directory.check_in(person(Role.AREA_MANAGER, "M1"), FAR_CORNER, T0)
     clock.advance(minutes=45)

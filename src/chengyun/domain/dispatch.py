@@ -1,7 +1,6 @@
 """Who gets a new order, and why: A, else B, else the nearest available qualified person.
 
-A candidate is *available* when on shift (and not about to go off it), not on leave and below the
-open-order limit. An available
+A candidate is *available* when on shift, not on leave and below the open-order limit. An available
 A or B is chosen unless their last known position (a check-in) is too far to walk to the site within
 the arrival deadline (the "15" of 51530), counting the time to set off and the orders already in their
 hand; then the nearest available qualified person who can make it gets the order. When nobody can make
@@ -38,7 +37,6 @@ class StaffStatus:
     open_orders: int = 0
     position: Point | None = None  # last check-in, if recent enough to trust
     field_worker: bool = True  # holds a post that goes out to sites (area manager, chief responder)
-    going_off: bool = False  # their shift ends before they could reach a site (and no other follows)
 
 
 class Strategy(StrEnum):
@@ -182,8 +180,6 @@ def _unavailable(person: StaffStatus, rules: RoutingRules) -> str:
         return "请假"
     if not person.on_duty:
         return "不在班"
-    if person.going_off:
-        return "即将下班"
     if person.open_orders >= rules.max_open_orders:
         return f"在办工单已有 {person.open_orders} 件（上限 {rules.max_open_orders} 件）"
     return ""
@@ -199,7 +195,6 @@ def statuses(
     on_leave: set[str],
     open_orders: Mapping[str, int],
     positions: Mapping[str, Point],
-    going_off: set[str] | frozenset[str] = frozenset(),
 ) -> dict[str, StaffStatus]:
     """StaffStatus for each (id, name, field_worker) from the roster, leave, workload and check-ins."""
     return {
@@ -211,7 +206,6 @@ def statuses(
             open_orders=open_orders.get(staff_id, 0),
             position=positions.get(staff_id),
             field_worker=field_worker,
-            going_off=staff_id in going_off,
         )
         for staff_id, name, field_worker in people
     }

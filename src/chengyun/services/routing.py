@@ -23,9 +23,6 @@ from chengyun.services.ports import UnitOfWork, UnitOfWorkFactory
 DUTY_WINDOW = timedelta(hours=1)
 DUTY_TTL = timedelta(seconds=10)
 POSITION_FRESH = timedelta(minutes=30)  # an older check-in says little about where someone is now
-# Someone whose shift ends within this time (and no other shift of theirs follows) gets no new order: they
-# could not reach the site before going off, and the order would wait for their next shift.
-GOING_OFF = timedelta(minutes=15)
 DEFAULT_RULES = RoutingRules()
 # Posts that go out to sites: area managers, chief responders, and the patrol observers (首席观察员), who are
 # out on the street anyway and can take an order near where they walk.
@@ -34,8 +31,8 @@ FIELD_POSTS = frozenset({Post.AREA_MANAGER, Post.CHIEF_RESPONDER, Post.PATROL_OB
 DESK_POSTS = frozenset({Post.DUTY_OFFICER, Post.DIRECTOR})
 
 
-# From, until, on shift, on leave, fresh positions, held at a desk post, going off shift soon.
-Moment = tuple[datetime, datetime, set[str], set[str], dict[str, Point], set[str], set[str]]
+# From, until, on shift, on leave, fresh positions, held at a desk post.
+Moment = tuple[datetime, datetime, set[str], set[str], dict[str, Point], set[str]]
 
 
 @dataclass
@@ -74,15 +71,14 @@ class DutySnapshot:
             return moment
         on_duty = {s.staff for s in self.shifts if s.covers(now)}
         at_desk = {s.staff for s in self.shifts if s.post in DESK_POSTS and s.covers(now)}
-        going_off = on_duty - {s.staff for s in self.shifts if s.covers(now + GOING_OFF)}
         on_leave = {a.staff for a in self.absences if a.covers(now)}
         positions = {k: p for k, (p, at) in self.positions.items() if now - at <= POSITION_FRESH}
-        bounds = [t for s in self.shifts for t in (s.start, s.end, s.end - GOING_OFF) if t > now]
+        bounds = [t for s in self.shifts for t in (s.start, s.end) if t > now]
         bounds += [t for a in self.absences for t in (a.start, a.end) if t > now]
         # A check-in is fresh while now <= at + POSITION_FRESH: recompute from that instant on.
         bounds += [at + POSITION_FRESH for _, at in self.positions.values() if at + POSITION_FRESH >= now]
         hi = min(bounds, default=self.end)
-        moment = (now, max(hi, now), on_duty, on_leave, positions, at_desk, going_off)
+        moment = (now, max(hi, now), on_duty, on_leave, positions, at_desk)
         self._moment = moment
         return moment
 
@@ -100,15 +96,13 @@ class DutySnapshot:
             return None
         day = now.astimezone(SHANGHAI).date()
         moment = self._at(now)
-        _, _, on_duty, on_leave, positions, at_desk, going_off = moment
+        _, _, on_duty, on_leave, positions, at_desk = moment
         with self.lock:
             if self._built_for is not moment:
                 people = [
                     (i, name, i in self.field_workers and i not in at_desk) for i, name in self.names.items()
                 ]
-                self._built = statuses(
-                    people, on_duty, on_leave, dict(self.open_counts), positions, going_off
-                )
+                self._built = statuses(people, on_duty, on_leave, dict(self.open_counts), positions)
                 self._built_for = moment
             staff = dict(self._built)
         return route(pair, day, staff, site, arrive_within_minutes, rules)
