@@ -48,7 +48,7 @@ class DutySnapshot:
     open_counts: dict[str, int]
     departments: dict[str, str]
     lock: threading.Lock = field(default_factory=threading.Lock)
-    # Who is on shift / on leave / where / at a desk / going off, valid for `now` in [lo, hi): nothing
+    # Who is on shift / on leave / where / at a desk, valid for `now` in [lo, hi): nothing
     # changes in between.
     _moment: Moment | None = field(default=None, init=False, repr=False, compare=False)
     # statuses(...) at that moment, kept up to date by took(); guarded by `lock`.
