@@ -59,7 +59,7 @@ def test_when_neither_can_arrive_in_time_the_nearest_available_field_worker_goes
     decision = decide(people(S1={"position": far}, S2={"on_duty": False}))
     assert decision.staff_id == "S4" and decision.rule == "nearest"
     assert decision.reason.startswith(
-        "A 角 李思远 步行到场约需 36 分钟（到场时限 15 分钟），B 角 陆佳颖 不在班，"
+        "A 角 李思远 步行约 36 分钟，连同出发准备约 39 分钟到场（到场时限 15 分钟），B 角 陆佳颖 不在班，"
     )
     assert decision.reason.endswith("派遣给就近可到场的 赵敏（步行约 5 分钟）")
 
@@ -121,7 +121,7 @@ def test_a_busy_on_another_site_is_passed_over_for_a_free_person_who_can_make_it
     decision = decide(staff)
     assert decision.staff_id == "S4" and decision.rule == "nearest"
     assert decision.reason.startswith(
-        "A 角 李思远 手头另有 1 件工单，预计约 17 分钟后到场（到场时限 15 分钟）"
+        "A 角 李思远 手头另有 1 件工单，预计约 19 分钟后到场（到场时限 15 分钟）"
     )
 
 
@@ -134,3 +134,15 @@ def test_the_naive_baseline_always_picks_a_even_off_shift_and_far_away() -> None
     decision = route(PAIR, PAIR_DAY, staff, SITE, 15, RoutingRules(strategy=Strategy.A_ONLY))
     assert (decision.staff_id, decision.rule) == ("S1", "a")
     assert "固定派给 A 角" in decision.reason
+
+
+def test_the_arrival_estimate_counts_setting_off_but_the_note_gives_the_walk() -> None:
+    staff = people(S1={"position": near(800)}, S2={"on_duty": False})  # 800 m: 11.4 minutes on foot
+    assert decide(staff).staff_id == "S1"  # 2.5 + 11.4 is within 15
+    far = people(S1={"position": near(900)}, S2={"on_duty": False})  # 12.9 + 2.5 is not
+    decision = decide(far)
+    assert decision.staff_id == "S4"
+    assert decision.reason.startswith(
+        "A 角 李思远 步行约 13 分钟，连同出发准备约 16 分钟到场（到场时限 15 分钟）"
+    )
+    assert decision.walk_minutes is not None and round(decision.walk_minutes, 1) == 4.3

@@ -75,8 +75,42 @@ def test_when_a_and_b_cannot_arrive_in_time_the_nearest_field_worker_goes(center
     order = center.orders.create(HOTLINE, tile()).order
     assert order.assignee == "M4"
     note = dispatch_note(center, order.id)
-    assert note.startswith("A 角 李思远 步行到场约需 19 分钟（到场时限 15 分钟），B 角 陆佳颖 请假")
+    assert note.startswith(
+        "A 角 李思远 步行约 19 分钟，连同出发准备约 22 分钟到场（到场时限 15 分钟），B 角 陆佳颖 请假"
+    )
     assert "派遣给就近可到场的 赵敏（步行约 1 分钟）" in note
+
+
+def test_a_patrol_observer_out_on_the_street_takes_an_order_nobody_else_can_reach_in_time(
+    center: Center,
+) -> None:
+    day = T0.date().isoformat()
+    center.directory.import_roster(
+        ADMIN,
+        STREET,
+        f"staff,post,start,end,area\nP1,patrol_observer,{day}T08:00:00+08:00,{day}T16:00:00+08:00,\n",
+    )
+    for staff in ("M1", "M3", "M4"):
+        center.directory.check_in(person(Role.AREA_MANAGER, staff), FAR_CORNER, T0)
+    center.directory.add_absence(ADMIN, STREET, "M2", T0, T0 + timedelta(hours=8), "年假")
+    center.directory.check_in(person(Role.PATROL_OBSERVER, "P1"), Point(121.4425, 31.2252), T0)
+    order = center.orders.create(HOTLINE, tile()).order
+    assert order.assignee == "P1"
+    assert "派遣给就近可到场的 冯巡（步行约 1 分钟）" in dispatch_note(center, order.id)
+
+
+def test_a_duty_officer_who_also_patrols_is_not_sent_out_from_the_duty_desk(center: Center) -> None:
+    center.directory.import_staff(
+        ADMIN,
+        STREET,
+        "id,name,phone,department,posts\nO1,周强,13900000006,chengyun,duty_officer|patrol_observer\n",
+    )
+    for staff in ("M1", "M3", "M4"):
+        center.directory.check_in(person(Role.AREA_MANAGER, staff), FAR_CORNER, T0)
+    center.directory.add_absence(ADMIN, STREET, "M2", T0, T0 + timedelta(hours=8), "年假")
+    center.directory.check_in(person(Role.DUTY_OFFICER, "O1"), Point(121.4425, 31.2252), T0)
+    order = center.orders.create(HOTLINE, tile()).order
+    assert order.assignee != "O1"
 
 
 def test_an_old_check_in_is_not_trusted(center: Center, clock: ManualClock) -> None:

@@ -8,11 +8,14 @@ import json
 import math
 import pathlib
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 import pytest
 
+from chengyun.domain.dispatch import walk_metres
+from chengyun.domain.geo import Point
+from chengyun.domain.twin import centre
 from chengyun.sim import jingansi
 
 Ring = list[tuple[float, float]]
@@ -394,7 +397,7 @@ def test_staff_fill_every_post_with_fake_but_valid_details() -> None:
     assert [r["name"] for r in rows if "director" in r["posts"].split("|")] == ["张燕芬"]
     assert 4 <= holders["duty_officer"] <= 6
     assert 4 <= holders["patrol_observer"] <= 6
-    assert 3 <= holders["chief_responder"] <= 4
+    assert 3 <= holders["chief_responder"] - len(jingansi.night_team()) <= 4
     assert holders["area_manager"] >= 12 and holders["hotline_handler"] >= 12
     assert sum(len(r["posts"].split("|")) > 1 for r in rows) >= 12
 
@@ -465,11 +468,45 @@ def test_every_area_has_its_a_or_b_on_duty_from_7_to_22(week: list[dict[str, str
 
 def test_area_manager_shifts_belong_to_the_areas_a_or_b(week: list[dict[str, str]]) -> None:
     pairs = {p["area"]: {p["a_staff"], p["b_staff"]} for p in jingansi.ab_pairs()}
+    night = set(jingansi.night_team())
     for r in week:
         if r["post"] == "area_manager":
             assert r["staff"] in pairs[r["area"]]
+        elif r["staff"] in night:  # the night duty team starts from an area office
+            assert r["area"] in jingansi.night_posts()
         else:
             assert r["area"] == ""
+
+
+def test_four_of_the_night_team_are_in_the_field_every_night_each_every_other_night(
+    week: list[dict[str, str]],
+) -> None:
+    night = set(jingansi.night_team())
+    assert len(night) == 8
+    for day in range(7):
+        for hour in (22, 23, 24, 27, 30):  # 22:00, 23:00, 00:00, 03:00, 06:00
+            moment = datetime.combine(START, time(0), CST) + timedelta(days=day, hours=hour)
+            on = [r for r in week if r["staff"] in night and at(r["start"]) <= moment < at(r["end"])]
+            assert len(on) == 4, moment
+            assert sorted(r["area"] for r in on) == sorted(jingansi.night_posts())
+    nights = Counter(r["staff"] for r in week if r["staff"] in night)
+    assert set(nights) == night and max(nights.values()) <= 4
+
+
+def test_the_night_posts_leave_no_corner_of_the_street_far_from_one_of_them(
+    features: list[dict[str, Any]],
+) -> None:
+    offices = {
+        a["properties"]["code"]: centre(a["geometry"])
+        for a in of_kind(features, "area")
+        if a["properties"]["code"] in jingansi.night_posts()
+    }
+    assert len(offices) == 4
+    street = next(f for f in features if f["properties"]["kind"] == "street")
+    corners = street["geometry"]["coordinates"][0]
+    for lon, lat in corners:
+        walk = min(walk_metres(Point(lon, lat), office) for office in offices.values())
+        assert walk < 1000  # under a quarter of an hour on foot, setting off included
 
 
 def test_the_a_role_swaps_every_fourteen_days() -> None:

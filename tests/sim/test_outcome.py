@@ -90,6 +90,13 @@ def test_the_report_splits_misses_by_first_stage_area_and_hour_and_says_why() ->
     lines = why(report, 0.95, uncovered=[22, 23, 0, 1, 2, 3, 4, 5, 6])
     assert lines[0].startswith("四个环节全部按时的工单占 0.0%")
     assert lines[1].startswith("22:00–07:00 没有在班的外勤人员")
+    # For each kind of miss: where, when, and what would close it.
+    assert report["misses"]["by_stage"]["respond"]["by_area"] == {"A2": 1}
+    assert report["misses"]["by_stage"]["respond"]["by_hour"][13] == 1
+    respond = next(line for line in lines if line.startswith("「响应"))
+    assert "华山居民区" in respond and "13:00–14:00" in respond
+    assert "对策：受理席在这些时段排队" in respond
+    assert sum(line.startswith("「") and "对策：" in line for line in lines) == 2
 
 
 def test_hour_spans_join_across_midnight() -> None:

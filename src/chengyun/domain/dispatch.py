@@ -2,11 +2,11 @@
 
 A candidate is *available* when on shift, not on leave and below the open-order limit. An available
 A or B is chosen unless their last known position (a check-in) is too far to walk to the site within
-the arrival deadline (the "15" of 51530), counting the orders already in their hand; then the nearest
-available qualified person who can make it gets the order. When nobody can make it, the fastest
-available person does; when everyone on shift has a full hand, the least loaded of them (A or B first)
-does; when nobody is on shift at all, A does. The reason says which. Every step is written out in
-Chinese for the timeline.
+the arrival deadline (the "15" of 51530), counting the time to set off and the orders already in their
+hand; then the nearest available qualified person who can make it gets the order. When nobody can make
+it, the fastest available person does; when everyone on shift has a full hand, the least loaded of them
+(A or B first) does; when nobody is on shift at all, A does. The reason says which. Every step is
+written out in Chinese for the timeline.
 
 That is the standard strategy. `Strategy.A_ONLY` is the naive baseline the simulator measures it
 against: always the area's A, whoever and wherever A is, no fallback.
@@ -54,6 +54,10 @@ class RoutingRules:
     # deadline when their position is known (the simulator showed A, busy on another site, being sent
     # order after order they could not reach in time: README.md, "Simulating a day").
     minutes_per_order_in_hand: float = 15.0
+    # Between the phone buzzing and walking off: reading the order, finishing a word with someone,
+    # picking up the kit (the simulated people take 0.3–2 minutes to read and 0.5–2 to set off). It counts
+    # towards the arrival deadline; the dispatch note's "步行约 N 分钟" stays the walk alone.
+    set_off_minutes: float = 2.5
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,7 @@ class Decision:
     name: str
     rule: str  # "a", "b", "nearest", "fastest", "least_busy", "overloaded", "fallback_a"
     reason: str  # why, in Chinese, for the timeline
-    walk_minutes: float | None = None
+    walk_minutes: float | None = None  # the walk alone, from their last known position
 
 
 def walk_metres(a: Point, b: Point) -> float:
@@ -90,24 +94,34 @@ def route(
     steps: list[str] = []
     late: list[tuple[float, str, StaffStatus]] = []
 
-    def minutes_to_site(person: StaffStatus) -> float | None:
+    def walking(person: StaffStatus) -> float | None:
         if site is None or person.position is None:
             return None
-        walk = walk_metres(person.position, site) / rules.walk_metres_per_minute
-        return walk + person.open_orders * rules.minutes_per_order_in_hand
+        return walk_metres(person.position, site) / rules.walk_metres_per_minute
+
+    def minutes_to_site(person: StaffStatus) -> float | None:
+        """Setting off, the orders already in hand, and the walk: when they would be on site."""
+        walk = walking(person)
+        if walk is None:
+            return None
+        return rules.set_off_minutes + person.open_orders * rules.minutes_per_order_in_hand + walk
 
     def eta(person: StaffStatus, minutes: float) -> str:
         if person.open_orders and rules.minutes_per_order_in_hand:
             return f"手头另有 {person.open_orders} 件工单，预计约 {math.ceil(minutes)} 分钟后到场"
+        if rules.set_off_minutes:
+            walk = max(1, math.ceil(walking(person) or 0.0))
+            return f"步行约 {walk} 分钟，连同出发准备约 {math.ceil(minutes)} 分钟到场"
         return f"步行到场约需 {math.ceil(minutes)} 分钟"
 
     def done(person: StaffStatus, rule: str, what: str, minutes: float | None) -> Decision:
-        walk = ""
+        walk = walking(person) if minutes is not None else None
+        note = ""
         if minutes is not None and person.open_orders and rules.minutes_per_order_in_hand:
-            walk = f"（手头另有 {person.open_orders} 件，预计约 {math.ceil(minutes)} 分钟到场）"
-        elif minutes is not None:
-            walk = f"（步行约 {max(1, math.ceil(minutes))} 分钟）"
-        return Decision(person.id, person.name, rule, "，".join([*steps, f"{what}{walk}"]), minutes)
+            note = f"（手头另有 {person.open_orders} 件，预计约 {math.ceil(minutes)} 分钟到场）"
+        elif walk is not None:
+            note = f"（步行约 {max(1, math.ceil(walk))} 分钟）"
+        return Decision(person.id, person.name, rule, "，".join([*steps, f"{what}{note}"]), walk)
 
     for role, staff_id in (("A", a), ("B", b)):
         person = staff.get(staff_id) or StaffStatus(staff_id, staff_id, on_duty=False)

@@ -24,7 +24,15 @@ DUTY_WINDOW = timedelta(hours=1)
 DUTY_TTL = timedelta(seconds=10)
 POSITION_FRESH = timedelta(minutes=30)  # an older check-in says little about where someone is now
 DEFAULT_RULES = RoutingRules()
-FIELD_POSTS = frozenset({Post.AREA_MANAGER, Post.CHIEF_RESPONDER})
+# Posts that go out to sites: area managers, chief responders, and the patrol observers (首席观察员), who are
+# out on the street anyway and can take an order near where they walk.
+FIELD_POSTS = frozenset({Post.AREA_MANAGER, Post.CHIEF_RESPONDER, Post.PATROL_OBSERVER})
+# Posts that keep their holder at the center while on shift, whatever other posts they hold.
+DESK_POSTS = frozenset({Post.DUTY_OFFICER, Post.DIRECTOR})
+
+
+# From, until, on shift, on leave, fresh positions, held at a desk post.
+Moment = tuple[datetime, datetime, set[str], set[str], dict[str, Point], set[str]]
 
 
 @dataclass
@@ -40,10 +48,9 @@ class DutySnapshot:
     open_counts: dict[str, int]
     departments: dict[str, str]
     lock: threading.Lock = field(default_factory=threading.Lock)
-    # Who is on shift / on leave / where, valid for `now` in [lo, hi): nothing changes in between.
-    _moment: tuple[datetime, datetime, set[str], set[str], dict[str, Point]] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
+    # Who is on shift / on leave / where / at a desk, valid for `now` in [lo, hi): nothing
+    # changes in between.
+    _moment: Moment | None = field(default=None, init=False, repr=False, compare=False)
     # statuses(...) at that moment, kept up to date by took(); guarded by `lock`.
     _built: dict[str, StaffStatus] = field(default_factory=dict, init=False, repr=False, compare=False)
     _built_for: object = field(default=None, init=False, repr=False, compare=False)
@@ -55,7 +62,7 @@ class DutySnapshot:
         """Who holds a shift of `post` at `now`, in roster order."""
         return [s.staff for s in self.shifts if s.post is post and s.covers(now)]
 
-    def _at(self, now: datetime) -> tuple[datetime, datetime, set[str], set[str], dict[str, Point]]:
+    def _at(self, now: datetime) -> Moment:
         """Who is on shift, on leave, and whose check-in is fresh at `now`; computed once per interval
         in which none of these can change (the next shift or leave boundary, the next check-in going
         stale), since every new order asks."""
@@ -63,6 +70,7 @@ class DutySnapshot:
         if moment is not None and moment[0] <= now < moment[1]:
             return moment
         on_duty = {s.staff for s in self.shifts if s.covers(now)}
+        at_desk = {s.staff for s in self.shifts if s.post in DESK_POSTS and s.covers(now)}
         on_leave = {a.staff for a in self.absences if a.covers(now)}
         positions = {k: p for k, (p, at) in self.positions.items() if now - at <= POSITION_FRESH}
         bounds = [t for s in self.shifts for t in (s.start, s.end) if t > now]
@@ -70,7 +78,8 @@ class DutySnapshot:
         # A check-in is fresh while now <= at + POSITION_FRESH: recompute from that instant on.
         bounds += [at + POSITION_FRESH for _, at in self.positions.values() if at + POSITION_FRESH >= now]
         hi = min(bounds, default=self.end)
-        moment = self._moment = (now, max(hi, now), on_duty, on_leave, positions)
+        moment = (now, max(hi, now), on_duty, on_leave, positions, at_desk)
+        self._moment = moment
         return moment
 
     def decide(
@@ -87,10 +96,12 @@ class DutySnapshot:
             return None
         day = now.astimezone(SHANGHAI).date()
         moment = self._at(now)
-        _, _, on_duty, on_leave, positions = moment
+        _, _, on_duty, on_leave, positions, at_desk = moment
         with self.lock:
             if self._built_for is not moment:
-                people = [(i, name, i in self.field_workers) for i, name in self.names.items()]
+                people = [
+                    (i, name, i in self.field_workers and i not in at_desk) for i, name in self.names.items()
+                ]
                 self._built = statuses(people, on_duty, on_leave, dict(self.open_counts), positions)
                 self._built_for = moment
             staff = dict(self._built)

@@ -65,11 +65,12 @@ def sensor_sample(seed: int, share: float) -> list[Sensor]:
 
 
 def night_roster(start: datetime, days: int, people: int) -> str:
-    """The what-if roster (CSV): `people` field staff on call each night, 22:00–07:00, each posted in an
-    area spread out over the street (the areas' centres farthest apart), the night's turn taken by the
-    chief responders and then the patrol observers."""
+    """The what-if roster (CSV): `people` more field staff on call each night, 22:00–07:00 (besides the
+    night duty team), each posted in an area spread out over the street (the areas' centres farthest
+    apart), the night's turn taken by the day's chief responders and then the patrol observers."""
     staff = jingansi.staff()
-    crew = [p["id"] for p in staff if p["posts"] == "chief_responder"]
+    team = set(jingansi.night_team())  # already on their own night shifts
+    crew = [p["id"] for p in staff if p["posts"] == "chief_responder" and p["id"] not in team]
     crew += [p["id"] for p in staff if p["posts"].startswith("patrol_observer")]
     offices = area_offices()
     posts = [min(offices, key=lambda a: (metres(offices[a], CENTER_POINT), a))]

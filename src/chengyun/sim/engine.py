@@ -43,15 +43,16 @@ from chengyun.domain.twin import centre
 from chengyun.services.deadlines import fire_due
 from chengyun.services.orders import NewOrder
 from chengyun.services.ports import Clock, OrderQuery
+from chengyun.services.routing import FIELD_POSTS
 from chengyun.sim import jingansi
 from chengyun.sim.demand import Report
 from chengyun.sim.staff import Behaviour
 
 log = logging.getLogger(__name__)
 
-FIELD_POSTS = frozenset({Post.AREA_MANAGER, Post.CHIEF_RESPONDER})
 LIVE = frozenset({OrderState.DISPATCHED, OrderState.RESPONDED, OrderState.ON_SITE})
 CENTER_POINT = Point(121.4445, 31.225)  # the operations center, where the hotline desk sits
+_ROLE_ORDER = (Post.AREA_MANAGER, Post.CHIEF_RESPONDER, Post.PATROL_OBSERVER)  # a field worker's role
 GATEWAY_MESSAGES_PER_BATCH = (
     900  # an MQTT worker's receive window (adapters/mqtt.py): one batch per upload round
 )
@@ -206,6 +207,7 @@ class Simulation:
         self._shifts: list[Shift] = []
         self._names: dict[str, str] = {}
         self._desk_free: dict[str, datetime] = {}  # hotline handler -> when their line is free
+        self._desk_waiting: list[tuple[datetime, int, str, int]] = []  # due, seq, "first"/"callback", order
         self._reports = list(reports)
         self._more = more  # the reports of a further hour, asked for one hour at a time (a live run)
         self._unsubscribe: list[Callable[[], None]] = []
@@ -225,8 +227,12 @@ class Simulation:
         for p in people:
             if p.posts & FIELD_POSTS:
                 rng = self._rng("pace", p.id)
-                role = Role.AREA_MANAGER if Post.AREA_MANAGER in p.posts else Role.CHIEF_RESPONDER
+                role = next(Role(post.value) for post in _ROLE_ORDER if post in p.posts)
                 where = offices.get(home.get(p.id, ""), CENTER_POINT)
+                # On a shift already under way at the start: where that shift's post is.
+                for shift in self._shifts:
+                    if shift.staff == p.id and shift.covers(self.start) and shift.area:
+                        where = offices.get(shift.area, where)
                 self.workers[p.id] = Worker(p.id, p.name, role, self.behaviour.pace(rng), where)
         self._unsubscribe.append(self.center.bus.subscribe(self._on_order_events))
         self._unsubscribe.append(self.center.alarm_bus.subscribe(self._on_alarm_events))
@@ -234,6 +240,9 @@ class Simulation:
             self._push(report.at, "report", report)
         if self._more is not None:
             self._push(self.start, "more_reports", self.start)
+        for shift in self._shifts:
+            if shift.post is Post.HOTLINE_HANDLER and self.start <= shift.start < self.until:
+                self._push(shift.start, "desk_shift", None)
         for worker in self.workers.values():
             for shift in self._shifts:
                 if shift.staff == worker.id and self.start <= shift.start < self.until:
@@ -325,6 +334,9 @@ class Simulation:
             )
         else:
             observer = self._on_duty(Post.PATROL_OBSERVER, at) if source is Source.PATROL else None
+            finder = self.workers.get(observer or "")
+            if finder is not None and not finder.busy and report.position is not None:
+                finder.position = report.position  # the observer stands where they found it
             actor = Actor(
                 Role.PATROL_OBSERVER,
                 frozenset({self.street}),
@@ -388,31 +400,66 @@ class Simulation:
             Role.HOTLINE_HANDLER, frozenset({self.street}), staff, self._names.get(staff or "", "受理员")
         )
 
-    def _desk_line(self, at: datetime) -> tuple[str | None, datetime]:
-        """The handler on shift whose line frees first, and when."""
-        on = [s.staff for s in self._shifts if s.post is Post.HOTLINE_HANDLER and s.covers(at)]
-        if not on:
-            return None, at
-        staff = min(on, key=lambda s: (self._desk_free.get(s, at), s))
-        return staff, max(at, self._desk_free.get(staff, at))
+    def _desk_ask(self, kind: str, order_id: int, due: datetime, at: datetime) -> None:
+        """Put a call (`first` contact or `callback`) on the desk's list and let any free line take it."""
+        self._desk_waiting.append((due, next(self._seq), kind, order_id))
+        self._desk_serve(at)
 
-    def _call(self, at: datetime, what: str, order_id: int) -> tuple[Actor, datetime] | None:
-        """Book the desk for a call about `order_id` starting at `at` or when a line frees; returns
-        the handler and when the call ends (None when nobody is on the desk)."""
-        staff, begin = self._desk_line(at)
-        if staff is None:
-            return None
-        ends = begin + _minutes(self._rng(what, order_id), self.behaviour.call)
-        self._desk_free[staff] = ends
-        return Actor(
-            Role.HOTLINE_HANDLER, frozenset({self.street}), staff, self._names.get(staff, staff)
-        ), ends
+    def _desk_serve(self, at: datetime) -> None:
+        """Each free line on shift takes the next call: those still in time before those already late,
+        earliest deadline first (a red order's 3-minute first contact goes ahead of the blue ones that
+        came in before it); a first contact somebody already made (the assignee on site) is dropped."""
+        lines = sorted(
+            s.staff
+            for s in self._shifts
+            if s.post is Post.HOTLINE_HANDLER
+            and s.covers(at)
+            and self._desk_free.get(s.staff, at) <= at
+            and not (s.staff in self.workers and self.workers[s.staff].busy)  # a B gone to a site
+        )
+        for staff in dict.fromkeys(lines):
+            call = self._desk_pick(at)
+            if call is None:
+                return
+            kind, order_id, colour = call
+            span = self.behaviour.red_call if kind == "first" and colour == "red" else self.behaviour.call
+            rng = self._rng(kind, order_id)
+            reached = at + _minutes(rng, self.behaviour.ring)
+            ends = reached + _minutes(rng, span)
+            self._desk_free[staff] = ends
+            handler = Actor(
+                Role.HOTLINE_HANDLER, frozenset({self.street}), staff, self._names.get(staff, staff)
+            )
+            if kind == "first":  # 先联 counts once the caller is reached; the line is busy until the end
+                self._push(reached, "first_contact", (order_id, handler))
+            self._push(ends, "desk_done", (kind, order_id, handler))
+
+    def _desk_pick(self, at: datetime) -> tuple[str, int, str] | None:
+        while self._desk_waiting:
+            best = min(self._desk_waiting, key=lambda c: (c[0] < at, c[0], c[1]))
+            self._desk_waiting.remove(best)
+            _, _, kind, order_id = best
+            order = self.center.orders.get(self._desk_person(at), order_id)
+            if kind == "first" and order.state not in (OrderState.RECEIVED, OrderState.DISPATCHED):
+                continue  # already responded: nobody to call first
+            return kind, order_id, order.colour.value
+        return None
+
+    def _on_desk_done(self, payload: tuple[str, int, Actor], at: datetime) -> None:
+        kind, order_id, handler = payload
+        try:
+            if kind == "callback":
+                self._on_callback_done((order_id, handler), at)
+        finally:
+            self._desk_serve(at)
+
+    def _on_desk_shift(self, _: None, at: datetime) -> None:
+        self._desk_serve(at)
 
     def _on_first_call(self, order_id: int, at: datetime) -> None:
-        booked = self._call(at, "first", order_id)
-        if booked is None:
-            return
-        self._push(booked[1], "first_contact", (order_id, booked[0]))
+        order = self.center.orders.get(self._desk_person(at), order_id)
+        clock = order.clocks.get(Stage.RESPOND)
+        self._desk_ask("first", order_id, clock.due_at if clock else at, at)
 
     def _on_first_contact(self, payload: tuple[int, Actor], at: datetime) -> None:
         order_id, handler = payload
@@ -466,7 +513,7 @@ class Simulation:
     def _on_notice(self, payload: tuple[str, int], at: datetime) -> None:
         staff, order_id = payload
         worker = self.workers[staff]
-        if not self._working(staff, at):
+        if not self._working(staff, at) and not self._finishing(staff, at):
             return  # read when the shift starts (shift_start)
         self._acknowledge(worker, order_id)
         if not worker.busy:
@@ -489,6 +536,8 @@ class Simulation:
         worker = self.workers[shift.staff]
         if worker.walk is None and not worker.busy:
             worker.position = area_offices().get(shift.area or "", CENTER_POINT)
+        # The staff app reports where its holder starts (routing does not wait for the next round).
+        self.center.directory.check_in(self._actor(worker), worker.where(at), at)
         for order_id in list(worker.queue):
             self._acknowledge(worker, order_id)
         if not worker.busy:
@@ -497,9 +546,15 @@ class Simulation:
     def _working(self, staff: str, at: datetime) -> bool:
         return any(s.staff == staff and s.covers(at) for s in self._shifts)
 
+    def _finishing(self, staff: str, at: datetime) -> bool:
+        """Within the overtime after a shift's end: still seeing through the orders already in hand."""
+        overtime = timedelta(minutes=self.behaviour.overtime)
+        return any(s.staff == staff and s.end <= at < s.end + overtime for s in self._shifts)
+
     def _next_job(self, worker: Worker, at: datetime) -> None:
-        """Set off for the queued order with the earliest arrival deadline."""
-        if not worker.queue or not self._working(worker.id, at):
+        """Set off for the queued order with the earliest arrival deadline that can still be met (else
+        the earliest)."""
+        if not worker.queue or not (self._working(worker.id, at) or self._finishing(worker.id, at)):
             return
         actor = self._actor(worker)
         candidates: list[tuple[datetime, int, WorkOrder]] = []
@@ -512,10 +567,20 @@ class Simulation:
             candidates.append((clock.due_at if clock else order.received_at, order_id, order))
         if not candidates:
             return
-        _, order_id, order = min(candidates, key=lambda c: (c[0], c[1]))
+
+        def site_of(order: WorkOrder) -> Point:
+            tracked = self.tracked.get(order.id or 0)
+            return order.location.point or (tracked.site if tracked else None) or worker.position
+
+        def in_time(due: datetime, order: WorkOrder) -> bool:
+            walk = walk_metres(worker.position, site_of(order)) / worker.pace
+            return at + timedelta(minutes=max(self.behaviour.set_off) + walk) <= due
+
+        # Those still reachable in time first, earliest deadline first (a red order's 10 minutes before a
+        # blue order's 15); then the ones already late.
+        _, order_id, order = min(candidates, key=lambda c: (not in_time(c[0], c[2]), c[0], c[1]))
         worker.queue.remove(order_id)
-        tracked = self.tracked.get(order_id)
-        site = order.location.point or (tracked.site if tracked else None) or worker.position
+        site = site_of(order)
         rng = self._rng("travel", order_id, worker.id)
         minutes = rng.uniform(*self.behaviour.set_off) + walk_metres(worker.position, site) / worker.pace
         arrive = at + timedelta(minutes=minutes)
@@ -557,6 +622,8 @@ class Simulation:
     def _free(self, worker: Worker, at: datetime) -> None:
         worker.busy = False
         self._next_job(worker, at)
+        if not worker.busy and self._desk_waiting:  # back at the desk, if a hotline shift is theirs
+            self._desk_serve(at)
 
     def _on_handle(self, payload: tuple[str, int, datetime], at: datetime) -> None:
         staff, order_id, since = payload
@@ -644,11 +711,9 @@ class Simulation:
             )
 
     def _on_callback(self, order_id: int, at: datetime) -> None:
-        booked = self._call(at, "callback", order_id)
-        if booked is None:
-            self._push(at + timedelta(minutes=5), "callback", order_id)
-            return
-        self._push(booked[1], "callback_done", (order_id, booked[0]))
+        order = self.center.orders.get(self._desk_person(at), order_id)
+        clock = order.clocks.get(Stage.CLOSE)
+        self._desk_ask("callback", order_id, clock.due_at if clock else at, at)
 
     def _on_callback_done(self, payload: tuple[int, Actor], at: datetime) -> None:
         order_id, handler = payload

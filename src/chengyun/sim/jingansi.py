@@ -19,8 +19,11 @@ of a north–south road), odd numbers on the left-hand side; the LineStrings run
 Staffing: each area's A/B partners (AB角) keep the area covered 07:00–22:00 every day between them. On
 weekdays the A works a half day as area manager (07:00–14:30 or 14:30–22:00) while the B takes the other half
 on the 12345 hotline, standing in; on Saturday the A, on Sunday the B, is the area's manager for the whole
-day. A separate hotline team (16:00–24:00 and 00:00–08:00 daily, plus weekend days) keeps at least two
-handlers on the hotline at every moment; one duty officer is on duty around the clock in three shifts.
+day. A separate hotline team (00:00–08:00 and 16:00–24:00 daily, one handler 08:00–16:00 on weekdays and
+two on weekend days) keeps at least two handlers on the hotline at every moment; one duty officer is on
+duty around the clock in three shifts. A night duty team of eight chief responders (夜间值守) keeps four
+people in the field 22:00–07:00, each starting from an area office chosen so that no point of the street
+is far from one of them; each works every other night.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 import copy
 import csv
 import functools
+import itertools
 import json
 import math
 import pathlib
@@ -899,6 +903,8 @@ _AB_PEOPLE = 2 * len(_AREA_NAMES)
 _HOTLINE_TEAM = 8
 _PATROL = 5
 _RESPONDERS = 3
+_NIGHT_TEAM = 8  # the night duty team (夜间值守): half of them on each night, 22:00–07:00
+_NIGHT_POSTS = 4  # people on duty each night, each posted in an area spread over the street
 
 
 @dataclass(frozen=True)
@@ -926,6 +932,7 @@ def _people() -> tuple[_Person, ...]:
         extra = ("chief_responder",) if k == 0 else ()
         plan.append((("shirong", "fangban")[k % 2], ("patrol_observer", *extra)))
     plan.extend(("chengyun", ("chief_responder",)) for _ in range(_RESPONDERS))
+    plan.extend((("chengyun", "shirong")[k % 2], ("chief_responder",)) for k in range(_NIGHT_TEAM))
 
     names = set(fixed.values())
     phones: set[str] = set()
@@ -969,6 +976,30 @@ def _patrol() -> list[str]:
 
 def _responders() -> list[str]:
     return _ids("chief_responder", 1 + _DUTY_OFFICERS + _AB_PEOPLE + _HOTLINE_TEAM + _PATROL, _RESPONDERS)
+
+
+def night_team() -> list[str]:
+    """The night duty team: chief responders who work only the 22:00–07:00 night shift."""
+    first = 1 + _DUTY_OFFICERS + _AB_PEOPLE + _HOTLINE_TEAM + _PATROL + _RESPONDERS
+    return _ids("chief_responder", first, _NIGHT_TEAM)
+
+
+@functools.lru_cache(maxsize=1)
+def night_posts() -> tuple[str, ...]:
+    """The areas whose committee offices the night team starts from: of every choice of `_NIGHT_POSTS`
+    areas, the one with the shortest longest walk (along the grid) from the nearest post to any point of
+    the street, ties broken by the shorter mean walk."""
+    centres = {(a.col, a.row): (a.code, _plan(a.col + 0.5, a.row + 0.5)) for a in _areas()}
+    samples = [_plan(s / 4, t / 4) for s in range(4 * _COLS + 1) for t in range(4 * _ROWS + 1)]
+
+    def score(posts: tuple[tuple[int, int], ...]) -> tuple[float, float]:
+        walks = [
+            min(abs(p[0] - centres[c][1][0]) + abs(p[1] - centres[c][1][1]) for c in posts) for p in samples
+        ]
+        return max(walks), sum(walks) / len(walks)
+
+    best = min(itertools.combinations(sorted(centres), _NIGHT_POSTS), key=lambda c: (score(c), c))
+    return tuple(centres[c][0] for c in best)
 
 
 def staff() -> list[dict[str, str]]:
@@ -1015,7 +1046,9 @@ _EARLY = (7 * 60, 14 * 60 + 30)
 _LATE = (14 * 60 + 30, 22 * 60)
 _WHOLE_DAY = (7 * 60, 22 * 60)
 _DUTY_SHIFTS = ((0, 8 * 60), (8 * 60, 16 * 60), (16 * 60, 24 * 60))
-_TEAM_WEEKDAY = ((0, 8 * 60), (0, 8 * 60), (16 * 60, 24 * 60), (16 * 60, 24 * 60))
+# By day on weekdays one of the team keeps a line open besides the B partners standing in, who go out to
+# sites when their area needs them.
+_TEAM_WEEKDAY = ((0, 8 * 60), (0, 8 * 60), (8 * 60, 16 * 60), (16 * 60, 24 * 60), (16 * 60, 24 * 60))
 _TEAM_WEEKEND = (
     (0, 8 * 60),
     (0, 8 * 60),
@@ -1024,11 +1057,14 @@ _TEAM_WEEKEND = (
     (16 * 60, 24 * 60),
     (16 * 60, 24 * 60),
 )
-# The middle patrol shift doubles up over the lunch and dinner peaks of delivery e-bikes (a 顽症).
-_PATROL_SHIFTS = ((8 * 60, 16 * 60), (11 * 60, 19 * 60), (16 * 60, 22 * 60))
-_RESPONDER_WEEKDAY = ((9 * 60, 17 * 60 + 30), (13 * 60 + 30, 22 * 60))
+# The middle patrol shift doubles up over the lunch and dinner peaks of delivery e-bikes (a 顽症); the
+# first starts with the morning peak, the last stays out through the evening's noise until midnight.
+_PATROL_SHIFTS = ((7 * 60 + 30, 15 * 60 + 30), (11 * 60, 19 * 60), (16 * 60, 24 * 60))
+# The first weekday responder starts with the morning peak of calls (07:30), before the offices open.
+_RESPONDER_WEEKDAY = ((7 * 60 + 30, 16 * 60), (13 * 60 + 30, 22 * 60))
 _RESPONDER_WEEKEND = ((9 * 60, 17 * 60 + 30),)
 _DIRECTOR = (9 * 60, 18 * 60)
+_NIGHT = (22 * 60, 31 * 60)  # 22:00 to 07:00 the next morning
 
 
 def _stamp(day: date, minutes: int) -> str:
@@ -1091,6 +1127,11 @@ def _day_roster(day: date) -> list[dict[str, str]]:
     )
     for k, span in enumerate(spans):
         rows.append(_shift(responders[(first + k) % len(responders)], "chief_responder", day, span))
+
+    night = night_team()
+    for k, area in enumerate(night_posts()):
+        who = night[(index * _NIGHT_POSTS + k) % len(night)]
+        rows.append(_shift(who, "chief_responder", day, _NIGHT, area))
     return rows
 
 

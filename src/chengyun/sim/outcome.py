@@ -97,6 +97,8 @@ def outcome(
     missed_area: Counter[str] = Counter()
     missed_hour: Counter[int] = Counter()
     missed_source: Counter[str] = Counter()
+    missed_colour: Counter[str] = Counter()
+    per_stage: dict[str, list[WorkOrder]] = defaultdict(list)
     hours: dict[int, list[WorkOrder]] = defaultdict(list)
     overdue = 0
     for order in orders:
@@ -110,6 +112,8 @@ def outcome(
         missed_area[order.location.area or "?"] += 1
         missed_hour[_hour(order.received_at)] += 1
         missed_source[order.source.value] += 1
+        missed_colour[order.colour.value] += 1
+        per_stage[first.value].append(order)
     per_hour = []
     for hour in range(24):
         ht = tallies(hours.get(hour, []), end)
@@ -135,13 +139,47 @@ def outcome(
             },
             "by_hour": [missed_hour.get(h, 0) for h in range(24)],
             "by_source": dict(missed_source.most_common()),
+            "by_colour": dict(missed_colour.most_common()),
+            "by_stage": {
+                stage.value: _breakdown(per_stage[stage.value])
+                for stage in STAGES
+                if per_stage.get(stage.value)
+            },
         },
         "per_hour": per_hour,
     }
 
 
-def why(report: Mapping[str, Any], target: float, uncovered: Sequence[int] = ()) -> list[str]:
-    """Where the misses are, in Chinese, worst first: stage, hours nobody covers, areas, hours."""
+def _breakdown(orders: Sequence[WorkOrder]) -> dict[str, Any]:
+    """The misses of one first-missed stage: how many, in which areas, hours and colours."""
+    hours = Counter(_hour(o.received_at) for o in orders)
+    return {
+        "count": len(orders),
+        "by_area": dict(Counter(o.location.area or "?" for o in orders).most_common()),
+        "by_hour": [hours.get(h, 0) for h in range(24)],
+        "by_colour": dict(Counter(o.colour.value for o in orders).most_common()),
+    }
+
+
+# What would close each kind of miss (the first stage an order missed), in Chinese.
+REMEDIES: Mapping[str, str] = {
+    "respond": "受理席在这些时段排队：高峰时段加开 12345 受理席位，红色工单优先、先联从简",
+    "arrive": (
+        "这些时段、这些居民区附近没有空闲的外勤：在这些时段加排外勤（高峰班），或让附近的首席观察员就近接单"
+    ),
+    "handle": "现场处置超过时限：到时限七成时申请延期，或派专业力量协同处置",
+    "close": "回访排队：处置后尽快回访，高峰时段增加回访人手",
+}
+
+
+def why(
+    report: Mapping[str, Any],
+    target: float,
+    uncovered: Sequence[int] = (),
+    area_names: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Where the misses are, in Chinese, worst first: stage, hours nobody covers, areas, hours; then,
+    for each stage that orders missed first, where and when, and what would close it."""
     misses = report["misses"]
     total = report["overdue"]
     if total == 0:
@@ -155,7 +193,7 @@ def why(report: Mapping[str, Any], target: float, uncovered: Sequence[int] = ())
         night = sum(misses["by_hour"][h] for h in uncovered)
         received = sum(report["per_hour"][h]["orders"] for h in uncovered)
         lines.append(
-            f"{_spans(uncovered)} 没有在班的外勤人员（专管员、首席回应师），"
+            f"{_spans(uncovered)} 没有在班的外勤人员（专管员、首席回应师、首席观察员），"
             f"这些时段受理的 {received} 件工单中 {night} 件超时"
             f"（占全部超时 {night / total:.0%}）：需排夜间外勤值守。"
         )
@@ -171,6 +209,24 @@ def why(report: Mapping[str, Any], target: float, uncovered: Sequence[int] = ())
         + "、".join(f"{h:02d}:00–{h + 1:02d}:00 {by_hour[h]} 件" for h in worst if by_hour[h])
         + "。"
     )
+    names = {code: a["name"] for code, a in misses["by_area"].items()} | dict(area_names or {})
+    for stage, detail in misses.get("by_stage", {}).items():
+        n = detail["count"]
+        night = sum(detail["by_hour"][h] for h in uncovered)
+        hours = sorted(range(24), key=lambda h: (-detail["by_hour"][h], h))[:3]
+        where = "、".join(names.get(code, code) for code in list(detail["by_area"])[:3])
+        red = detail["by_colour"].get("red", 0)
+        parts = [f"「{labels[stage]}」最先超时 {n} 件"]
+        if red:
+            parts.append(f"其中红色 {red} 件")
+        parts.append(f"多在 {where}")
+        parts.append(
+            "受理于 " + "、".join(f"{h:02d}:00–{h + 1:02d}:00" for h in hours if detail["by_hour"][h])
+        )
+        remedy = REMEDIES[stage]
+        if stage == "arrive" and night and night == n:
+            remedy = "这些工单都在无外勤在班的夜间：需排夜间外勤值守"
+        lines.append("，".join(parts) + f"。对策：{remedy}。")
     return lines
 
 

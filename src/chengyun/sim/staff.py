@@ -6,16 +6,24 @@ outcome look good (the simulator's report shows what they lead to, with our disp
 * Field staff (area managers, chief responders) walk 62–80 m a minute along the street grid (each person
   their own pace: crossings, lights and crowds make it slower than an open pavement), read a new order
   0.3–2 minutes after their phone buzzes (0.5–3 more if they are busy), need 0.5–2 minutes to set off,
-  and work one site at a time, taking their orders earliest arrival deadline first.
+  and work one site at a time, taking their orders earliest arrival deadline first, those they can still
+  reach in time before those already late.
 * On site they handle the problem in a time that depends on its kind (a median, spread ×/÷ 1.6), or, for
   repairs somebody else must make (street lights, leaks, broken paving), settle a plan with a date. About
   one order in fifty is returned (退单) as not theirs after a look on site; when handling runs past the
   deadline, most ask for an extension first, and the duty officer grants most of them.
 * The 12345 desk makes the first contact (先联) with a complainant: one call at a time per handler on
-  shift, 1.5–4 minutes a call, picked up 0.3–1.5 minutes after the order arrives; it calls back
-  (回访) 5–20 minutes after the problem is handled, and closes the case 1–8 minutes after that.
-* Nobody works off shift: an order given to someone off shift waits for their next shift unless the duty
-  officer, told by the escalation ladder, reassigns it.
+  shift, 0.2–0.6 minutes until the caller answers (the first contact, 先联, is made then) and 1.5–4
+  minutes a call, picked up 0.3–1.5 minutes after the order arrives; it calls back
+  (回访) 5–20 minutes after the problem is handled, and closes the case 1–8 minutes after that. Its
+  handlers take the waiting calls earliest deadline first, those still in time before those already
+  late; a red order's first contact is kept short (0.8–1.5 minutes: confirm what and where, say that
+  someone is on the way), the details wait for the callback. An area manager standing in on the hotline
+  takes no calls while out at a site.
+* Nobody starts work off shift: an order given to someone off shift waits for their next shift unless the
+  duty officer, told by the escalation ladder, reassigns it. Orders already in hand at the end of a shift
+  are seen through, up to an hour past it (交接班 would hand them over; the order's state often no
+  longer allows a new dispatch once the desk has made the first contact).
 * The staff app reports its holder's position every 10 minutes while on shift.
 """
 
@@ -80,7 +88,9 @@ class Behaviour:
     extension_approved: float = 0.85
     decision: tuple[float, float] = (2.0, 8.0)
     pick_up: tuple[float, float] = (0.3, 1.5)
+    ring: tuple[float, float] = (0.2, 0.6)  # dialling until the caller answers
     call: tuple[float, float] = (1.5, 4.0)
+    red_call: tuple[float, float] = (0.8, 1.5)  # a red order's first contact: confirm, say who is coming
     callback_after: tuple[float, float] = (5.0, 20.0)
     self_close_after: tuple[float, float] = (1.0, 4.0)
     case_close_after: tuple[float, float] = (1.0, 8.0)
@@ -88,6 +98,7 @@ class Behaviour:
     redispatch_after: tuple[float, float] = (3.0, 10.0)  # the desk re-dispatches a returned order
     reassign_after: tuple[float, float] = (2.0, 6.0)  # the duty officer acts on an escalation
     checkin_every: float = 10.0
+    overtime: float = 60.0  # minutes past a shift's end spent finishing the orders in hand
     satisfaction: tuple[float, float, float] = (0.88, 0.09, 0.03)  # satisfied, basically, not
     handle_median: Mapping[str, float] = field(default_factory=lambda: dict(HANDLE_MEDIAN))
     plan_share: Mapping[str, float] = field(default_factory=lambda: dict(PLAN_SHARE))
