@@ -11,6 +11,7 @@ import httpx
 
 from apikit import CHINESE, V1, Api, assert_error
 from chengyun.adapters.clock import ManualClock
+from chengyun.domain.access import Role
 from street import T0
 
 SENSORS_CSV = (
@@ -184,3 +185,30 @@ def test_the_plain_feed_has_no_alarm_events_and_keeps_numeric_ids(api: Api) -> N
         first = next(events)
     assert first["event"] == "order" and str(first["id"]).isdigit()
     assert first["data"]["category_name"]  # the order the red alarm filed, named by its category
+
+
+def district_admin(api: Api) -> dict[str, str]:
+    token, _ = api.center.auth.issue(Role.ADMIN, streets=[])  # every street: none named in the token
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_district_admin_needs_no_street_while_the_database_holds_one(api: Api) -> None:
+    api.create()
+    headers = district_admin(api)
+    for path in ("/screen/overview", "/screen/orders", "/screen/sensors", "/board"):
+        response = api.client.get(V1 + path, headers=headers)
+        assert response.status_code == 200, (path, response.text)
+    assert api.client.get(V1 + "/screen/overview", headers=headers).json()["counters"]["received"] == 1
+    assert api.client.get(V1 + "/board", headers=headers).json()["street"] == "T"
+
+
+def test_with_several_streets_a_district_admin_is_asked_which_one(api: Api) -> None:
+    with api.center.uow() as uow:
+        uow.config.ensure_street("X", "另一街道", "静安区")
+        uow.commit()
+    headers = district_admin(api)
+    for path in ("/screen/overview", "/screen/orders", "/screen/sensors", "/board"):
+        body = assert_error(api.client.get(V1 + path, headers=headers), 422, "street_required")
+        assert "T" in body["message"] and "X" in body["message"]
+    named = api.client.get(V1 + "/screen/overview", headers=headers, params={"street": "T"})
+    assert named.status_code == 200, named.text
