@@ -114,7 +114,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from chengyun.adapters.mqtt import MqttPublisher
     from chengyun.bootstrap import build
-    from chengyun.sim.demo import STREET, load_demo_street, seed_history
+    from chengyun.sim.demo import STREET, load_demo_street
     from chengyun.sim.live import LiveSimulation
     from chengyun.sim.reporter import SensorReporter
     from chengyun.sim.sensors import SensorFeed, demo_sensors
@@ -125,8 +125,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = replace(_settings(args), database_url=sqlite_url(db))
     center = build(settings)
     today = local_date(center.clock.now())
-    counts = load_demo_street(center, today - timedelta(days=1), args.days + 1)
-    history = seed_history(center, args.history_days, args.rate, args.seed)
+    counts = load_demo_street(
+        center, today - timedelta(days=1), args.days + 1, history=(args.history_days, args.rate, args.seed)
+    )
+    history = counts["history_orders"]
     token, _ = center.auth.issue(Role.ADMIN, [STREET], name="演示管理员")
     feeder = LiveSimulation(center, STREET, args.rate, args.seed, args.days)
     feeder.start()

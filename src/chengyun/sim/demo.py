@@ -38,10 +38,13 @@ def load_demo_street(
     roster_days: int,
     sensors: Sequence[Sensor] | None = None,
     community: bool = True,
+    history: tuple[int, float, int] | None = None,
 ) -> dict[str, int]:
     """Import places, departments, staff, A/B pairs, `roster_days` of shifts, sensors (all the demo
     street's, or those given: the simulator may run with a share of them) and, unless told not to, the
-    community programs; returns counts."""
+    community programs; returns counts. `history` = (days, orders an hour, seed): the closed orders of
+    the days before today (`seed_history`), stored before the sensors are registered, so the sensors'
+    first reports are not late by the time it takes."""
     directory = center.directory
     registry = demo_sensor_csv(sensors=sensors)
     counts = {
@@ -54,6 +57,7 @@ def load_demo_street(
         "shifts": directory.import_roster(
             CLI_ADMIN, STREET, write_csv(jingansi.roster(roster_start, roster_days), SHIFT_COLUMNS)
         ),
+        "history_orders": seed_history(center, *history) if history else 0,
         "sensors": center.sensors.import_csv(CLI_ADMIN, STREET, registry) if sensors != [] else 0,
         "grading_rules": len(center.grading.set_rules(CLI_ADMIN, STREET, DEMO_GRADING).rules),
     }

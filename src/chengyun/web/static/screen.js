@@ -478,8 +478,14 @@
     const li = el("li", undefined, "fresh" + (cls ? " " + cls : ""));
     li.append(el("time", fmtTime.format(new Date(at))), el("span", "", "dot " + colour), el("span", text));
     li.addEventListener("click", onClick);
+    // Newest first by the event's own time: the backlog the wall opens on may hold a few orders' whole
+    // lives (their entries stored order by order), and the feed still reads as a time line.
+    const t = Date.parse(at);
+    li.dataset.at = String(t);
     const feed = $("feed");
-    feed.prepend(li);
+    let next = feed.firstElementChild;
+    while (next && Number(next.dataset.at) > t) next = next.nextElementSibling;
+    feed.insertBefore(li, next);
     while (feed.children.length > FEED_MAX) feed.lastChild.remove();
     return li;
   }
