@@ -9,9 +9,17 @@ street's 14,855 sensor points, and the page's memory under demo traffic.
            layer drawn and, as the comparison, with it emptied.
   memory   `chengyun demo --speed S` in a subprocess; the page's JS heap after a forced garbage collection
            and its DOM node count, sampled every --every seconds for --minutes.
+  redraw   `chengyun demo --speed S` in a subprocess and two screens on it side by side, in one browser,
+           for --minutes: this tree's page, and the same page with screen.js as it is in --baseline-ref
+           (git; default main) as the comparison. For each, after a warm-up (the first minute: the
+           sensors' start-up alarms), per minute: the renderer's main-thread time (CDP
+           Performance.getMetrics TaskDuration; of it ScriptDuration, and Layout + RecalcStyle) and the
+           charts' redraws (ECharts `finished` events); and the JS heap after a forced garbage
+           collection, sampled every --every seconds, as a least-squares slope in MiB per minute.
 
     .venv/bin/python bench/screen.py latency frames      # ~2 min (loads the demo street's 14,855 sensors)
     .venv/bin/python bench/screen.py memory --minutes 15 --speed 60
+    .venv/bin/python bench/screen.py redraw --minutes 3 --speed 10 --every 10
 """
 
 from __future__ import annotations
@@ -182,8 +190,9 @@ def frames(page: Page, seconds: float) -> dict[str, list[float]]:
     return result
 
 
-def memory(minutes: float, every: float, speed: float, port: int) -> list[tuple[float, float, int]]:
-    folder = Path(tempfile.mkdtemp(prefix="cy-screen-mem-"))
+def start_demo(speed: float, port: int) -> tuple[subprocess.Popen[str], str, str]:
+    """`chengyun demo` in a subprocess, once it answers: (process, url, admin token)."""
+    folder = Path(tempfile.mkdtemp(prefix="cy-screen-demo-"))
     demo = subprocess.Popen(
         [
             sys.executable,
@@ -208,20 +217,28 @@ def memory(minutes: float, every: float, speed: float, port: int) -> list[tuple[
         if found:
             token = found.group(1)
             break
-    samples: list[tuple[float, float, int]] = []
     url = f"http://127.0.0.1:{port}"
+    # The demo prints its address before the server listens: wait until it answers.
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=5).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            demo.terminate()
+            raise RuntimeError("the demo server did not come up")
+        time.sleep(1)
+    # Its output is not read any further: let it go nowhere rather than fill the pipe.
+    threading.Thread(target=lambda: [None for _ in demo.stdout or ()], daemon=True).start()
+    return demo, url, token
+
+
+def memory(minutes: float, every: float, speed: float, port: int) -> list[tuple[float, float, int]]:
+    demo, url, token = start_demo(speed, port)
+    samples: list[tuple[float, float, int]] = []
     try:
-        # The demo prints its address before the server listens: wait until it answers.
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the demo server did not come up")
-            time.sleep(1)
         with sync_playwright() as p:
             browser = launch(p)
             page = open_screen(browser, url, token)
@@ -245,6 +262,114 @@ def memory(minutes: float, every: float, speed: float, port: int) -> list[tuple[
     return samples
 
 
+# Counts the charts' finished renders (ECharts fires `finished` after every drawn frame of a change).
+COUNT_RENDERS = """
+() => {
+  window.__renders = 0;
+  const hook = () => {
+    for (const node of document.querySelectorAll(".chart")) {
+      const chart = echarts.getInstanceByDom(node);
+      if (chart && !chart.__counted) {
+        chart.__counted = true;
+        chart.on("finished", () => { window.__renders++; });
+      }
+    }
+  };
+  hook();
+  setInterval(hook, 1000);
+}
+"""
+
+SCREEN_JS = "src/chengyun/web/static/screen.js"
+
+
+def redraw(minutes: float, every: float, speed: float, port: int, ref: str) -> dict[str, dict[str, float]]:
+    """This tree's screen beside `ref`'s screen.js on one demo server, sampled together."""
+    root = Path(__file__).resolve().parents[1]
+    baseline_js = subprocess.run(
+        ["git", "show", f"{ref}:{SCREEN_JS}"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
+    demo, url, token = start_demo(speed, port)
+    result: dict[str, dict[str, float]] = {}
+    try:
+        with sync_playwright() as p:
+            browser = launch(p)
+            pages: dict[str, Page] = {}
+            for name in (f"baseline ({ref})", "this tree"):
+                context = browser.new_context(viewport={"width": 1920, "height": 1080})
+                if name != "this tree":
+                    context.route(
+                        "**/static/screen.js",
+                        lambda route: route.fulfill(
+                            body=baseline_js, content_type="application/javascript; charset=utf-8"
+                        ),
+                    )
+                page = context.new_page()
+                page.goto(f"{url}/screen#token={token}")
+                page.wait_for_selector("body[data-ready=true]", state="attached", timeout=120_000)
+                page.evaluate(COUNT_RENDERS)
+                pages[name] = page
+            sessions = {name: page.context.new_cdp_session(page) for name, page in pages.items()}
+            for cdp in sessions.values():
+                cdp.send("Performance.enable")
+            samples: dict[str, list[dict[str, float]]] = {name: [] for name in pages}
+            start = time.monotonic()
+            while True:
+                at = (time.monotonic() - start) / 60
+                for name, cdp in sessions.items():
+                    cdp.send("HeapProfiler.collectGarbage")
+                    heap = cdp.send("Runtime.getHeapUsage")["usedSize"] / 2**20
+                    m = {x["name"]: x["value"] for x in cdp.send("Performance.getMetrics")["metrics"]}
+                    renders = float(pages[name].evaluate("window.__renders"))
+                    samples[name].append(
+                        {
+                            "min": at,
+                            "heap": heap,
+                            "task": m["TaskDuration"],
+                            "script": m["ScriptDuration"],
+                            "layout": m["LayoutDuration"] + m["RecalcStyleDuration"],
+                            "renders": renders,
+                            "nodes": m["Nodes"],
+                        }
+                    )
+                print(
+                    f"  {at:5.1f} min  "
+                    + "  ".join(
+                        f"{n}: heap {s[-1]['heap']:.1f} MiB, task {s[-1]['task']:.1f} s, "
+                        f"renders {s[-1]['renders']:.0f}"
+                        for n, s in samples.items()
+                    ),
+                    flush=True,
+                )
+                if at >= minutes:
+                    break
+                time.sleep(every)
+            browser.close()
+    finally:
+        demo.terminate()
+        demo.wait(timeout=30)
+    for name, s in samples.items():
+        warm = [x for x in s if x["min"] >= min(1.0, minutes / 3)]  # past the start-up burst of alarms
+        first, last = warm[0], warm[-1]
+        span = last["min"] - first["min"]
+        result[name] = {
+            "task_s_per_min": (last["task"] - first["task"]) / span,
+            "script_s_per_min": (last["script"] - first["script"]) / span,
+            "layout_s_per_min": (last["layout"] - first["layout"]) / span,
+            "renders_per_min": (last["renders"] - first["renders"]) / span,
+            "heap_slope_mib_per_min": slope([x["min"] for x in warm], [x["heap"] for x in warm]),
+            "heap_end_mib": last["heap"],
+            "nodes_end": last["nodes"],
+        }
+    return result
+
+
+def slope(xs: list[float], ys: list[float]) -> float:
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
+
+
 def table(title: str, rows: dict[str, list[float]], unit: str) -> None:
     print(f"\n### {title}\n\n| | n | p50 {unit} | p90 {unit} | p99 {unit} | max {unit} |")
     print("|---|---|---|---|---|---|")
@@ -260,7 +385,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", nargs="+", choices=["latency", "frames", "memory"])
+    parser.add_argument("what", nargs="+", choices=["latency", "frames", "memory", "redraw"])
+    parser.add_argument(
+        "--baseline-ref", default="main", help="redraw: the git ref of the baseline screen.js"
+    )
     parser.add_argument("--orders", type=int, default=60)
     parser.add_argument("--seconds", type=float, default=3.0, help="frames: length of one drag")
     parser.add_argument("--minutes", type=float, default=15.0, help="memory: how long")
@@ -303,6 +431,20 @@ def main() -> int:
                 f"\nafter warm-up ({warm[0]:.1f} min): heap {warm[1]:.1f} MiB, {warm[2]} DOM nodes; "
                 f"at the end ({last[0]:.1f} min): heap {last[1]:.1f} MiB, {last[2]} DOM nodes; "
                 f"max heap {max(s[1] for s in samples):.1f} MiB"
+            )
+    if "redraw" in args.what:
+        got = redraw(args.minutes, args.every, args.speed, args.port + 2, args.baseline_ref)
+        print("\n### Renderer time and memory, side by side on one demo\n")
+        print(
+            "| | main thread s/min | script s/min | layout+style s/min | chart renders/min "
+            "| heap slope MiB/min | heap MiB | DOM nodes |"
+        )
+        print("|---|---|---|---|---|---|---|---|")
+        for name, r in got.items():
+            print(
+                f"| {name} | {r['task_s_per_min']:.2f} | {r['script_s_per_min']:.2f} "
+                f"| {r['layout_s_per_min']:.2f} | {r['renders_per_min']:.0f} "
+                f"| {r['heap_slope_mib_per_min']:+.2f} | {r['heap_end_mib']:.1f} | {r['nodes_end']:.0f} |"
             )
     return 0
 

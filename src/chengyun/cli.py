@@ -125,7 +125,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = replace(_settings(args), database_url=sqlite_url(db))
     center = build(settings)
     today = local_date(center.clock.now())
-    counts = load_demo_street(center, today - timedelta(days=1), args.days + 1)
+    counts = load_demo_street(
+        center, today - timedelta(days=1), args.days + 1, history=(args.history_days, args.rate, args.seed)
+    )
+    history = counts["history_orders"]
     token, _ = center.auth.issue(Role.ADMIN, [STREET], name="演示管理员")
     feeder = LiveSimulation(center, STREET, args.rate, args.seed, args.days)
     feeder.start()
@@ -149,6 +152,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for scenario in sensor_feed.scenarios():
         print(f"    · {scenario.description}")
     print(f"  模拟时钟：{settings.speed:g} 倍速；每小时（模拟时间）约 {args.rate:g} 件工单")
+    if history:
+        print(f"  往日工单：此前 {args.history_days} 天已办结 {history} 件（供大屏对比往日、本周按时率）")
     print(
         f"  社区服务：集市 {counts['community_markets']} 个、摊位 {counts['community_stalls']} 个、"
         f"志愿项目 {counts['community_volunteer-projects']} 个、岗位 {counts['community_job-posts']} 个、"
@@ -712,6 +717,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=float, default=40.0, help="每小时（模拟时间）新工单数")
     p.add_argument("--days", type=int, default=7, help="排班天数")
     p.add_argument("--seed", type=int, default=7, help="随机种子")
+    p.add_argument("--history-days", type=int, default=7, help="预先生成此前几天已办结的工单（0：不生成）")
 
     p = command("simulate", "在模拟时钟上跑一天（或一周）演示街道，输出 51530 结果报告和图表", cmd_simulate)
     p.add_argument("--hours", type=float, default=24.0, help="模拟时长（小时）")

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi.testclient import TestClient
 
 from apikit import CHINESE, V1, Api, assert_error
 from chengyun.adapters.clock import ManualClock
+from chengyun.api.app import create_app
+from chengyun.bootstrap import build
+from chengyun.domain.access import Role
+from chengyun.domain.calendar import local_date
+from chengyun.settings import Settings, sqlite_url
+from chengyun.sim.demo import STREET, load_demo_street, seed_history
 from street import T0
 
 SENSORS_CSV = (
@@ -184,3 +193,60 @@ def test_the_plain_feed_has_no_alarm_events_and_keeps_numeric_ids(api: Api) -> N
         first = next(events)
     assert first["event"] == "order" and str(first["id"]).isdigit()
     assert first["data"]["category_name"]  # the order the red alarm filed, named by its category
+
+
+def district_admin(api: Api) -> dict[str, str]:
+    token, _ = api.center.auth.issue(Role.ADMIN, streets=[])  # every street: none named in the token
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_district_admin_needs_no_street_while_the_database_holds_one(api: Api) -> None:
+    api.create()
+    headers = district_admin(api)
+    for path in ("/screen/overview", "/screen/orders", "/screen/sensors", "/board"):
+        response = api.client.get(V1 + path, headers=headers)
+        assert response.status_code == 200, (path, response.text)
+    assert api.client.get(V1 + "/screen/overview", headers=headers).json()["counters"]["received"] == 1
+    assert api.client.get(V1 + "/board", headers=headers).json()["street"] == "T"
+
+
+def test_with_several_streets_a_district_admin_is_asked_which_one(api: Api) -> None:
+    with api.center.uow() as uow:
+        uow.config.ensure_street("X", "另一街道", "静安区")
+        uow.commit()
+    headers = district_admin(api)
+    for path in ("/screen/overview", "/screen/orders", "/screen/sensors", "/board"):
+        body = assert_error(api.client.get(V1 + path, headers=headers), 422, "street_required")
+        assert "T" in body["message"] and "X" in body["message"]
+    named = api.client.get(V1 + "/screen/overview", headers=headers, params={"street": "T"})
+    assert named.status_code == 200, named.text
+
+
+def test_the_demo_opens_with_past_days_to_compare_and_tells_nobody_about_them(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "demo.db"
+    shutil.copyfile(sqlite_template, db)
+    center = build(
+        Settings(database_url=sqlite_url(db), run_worker=False), clock=ManualClock(T0), migrate=False
+    )
+    load_demo_street(center, local_date(T0) - timedelta(days=3), 4, sensors=[], community=False)
+    stored = seed_history(center, days=3, orders_per_hour=40, seed=7)
+    assert 3 * 24 * 30 < stored < 3 * 24 * 50  # about 40 an hour
+    token, _ = center.auth.issue(Role.DIRECTOR, [STREET])
+    with TestClient(create_app(center)) as client:
+        body = client.get(f"{V1}/screen/overview", headers={"Authorization": f"Bearer {token}"}).json()
+    hourly = body["hourly"]
+    assert hourly["usual_days"] == 3 and hourly["usual"] is not None and len(hourly["usual"]) == 24
+    assert 700 < sum(hourly["usual"]) < 1300  # a usual day of about 40 orders an hour
+    assert max(hourly["usual"][9:12]) > 3 * max(hourly["usual"][2:5])  # busy mornings, quiet nights
+    assert (
+        body["counters"]["received"] == 0 and body["counters"]["live"] == 0
+    )  # all of it closed before today
+    # T0 is a Wednesday: Monday and Tuesday count in this week's compliance, mostly on time
+    respond = next(s for s in body["compliance"] if s["stage"] == "respond")["week"]
+    assert respond["decided"] > 1000 and 0.85 < respond["share"] < 1
+    # the past is already told: the notifier and the supervision reader have nothing to read
+    assert center.notifications.pump() == 0
+    assert center.supervision.pump() == 0
+    center.stop()

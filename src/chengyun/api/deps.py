@@ -80,3 +80,19 @@ def street_of(actor: Actor, street: str | None) -> str:
         (only,) = actor.streets
         return only
     raise InvalidInput("请用 street 参数指明街道", code="street_required")
+
+
+def street_or_only(center: Center, actor: Actor, street: str | None) -> str:
+    """`street_of`, and for a district admin who names none: the database's street when it holds just
+    one (the wall screen and the board of a one-street deployment need no `?street=`)."""
+    if street or not actor.is_district:
+        return street_of(actor, street)
+    with center.uow() as uow:
+        codes = [code for code, _ in uow.config.streets()]
+    if len(codes) == 1:
+        return codes[0]
+    raise InvalidInput(
+        "本系统有多个街道，请用 street 参数指明街道：" + "、".join(codes) if codes else "尚未导入任何街道",
+        code="street_required",
+        streets=codes,
+    )

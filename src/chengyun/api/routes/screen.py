@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 from pydantic_core import to_json
 
-from chengyun.api.deps import ActorDep, CenterDep, street_of
+from chengyun.api.deps import ActorDep, CenterDep, street_or_only
 from chengyun.domain.alarms import AlarmState
 from chengyun.domain.orders import OrderState, Source
 from chengyun.domain.overview import Compliance
@@ -20,7 +20,7 @@ from chengyun.domain.sla import Stage
 
 router = APIRouter(prefix="/api/v1/screen", tags=["大屏"])
 
-Street = Annotated[str | None, Query(max_length=40, description="街道编码；令牌只有一个街道时可省略")]
+Street = Annotated[str | None, Query(max_length=40, description="街道编码；令牌或系统只有一个街道时可省略")]
 
 
 # --- shapes ---------------------------------------------------------------------------------------
@@ -165,7 +165,7 @@ def _colours(counts: dict[Colour, int]) -> list[dict[str, Any]]:
 def overview(center: CenterDep, actor: ActorDep, street: Street = None) -> OverviewOut:
     """Today's counters, 51530 compliance per stage (today and this week), orders per hour against the
     usual day, and the residential areas' figures."""
-    data = center.overview.overview(actor, street_of(actor, street))
+    data = center.overview.overview(actor, street_or_only(center, actor, street))
     c = data.counters
     week = {w.stage: w for w in data.week}
     return OverviewOut.model_validate(
@@ -217,7 +217,7 @@ def overview(center: CenterDep, actor: ActorDep, street: Street = None) -> Overv
 
 @router.get("/orders", response_model=MarkersOut, summary="在办工单（地图标注）")
 def live_orders(center: CenterDep, actor: ActorDep, street: Street = None) -> MarkersOut:
-    code = street_of(actor, street)
+    code = street_or_only(center, actor, street)
     at, orders = center.overview.live_orders(actor, code)
     catalogue = center.orders.catalogue(code)
     names = center.directory.staff_names(code)
@@ -248,7 +248,7 @@ def live_orders(center: CenterDep, actor: ActorDep, street: Street = None) -> Ma
 def sensors(center: CenterDep, actor: ActorDep, street: Street = None) -> Response:
     """Every sensor as a compact point (14,000+ fit in a few hundred kB), the online share, active
     alarms by colour and by kind, and the active alarms with where their sensors are."""
-    layer = center.overview.sensors(actor, street_of(actor, street))
+    layer = center.overview.sensors(actor, street_or_only(center, actor, street))
     health = layer.health
     kinds = list(SensorKind)
     index = {k: i for i, k in enumerate(kinds)}

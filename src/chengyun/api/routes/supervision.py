@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, status
 
-from chengyun.api.deps import ActorDep, CenterDep, street_of
+from chengyun.api.deps import ActorDep, CenterDep, street_of, street_or_only
 from chengyun.api.routes.orders import OrderId, shape
 from chengyun.api.schemas import Moment, OrderOut, has_nul
 from chengyun.api.schemas_grading import BoardItemOut, BoardOut, CirculateIn, NoticeOut, NoticePage, UrgeIn
@@ -84,7 +84,7 @@ def board(
     street: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> BoardOut:
-    found = center.board.board(actor, street_of(actor, street), limit)
+    found = center.board.board(actor, street_or_only(center, actor, street), limit)
     catalogue = center.orders.catalogue(found.street)
     names = center.directory.staff_names(found.street)
     return BoardOut(

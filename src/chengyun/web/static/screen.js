@@ -4,6 +4,9 @@
 // after it (at most every REFRESH_MS), so a change shows within a second. The community programs' panel
 // (/api/v1/community/summary) follows no event: it is re-read once a minute. Nothing grows without bound:
 // the feed keeps FEED_MAX items, markers are replaced wholesale, the charts are updated in place.
+// A panel is redrawn only when what it shows has changed: each keeps the fingerprint of the data it
+// last drew (`drawn`), so the re-reads that follow every event and every half minute cost a comparison,
+// not a chart's redraw, when nothing moved.
 "use strict";
 (() => {
   const REFRESH_MS = 400;          // the quickest the figures are re-read after events
@@ -38,6 +41,27 @@
   let places = null;         // GeoJSON of the street
   let detail = null;         // {kind: "order"|"alarm"|"area", id}
   const charts = {};
+  const drawn = {};          // panel -> fingerprint of the data it shows now
+  let lastOverview = null, lastSensors = null, lastCommunity = null; // redrawn from these on a resize
+
+  // True (and remembered) when `data` differs from what `panel` last drew.
+  function changed(panel, data) {
+    const key = typeof data === "string" ? data : JSON.stringify(data);
+    if (drawn[panel] === key) return false;
+    drawn[panel] = key;
+    return true;
+  }
+
+  // The sensor layer is 14,000+ points: a hash of positions and states instead of their JSON text.
+  function pointsKey(points) {
+    let h = 2166136261;
+    for (const p of points) {
+      h = Math.imul(h ^ Math.round(p[0] * 1e6), 16777619);
+      h = Math.imul(h ^ Math.round(p[1] * 1e6), 16777619);
+      h = Math.imul(h ^ p[3], 16777619);
+    }
+    return points.length + ":" + (h >>> 0);
+  }
 
   function left(dueIso) {
     if (!dueIso) return { text: "", late: false };
@@ -58,6 +82,7 @@
 
   function drawSources(counters) {
     const items = counters.by_source;
+    if (!changed("sources", items)) return;
     chart("c-sources").setOption({
       ...base(),
       grid: { left: px(78), right: px(36), top: px(4), bottom: px(4) },
@@ -71,6 +96,7 @@
   }
 
   function drawCompliance(stages) {
+    if (!changed("compliance", stages)) return;
     const n = stages.length;
     const c = chart("c-compliance");
     const r = Math.min(c.getWidth() / n / 2, c.getHeight() * 0.44) * 0.92; // outer radius in px
@@ -102,6 +128,7 @@
   }
 
   function drawHourly(hourly) {
+    if (!changed("hourly", hourly)) return;
     const hours = [...Array(24).keys()];
     const series = [{
       name: "今日", type: "bar", data: hourly.today, barWidth: "55%",
@@ -124,26 +151,42 @@
     }, { replaceMerge: ["series"] });
   }
 
+  // The ranking: each area's bar ends in its count (and overdue, in red); the axis leaves room for that
+  // label inside the plot. The week's on-time share is a column of its own on the right, so the labels
+  // never run into each other or out of the panel.
   function drawAreas(areas) {
     const rows = areas.slice(0, 12);
+    if (!changed("areas", rows.map((a) => [a.code, a.name, a.received, a.overdue, a.on_time_share]))) return;
+    const names = rows.map((a) => a.name.replace("居民区", ""));
+    const share = (a) => a.on_time_share;
     chart("c-areas").setOption({
       ...base(),
-      grid: { left: px(92), right: px(92), top: px(4), bottom: px(4) },
-      xAxis: { type: "value", show: false, minInterval: 1 },
-      yAxis: { type: "category", inverse: true, data: rows.map((a) => a.name.replace("居民区", "")),
-               axisTick: { show: false }, axisLine: { show: false }, axisLabel: { color: "#bcd3f5", fontSize: px(12) } },
+      grid: { left: px(62), right: px(78), top: px(4), bottom: px(4) },
+      xAxis: { type: "value", show: false, min: 0, max: (v) => Math.max(1, v.max) * 1.55 },
+      yAxis: [
+        { type: "category", inverse: true, data: names, axisTick: { show: false }, axisLine: { show: false },
+          axisLabel: { interval: 0, color: "#bcd3f5", fontSize: px(12), width: px(56), overflow: "truncate" } },
+        { type: "category", inverse: true, position: "right", data: rows.map((a) => a.code), axisTick: { show: false }, axisLine: { show: false },
+          axisLabel: { interval: 0, fontSize: px(12), align: "right", margin: px(70), formatter: (code, i) => {
+            const v = share(rows[i]);
+            return v === null || v === undefined ? "{none|按时 —}" : `{${v >= 0.95 ? "good" : v >= 0.8 ? "fair" : "poor"}|按时 ${pct(v)}}`;
+          }, rich: { none: { color: "#8ea3c5", fontSize: px(12) }, good: { color: "#30a46c", fontSize: px(12) },
+                     fair: { color: "#ffc53d", fontSize: px(12) }, poor: { color: "#e5484d", fontSize: px(12) } } } },
+      ],
       series: [
         { name: "今日受理", type: "bar", data: rows.map((a) => ({ value: a.received, code: a.code })), barWidth: "56%", barMaxWidth: px(18),
           itemStyle: { borderRadius: px(3), color: new echarts.graphic.LinearGradient(0, 0, 1, 0, [{ offset: 0, color: "#1d4f8a" }, { offset: 1, color: "#4cc9f0" }]) },
-          label: { show: true, position: "right", color: "#e6eefc", fontSize: px(12),
-                   formatter: (p) => `${p.value} 件  按时 ${pct(rows[p.dataIndex].on_time_share)}` } },
+          label: { show: true, position: "right", distance: px(5), fontSize: px(12), color: "#e6eefc",
+                   formatter: (p) => `${p.value} 件` + (rows[p.dataIndex].overdue ? `{late| 超期 ${rows[p.dataIndex].overdue}}` : ""),
+                   rich: { late: { color: "#ff8b8e", fontSize: px(12) } } } },
         { name: "超期", type: "bar", barGap: "-100%", data: rows.map((a) => ({ value: a.overdue, code: a.code })), barWidth: "56%", barMaxWidth: px(18),
-          itemStyle: { borderRadius: px(3), color: "rgba(229,72,77,0.9)" } },
+          itemStyle: { borderRadius: px(3), color: "rgba(229,72,77,0.9)" }, silent: true },
       ],
-    });
+    }, { replaceMerge: ["yAxis", "series"] });
   }
 
   function drawSensorHealth(s) {
+    if (!changed("sensor-health", [s.total, s.online, s.online_share, s.by_kind, s.alarms_by_colour])) return;
     const share = s.online_share === null ? 0 : s.online_share * 100;
     chart("c-online").setOption({
       ...base(),
@@ -233,7 +276,8 @@
                  formatter: tooltipFor },
       geo: {
         map: "street", nameProperty: "code", roam: true, aspectScale: 0.86, zoom: 1, scaleLimit: { min: 0.8, max: 12 },
-        layoutCenter: ["50%", "50%"], layoutSize: "98%",
+        // the box leaves a strip at the bottom for the legend, so it never covers the street's south edge
+        top: px(12), bottom: px(54), left: px(12), right: px(12),
         itemStyle: { areaColor: "#0b1a33", borderColor: "#2f5fae" }, regions,
         label: { show: false }, emphasis: { label: { show: false } }, select: { disabled: true },
       },
@@ -295,6 +339,9 @@
   }
 
   function drawOrders() {
+    const shown = [markers.map((o) => [o.id, o.colour, o.lon, o.lat, o.overdue || left(o.next_due_at).late, o.state, o.category, o.assignee_name, o.address]),
+                   [...alarms.values()].map((a) => [a.id, a.colour, a.lon, a.lat, a.state])];
+    if (!changed("map-markers", shown)) return;
     const data = markers.filter((o) => o.lon !== null).map((o) => {
       const overdue = o.overdue || left(o.next_due_at).late;
       return {
@@ -311,6 +358,7 @@
   }
 
   function drawSensorPoints(s) {
+    if (!changed("sensor-points", pointsKey(s.points))) return;
     const normal = [], offline = [];
     for (const p of s.points) (p[3] === 1 ? offline : p[3] === 0 ? normal : null)?.push([p[0], p[1]]);
     chart("c-map").setOption({ series: [{ id: "sensors", data: normal }, { id: "sensors-offline", data: offline }] });
@@ -399,15 +447,21 @@
   // --- panels ----------------------------------------------------------------------------------------
 
   function drawCounters(c) {
+    drawSources(c);
+    if (!changed("counters", [c.received, c.live, c.overdue, c.closed, c.suspended, c.by_colour])) return;
     $("n-received").textContent = c.received; $("n-live").textContent = c.live; $("n-overdue").textContent = c.overdue;
     $("n-closed").textContent = c.closed; $("n-suspended").textContent = c.suspended;
     $("by-colour").replaceChildren(...c.by_colour.map((x) => { const s = el("span", COLOUR_LABELS[x.colour] + "色", "c-" + x.colour); s.append(el("b", String(x.count))); return s; }));
-    drawSources(c);
   }
 
   function drawUrgent() {
+    const overdue = markers.filter((o) => o.overdue || left(o.next_due_at).late).length;
+    $("counts").textContent = `在办 ${markers.length} 件 · 超期 ${overdue} 件`;
+    const shown = markers.slice(0, URGENT_MAX);
+    if (!changed("urgent", [shown.map((o) => [o.id, o.colour, o.category_name || o.category, o.area, o.address, o.assignee_name, o.next_due_at, o.overdue]),
+                            shown.map((o) => areasById.get(o.area)?.name)])) return;
     const body = $("orders");
-    const rows = markers.slice(0, URGENT_MAX).map((o) => {
+    const rows = shown.map((o) => {
       const tr = el("tr"); tr.dataset.id = o.id;
       const c = el("td"); c.append(el("span", "", "dot " + o.colour), "#" + o.id);
       const l = left(o.next_due_at);
@@ -418,16 +472,20 @@
       return tr;
     });
     body.replaceChildren(...rows);
-    const overdue = markers.filter((o) => o.overdue || left(o.next_due_at).late).length;
-    $("counts").textContent = `在办 ${markers.length} 件 · 超期 ${overdue} 件`;
   }
 
   function addFeed(text, colour, at, onClick, cls) {
     const li = el("li", undefined, "fresh" + (cls ? " " + cls : ""));
     li.append(el("time", fmtTime.format(new Date(at))), el("span", "", "dot " + colour), el("span", text));
     li.addEventListener("click", onClick);
+    // Newest first by the event's own time: the backlog the wall opens on may hold a few orders' whole
+    // lives (their entries stored order by order), and the feed still reads as a time line.
+    const t = Date.parse(at);
+    li.dataset.at = String(t);
     const feed = $("feed");
-    feed.prepend(li);
+    let next = feed.firstElementChild;
+    while (next && Number(next.dataset.at) > t) next = next.nextElementSibling;
+    feed.insertBefore(li, next);
     while (feed.children.length > FEED_MAX) feed.lastChild.remove();
     return li;
   }
@@ -500,6 +558,8 @@
   }
 
   function drawCommunity(s) {
+    lastCommunity = s;
+    if (!changed("community", s)) return;
     $("cm-note").textContent = `${s.venues} 处阵地 · ${s.series} 类服务 · ${s.stalls} 个摊位`;
     drawMarket(s);
     drawVolunteers(s.volunteers);
@@ -523,13 +583,19 @@
 
   async function loadOverview() {
     const o = await cy.api("/api/v1/screen/overview" + q());
+    drawOverview(o);
+    return o;
+  }
+
+  function drawOverview(o) {
+    lastOverview = o;
     areasById = new Map(o.areas.map((a) => [a.code, a]));
     drawCounters(o.counters);
     drawCompliance(o.compliance);
     drawHourly(o.hourly);
+    const areasBefore = drawn.areas;
     drawAreas(o.areas);
-    if (detail && detail.kind === "area") showArea(detail.id);
-    return o;
+    if (detail && detail.kind === "area" && drawn.areas !== areasBefore) showArea(detail.id);
   }
 
   async function loadOrders() {
@@ -540,6 +606,7 @@
 
   async function loadSensors() {
     const s = await cy.api("/api/v1/screen/sensors" + q());
+    lastSensors = s;
     alarms = new Map(s.alarms.map((a) => [a.id, a]));
     drawSensorHealth(s);
     drawSensorPoints(s);
@@ -652,7 +719,15 @@
     setInterval(() => { syncClock().catch(() => {}); refreshFigures(); }, PERIODIC_MS);
     setInterval(refreshSensors, PERIODIC_MS * 2);
     setInterval(loadCommunity, COMMUNITY_MS);
-    window.addEventListener("resize", () => { for (const c of Object.values(charts)) c.resize(); });
+    // A new size changes the type and the gauges' radii: forget what was drawn and draw it all again.
+    window.addEventListener("resize", () => {
+      for (const c of Object.values(charts)) c.resize();
+      for (const k of Object.keys(drawn)) delete drawn[k];
+      if (lastOverview) drawOverview(lastOverview);
+      if (lastSensors) { drawSensorHealth(lastSensors); drawSensorPoints(lastSensors); }
+      if (lastCommunity) drawCommunity(lastCommunity);
+      drawOrders(); drawUrgent();
+    });
     document.body.dataset.ready = "true";
   }
 
