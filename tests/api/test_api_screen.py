@@ -203,7 +203,7 @@ def district_admin(api: Api) -> dict[str, str]:
 def test_a_district_admin_needs_no_street_while_the_database_holds_one(api: Api) -> None:
     api.create()
     headers = district_admin(api)
-    for path in ("/screen/overview", "/screen/orders", "/screen/sensors", "/board"):
+    for path in ("/screen/overview", "/screen/orders", "/screen/sensors", "/board", "/community/summary"):
         response = api.client.get(V1 + path, headers=headers)
         assert response.status_code == 200, (path, response.text)
     assert api.client.get(V1 + "/screen/overview", headers=headers).json()["counters"]["received"] == 1
@@ -215,7 +215,7 @@ def test_with_several_streets_a_district_admin_is_asked_which_one(api: Api) -> N
         uow.config.ensure_street("X", "另一街道", "静安区")
         uow.commit()
     headers = district_admin(api)
-    for path in ("/screen/overview", "/screen/orders", "/screen/sensors", "/board"):
+    for path in ("/screen/overview", "/screen/orders", "/screen/sensors", "/board", "/community/summary"):
         body = assert_error(api.client.get(V1 + path, headers=headers), 422, "street_required")
         assert "T" in body["message"] and "X" in body["message"]
     named = api.client.get(V1 + "/screen/overview", headers=headers, params={"street": "T"})

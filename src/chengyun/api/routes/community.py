@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from chengyun.api.deps import ActorDep, CenterDep, street_of
+from chengyun.api.deps import ActorDep, CenterDep, street_of, street_or_only
 from chengyun.api.routes.community_public import fair_out
 from chengyun.api.routes.directory import CSV, CsvResponse, csv_text
 from chengyun.api.schemas import ERROR_RESPONSES_AS_JSON, MAX_ID, AwareMoment, ImportResult
@@ -70,7 +70,7 @@ CodePath = Annotated[str, Path(min_length=1, max_length=64)]
 
 @router.get("/summary", response_model=SummaryOut, summary="社区服务概况（大屏面板）")
 def summary(center: CenterDep, actor: ActorDep, street: StreetQuery = None) -> SummaryOut:
-    s = center.community.summary(actor, street_of(actor, street))
+    s = center.community.summary(actor, street_or_only(center, actor, street))
     return SummaryOut(
         street=s.street,
         today=s.today,
