@@ -276,6 +276,8 @@ def running_server(
     port = free_port()
     env = dict(os.environ, CHENGYUN_BOOTSTRAP_TOKEN=token, CHENGYUN_DATABASE_URL=database_url)
     env.pop("CHENGYUN_MQTT_URL", None)
+    # The district's Open311 citizens all come from this one address: no per-address public limit.
+    env |= {"CHENGYUN_PUBLIC_READS_PER_MINUTE": "0", "CHENGYUN_PUBLIC_WRITES_PER_MINUTE": "0"}
     chengyun = str(Path(sys.executable).with_name("chengyun"))
     command = [chengyun, "serve", "--workers", str(workers), "--port", str(port), "--host", "127.0.0.1"]
     process = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.DEVNULL)

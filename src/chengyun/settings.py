@@ -24,6 +24,10 @@ class Settings:
     # it, so it must stay the same across restarts and differ between workers sharing the stream.
     mqtt_client_id: str = field(default_factory=lambda: f"chengyun-{socket.gethostname()}-{os.getpid()}")
     mqtt_group: str = "chengyun"  # the shared subscription ($share/{group}/...) the workers split
+    # What a client (an address) may ask of the public routes (Open311, residents', health) a minute,
+    # per process; 0 is no limit. Requests with a working token are not counted.
+    public_reads_per_minute: int = 120
+    public_writes_per_minute: int = 20
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -42,6 +46,8 @@ class Settings:
             raise SystemExit(
                 f"CHENGYUN_READINGS_RETENTION_DAYS 应为正数（天），不是 {retention_text!r}"
             ) from None
+        reads = _count(env, "CHENGYUN_PUBLIC_READS_PER_MINUTE", 120)
+        writes = _count(env, "CHENGYUN_PUBLIC_WRITES_PER_MINUTE", 20)
         return cls(
             database_url=env.get("CHENGYUN_DATABASE_URL") or sqlite_url(DEFAULT_DB_FILE),
             mqtt_url=env.get("CHENGYUN_MQTT_URL") or None,
@@ -51,7 +57,18 @@ class Settings:
             readings_retention_days=retention,
             mqtt_client_id=env.get("CHENGYUN_MQTT_CLIENT_ID") or f"chengyun-{socket.gethostname()}",
             mqtt_group=env.get("CHENGYUN_MQTT_GROUP") or "chengyun",
+            public_reads_per_minute=reads,
+            public_writes_per_minute=writes,
         )
+
+
+def _count(env: dict[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isascii() or not text.isdigit():
+        raise SystemExit(f"{name} 应为每分钟的次数（0 或正整数，0 为不限），不是 {text!r}")
+    return int(text)
 
 
 def sqlite_url(path: Path) -> str:

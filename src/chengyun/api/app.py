@@ -11,6 +11,12 @@ from sqlalchemy import text
 from chengyun import __version__
 from chengyun.api import errors
 from chengyun.api.deps import CenterDep
+from chengyun.api.ratelimit import (
+    OPEN311_RATE_LIMITED_RESPONSES,
+    RATE_LIMITED_RESPONSES,
+    PublicLimits,
+    PublicRateLimit,
+)
 from chengyun.api.routes import (
     assessment,
     auth,
@@ -38,7 +44,10 @@ from chengyun.bootstrap import Center
 DESCRIPTION = """城运（chengyun）街道城市运行管理平台的开放接口。
 
 所有接口使用 `Authorization: Bearer <令牌>`；错误统一为 `{"error": {"code", "message", "details"}}`，
-`code` 供程序判断，`message` 为中文说明。"""
+`code` 供程序判断，`message` 为中文说明。
+
+无需令牌的公开接口（Open311、居民端 `community/public`、健康检查）按来访地址限制频率：超过每分钟的查询或
+提交次数时返回 429 与 `Retry-After`（秒）；带有效令牌的请求不计入。"""
 
 
 def create_app(center: Center) -> FastAPI:
@@ -57,8 +66,11 @@ def create_app(center: Center) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(errors.RefuseNul)
+    app.add_middleware(PublicRateLimit, center=center, state=app.state)
     app.state.center = center
+    app.state.public_limits = PublicLimits.of(center.settings)
     errors.install(app)
+    public = ERROR_RESPONSES | RATE_LIMITED_RESPONSES
     for module in (
         orders,
         directory,
@@ -78,10 +90,10 @@ def create_app(center: Center) -> FastAPI:
         supervision,
         notifications,
     ):
-        app.include_router(module.router, responses=ERROR_RESPONSES)
-    app.include_router(open311.router, responses=OPEN311_ERROR_RESPONSES)
+        app.include_router(module.router, responses=public if module is community_public else ERROR_RESPONSES)
+    app.include_router(open311.router, responses=OPEN311_ERROR_RESPONSES | OPEN311_RATE_LIMITED_RESPONSES)
 
-    @app.get("/api/v1/health", response_model=Health, tags=["系统"], summary="健康检查")
+    @app.get("/api/v1/health", response_model=Health, tags=["系统"], summary="健康检查", responses=public)
     def health(c: CenterDep) -> Health:
         with c.engine.connect() as connection:
             connection.execute(text("SELECT 1"))

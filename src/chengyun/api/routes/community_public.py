@@ -1,7 +1,8 @@
 """/api/v1/community/public: what residents do without a token. They see the next markets and their
 stalls, book a slot or take a queue number, sign up for volunteer shifts and apply for posts; each answer
 carries a code that is their key to look the booking up or cancel it. No one's personal data leaves here:
-names and phones come back masked."""
+names and phones come back masked. Each client (address) may read and, fewer, write so many times a
+minute (api/ratelimit.py)."""
 
 from __future__ import annotations
 

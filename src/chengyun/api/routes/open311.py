@@ -6,7 +6,8 @@ needs an `api_key`: an API token of this system (or CHENGYUN_BOOTSTRAP_TOKEN). `
 street; it may be left out when the key holds one street (writes) or the deployment has one (reads).
 
 Every error is the spec's `[{"code", "description"}]` (or `<errors>` in XML) with 400, 403 or 404;
-parameters are read by hand so FastAPI's 422 never answers here.
+parameters are read by hand so FastAPI's 422 never answers here. A client past its reads or submissions
+a minute gets a 429 in the same shape before any of this runs (api/ratelimit.py).
 """
 
 from __future__ import annotations
