@@ -59,9 +59,17 @@ def backup(url: str, target: Path) -> Outcome:
         if _backend(parsed) == "sqlite":
             _sqlite_backup(_sqlite_path(parsed, must_exist=True), partial)
         else:
+            schema = confined_to(parsed)
             _run(
                 "pg_dump",
-                ["--format=custom", "--no-owner", "--no-privileges", f"--file={partial}", _libpq_uri(parsed)],
+                [
+                    "--format=custom",
+                    "--no-owner",
+                    "--no-privileges",
+                    *([f"--schema={schema}"] if schema else []),
+                    f"--file={partial}",
+                    _libpq_uri(parsed),
+                ],
                 parsed,
             )
         partial.replace(target)  # never a half-written file under the name asked for
@@ -153,6 +161,21 @@ def _sqlite_backup(source: Path, target: Path) -> None:
         raise BackupError(f"SQLite 备份失败：{exc}") from None
     if check is None or check[0] != "ok":
         raise BackupError(f"SQLite 备份的完整性检查未通过：{check}")
+
+
+def confined_to(url: URL) -> str | None:
+    """The one schema a PostgreSQL URL confines its sessions to (`?options=-csearch_path=NAME`), if any:
+    a deployment sharing its database with others backs up its own schema only."""
+    options = url.query.get("options", "")
+    words = " ".join(options if isinstance(options, tuple) else (options,)).split()
+    for n, word in enumerate(words):
+        setting = word[2:] if word.startswith("-c") and len(word) > 2 else None
+        if word == "-c" and n + 1 < len(words):
+            setting = words[n + 1]
+        if setting and setting.replace(" ", "").startswith("search_path="):
+            paths = [p.strip().strip('"') for p in setting.split("=", 1)[1].split(",") if p.strip()]
+            return paths[0] if len(paths) == 1 else None
+    return None
 
 
 def _libpq_uri(url: URL) -> str:
