@@ -264,6 +264,47 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from chengyun.adapters.db.backup import BackupError, backup
+
+    try:
+        outcome = backup(_settings(args).database_url, Path(args.file))
+    except BackupError as exc:
+        print(f"错误：{exc.message}", file=sys.stderr)
+        return 2
+    kind = "SQLite 在线备份" if outcome.backend == "sqlite" else "pg_dump 自定义格式"
+    print(f"已备份到 {outcome.path}（{kind}，{_size(outcome.size)}，用时 {outcome.seconds:.1f} 秒）")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from sqlalchemy.engine import make_url
+
+    from chengyun.adapters.db.backup import BackupError, newest_revision, restore, summary
+
+    url = _settings(args).database_url
+    try:
+        outcome = restore(Path(args.file), url)
+    except BackupError as exc:
+        print(f"错误：{exc.message}", file=sys.stderr)
+        return 2
+    where = make_url(url).render_as_string(hide_password=True)
+    print(f"已从 {outcome.path} 恢复到 {where}（用时 {outcome.seconds:.1f} 秒）：{summary(outcome)}")
+    newest = newest_revision()
+    if outcome.revision == newest:
+        print(f"数据库结构为最新版本（{newest}），可直接 chengyun serve")
+    else:
+        print(
+            f"数据库结构为 {outcome.revision or '未知'}，最新为 {newest}：请运行 chengyun db upgrade"
+            "（chengyun serve 启动时也会自动升级）"
+        )
+    return 0
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MiB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KiB"
+
+
 def cmd_token_create(args: argparse.Namespace) -> int:
     center = _center(args)
     streets = args.street or []
@@ -750,6 +791,19 @@ def _parser() -> argparse.ArgumentParser:
     p = db.add_parser("upgrade", help="升级数据库结构到最新版本")
     p.set_defaults(run=cmd_db_upgrade)
     p.add_argument("--database-url")
+
+    p = command(
+        "backup",
+        "备份数据库（运行中也可）：PostgreSQL 用 pg_dump -Fc，SQLite 用在线备份；恢复见 restore",
+        cmd_backup,
+    )
+    p.add_argument("file", help="备份文件（如 backup/chengyun-20261125.dump）")
+    p = command(
+        "restore",
+        "把 backup 生成的备份恢复到一个新建的空数据库（PostgreSQL 用 pg_restore，SQLite 为新文件）",
+        cmd_restore,
+    )
+    p.add_argument("file", help="备份文件")
 
     tokens = sub.add_parser("token", help="访问令牌").add_subparsers(title="令牌命令")
     p = tokens.add_parser("create", help="签发令牌（打印到标准输出）")
