@@ -33,7 +33,7 @@ from chengyun.api.errors import error_body
 from chengyun.api.open311_format import error_response
 from chengyun.api.schemas import ErrorOut, Open311ErrorOut
 from chengyun.bootstrap import Center
-from chengyun.domain.errors import Unauthenticated
+from chengyun.domain.errors import Unauthenticated, Unavailable
 from chengyun.services.auth import TOKEN_PREFIX
 from chengyun.settings import Settings
 
@@ -189,6 +189,8 @@ class PublicRateLimit:
         except Unauthenticated:
             auth.failures.failed(client)
             return False
+        except Unavailable:  # the database unreachable: the route answers for itself (a 503, not a 500)
+            return True
         return True
 
 
