@@ -337,8 +337,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from chengyun.domain.calendar import local
     from chengyun.services.audit import AuditAction
 
-    since = datetime.fromisoformat(args.since) if args.since else None
-    if since is not None and since.tzinfo is None:
+    try:
+        since = datetime.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        since = None
+    if args.since and (since is None or since.tzinfo is None):
         print("--since 必须带时区，如 2026-11-25T08:00:00+08:00", file=sys.stderr)
         return 2
     action = AuditAction(args.action) if args.action else None
