@@ -342,7 +342,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     except ValueError:
         since = None
     if args.since and (since is None or since.tzinfo is None):
-        print("--since 必须带时区，如 2026-11-25T08:00:00+08:00", file=sys.stderr)
+        print("--since 须为带时区的时间，如 2026-11-25T08:00:00+08:00", file=sys.stderr)
         return 2
     action = AuditAction(args.action) if args.action else None
     for e in _center(args).audit.entries(None, since, action, args.limit):

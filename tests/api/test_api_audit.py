@@ -80,4 +80,4 @@ def test_the_command_line_prints_the_log(
     assert "命令行（cli）\t签发令牌\ttoken:" in line and line.endswith("\tJAS")
     for bad in ("昨天", "2026-11-25T08:00:00"):  # not a time; a time without its zone
         assert main(["audit", "--since", bad]) == 2
-        assert "--since 必须带时区" in capsys.readouterr().err
+        assert "--since 须为带时区的时间" in capsys.readouterr().err
