@@ -250,3 +250,17 @@ def test_the_demo_opens_with_past_days_to_compare_and_tells_nobody_about_them(
     assert center.notifications.pump() == 0
     assert center.supervision.pump() == 0
     center.stop()
+
+
+def test_a_demo_sped_up_to_thousands_an_hour_stores_a_past_of_a_busy_street_not_thousands_an_hour(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "demo.db"
+    shutil.copyfile(sqlite_template, db)
+    center = build(
+        Settings(database_url=sqlite_url(db), run_worker=False), clock=ManualClock(T0), migrate=False
+    )
+    load_demo_street(center, local_date(T0) - timedelta(days=1), 2, sensors=[], community=False)
+    stored = seed_history(center, days=1, orders_per_hour=3600, seed=7)
+    assert 24 * 45 < stored < 24 * 75  # about HISTORY_MAX_RATE (60) an hour
+    center.stop()

@@ -111,6 +111,8 @@ def test_the_demo_runs_the_whole_center_and_prints_a_working_screen_url(tmp_path
             "60",
             "--db",
             str(tmp_path / "demo.db"),
+            "--history-days",  # the past week is checked in tests/api/test_api_screen.py
+            "1",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -94,21 +94,24 @@ _LATE_SHARE = 0.07
 _CALLBACK = (15.0, 90.0)  # from handled to the desk's call-back (close the loop)
 _FILE = (5.0, 40.0)  # from the call-back to the case filed (closed)
 _FEEDBACK = ("群众反映问题已解决，表示满意", "已回访，诉求人认可处置结果", "已回访，诉求人基本满意")
+# The past runs at the live rate up to a busy street's 60 orders an hour: a demo sped up with thousands an
+# hour (to see the screen fill) would otherwise first store a week of hundreds of thousands of orders.
+HISTORY_MAX_RATE = 60.0
 
 
 def seed_history(center: Center, days: int, orders_per_hour: float, seed: int) -> int:
-    """The `days` whole days before today, as a week of closed orders the street handled: the same
-    demand as the live demo (same rate, hours and places), each order received, dispatched to the
-    area's A manager of that day, responded to, attended, handled, called back and closed, on time
-    but for a few. The wall screen's usual day, this week's compliance and the reports then have a
-    past to show. Told already: the notifier and the supervision reader start after it. Returns how
-    many orders were stored."""
+    """The `days` whole days before today, as a week of closed orders the street handled: the
+    same demand as the live demo (its rate up to HISTORY_MAX_RATE, its hours and places), each order
+    received, dispatched to the area's A manager of that day, responded to, attended, handled, called
+    back and closed, on time but for a few. The wall screen's usual day, this week's compliance and the
+    reports then have a past to show. Told already: the notifier and the supervision reader start after
+    it. Returns how many orders were stored."""
     if days <= 0:
         return 0
     now = center.clock.now()
     today = datetime.combine(now.astimezone(SHANGHAI).date(), datetime.min.time(), SHANGHAI)
     catalogue = center.orders.catalogue(STREET)
-    load = load_for_rate(orders_per_hour)
+    load = load_for_rate(min(orders_per_hour, HISTORY_MAX_RATE))
     rng = random.Random(f"history:{seed}")
     with center.uow() as uow:
         policies = uow.config.policies(STREET) or DEFAULT_POLICIES
