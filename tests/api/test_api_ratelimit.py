@@ -13,10 +13,11 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from apikit import CHINESE, V1, Api, assert_error
 from chengyun.api.app import create_app
-from chengyun.api.ratelimit import PublicLimits, SlidingWindow, client_key, kind_of
+from chengyun.api.ratelimit import PublicLimits, client_key, kind_of
 from chengyun.bootstrap import Center
 from chengyun.domain.errors import Unavailable
 from chengyun.services.ports import OrderQuery
+from chengyun.services.throttle import SlidingWindow
 from chengyun.settings import Settings
 from street import ADMIN, STREET
 

@@ -49,7 +49,7 @@ class BearerActor(SecurityBase):
         # even looked up. A token seen lately (above) still works: people behind the same address.
         failures = center.auth.failures
         client = request.client.host if request.client else ""
-        wait = failures.retry_after(client)
+        wait = failures.wait(client)
         if wait is not None:
             seconds = math.ceil(wait)
             raise HTTPException(
@@ -60,7 +60,7 @@ class BearerActor(SecurityBase):
         try:
             return await run_in_threadpool(center.auth.authenticate, token)
         except Unauthenticated:
-            failures.failed(client)
+            failures.record(client)
             raise
 
 

@@ -8,7 +8,7 @@ the public. Open311's `api_key` does not exempt: it is the key of an app that ev
 shares. The pages, their scripts and the documentation are not limited: they read no data.
 
 The count is kept in this process, in real seconds whatever the center's clock (the same sliding window
-as the failed-token limit, `services.auth.FailedAttempts`): with `serve --workers N` each process counts
+as the failed-token limit, `services.throttle.SlidingWindow`): with `serve --workers N` each process counts
 its own. Behind a reverse proxy the address is the one uvicorn takes from `X-Forwarded-For` (trusted from
 `FORWARDED_ALLOW_IPS`, by default 127.0.0.1 only).
 """
@@ -18,7 +18,6 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
-from collections import OrderedDict, deque
 from collections.abc import Callable
 from enum import Enum
 from typing import Any
@@ -35,6 +34,7 @@ from chengyun.api.schemas import ErrorOut, Open311ErrorOut
 from chengyun.bootstrap import Center
 from chengyun.domain.errors import Unauthenticated, Unavailable
 from chengyun.services.auth import TOKEN_PREFIX
+from chengyun.services.throttle import SlidingWindow
 from chengyun.settings import Settings
 
 WINDOW_S = 60.0
@@ -50,44 +50,6 @@ class Kind(Enum):
 
 
 WORDS = {Kind.READ: "查询", Kind.WRITE: "提交"}
-
-
-class SlidingWindow:
-    """At most `limit` requests per client within any `window_s` seconds. Each client's recent request
-    times are kept (at most `limit` of them); at most `max_clients` clients are remembered, the least
-    recent forgotten first. Called on the event loop only, so without a lock."""
-
-    def __init__(
-        self,
-        limit: int,
-        window_s: float = WINDOW_S,
-        now: Callable[[], float] = time.monotonic,
-        max_clients: int = 10_000,
-    ) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._now = now
-        self._max = max_clients
-        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
-
-    def take(self, client: str) -> float | None:
-        """Count a request of the client and return None; or, when it has made `limit` within the
-        window, count nothing and return the seconds until the oldest of them leaves the window."""
-        now = self._now()
-        times = self._seen.get(client)
-        if times is None:
-            times = self._seen[client] = deque(maxlen=self.limit)
-            while len(self._seen) > self._max:
-                self._seen.popitem(last=False)
-        else:
-            horizon = now - self.window_s
-            while times and times[0] <= horizon:
-                times.popleft()
-            self._seen.move_to_end(client)
-        if len(times) >= self.limit:
-            return max(times[0] + self.window_s - now, 0.001)
-        times.append(now)
-        return None
 
 
 class PublicLimits:
@@ -182,12 +144,12 @@ class PublicRateLimit:
                 return True
         except Unauthenticated:
             return False
-        if not token.startswith(TOKEN_PREFIX) or auth.failures.retry_after(client) is not None:
+        if not token.startswith(TOKEN_PREFIX) or auth.failures.wait(client) is not None:
             return False
         try:
             await run_in_threadpool(auth.authenticate, token)
         except Unauthenticated:
-            auth.failures.failed(client)
+            auth.failures.record(client)
             return False
         except Unavailable:  # the database unreachable: the route answers for itself (a 503, not a 500)
             return True

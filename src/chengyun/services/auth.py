@@ -7,7 +7,6 @@ import hmac
 import secrets
 import time
 import uuid
-from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
@@ -16,6 +15,7 @@ from chengyun.domain.errors import InvalidInput, NotFound, Unauthenticated
 from chengyun.domain.staff import Post
 from chengyun.services.audit import AuditAction, entry
 from chengyun.services.ports import Clock, TokenRecord, UnitOfWorkFactory
+from chengyun.services.throttle import SlidingWindow
 
 TOKEN_PREFIX = "cy_"
 _CACHE_S = 5.0
@@ -25,10 +25,9 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class FailedAttempts:
-    """Failed token uses per client (its address): past `limit` within `window_s` seconds, the client is
-    told to wait (`retry_after`) until the oldest of them leaves the window. Real seconds, whatever the
-    center's clock; per process; at most `max_clients` remembered (the least recent forgotten first)."""
+class FailedAttempts(SlidingWindow):
+    """Failed token uses per client (its address): past `limit` within `window_s` seconds the client is
+    told to wait (`wait`) until the oldest of them leaves the window; `record` counts a failure."""
 
     def __init__(
         self,
@@ -37,35 +36,7 @@ class FailedAttempts:
         now: Callable[[], float] = time.monotonic,
         max_clients: int = 10_000,
     ) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._now = now
-        self._max = max_clients
-        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
-
-    def retry_after(self, client: str) -> float | None:
-        """Seconds the client must wait before its next token is looked at, or None."""
-        times = self._recent(client)
-        if times is None or len(times) < self.limit:
-            return None
-        return max(times[0] + self.window_s - self._now(), 0.001)
-
-    def failed(self, client: str) -> None:
-        times = self._recent(client)
-        if times is None:
-            times = self._seen[client] = deque(maxlen=self.limit)
-            while len(self._seen) > self._max:
-                self._seen.popitem(last=False)
-        times.append(self._now())
-        self._seen.move_to_end(client)
-
-    def _recent(self, client: str) -> deque[float] | None:
-        times = self._seen.get(client)
-        if times is not None:
-            horizon = self._now() - self.window_s
-            while times and times[0] <= horizon:
-                times.popleft()
-        return times
+        super().__init__(limit, window_s, now, max_clients)
 
 
 class Auth:
