@@ -147,3 +147,31 @@ def test_the_list_shows_only_the_persons_own_orders_and_follows_new_ones_live(
     assert (mine["assignee"], other["assignee"]) == ("M1", "M3")
     expect(phone.locator(f"article.order[data-id='{mine['id']}']")).to_be_visible(timeout=5_000)
     expect(phone.locator(f"article.order[data-id='{other['id']}']")).to_have_count(0)
+
+
+def test_the_list_is_re_read_only_for_events_of_the_persons_orders(
+    phone: Page, live_server: LiveServer
+) -> None:
+    reads: list[str] = []
+    phone.on("request", lambda r: reads.append(r.url) if "/api/v1/orders?assignee=" in r.url else None)
+    phone.goto(f"{live_server.url}/tasks#token={token(live_server, Role.AREA_MANAGER, 'M1')}")
+    expect(phone.locator("#list")).to_contain_text("暂无待办工单")
+    first = len(reads)
+    assert first == 2  # the open list and the handled list
+
+    # An order of another area manager's: its events do not re-read this person's list.
+    body = {"source": "patrol", "category": "200101", "description": "人行道板松动"}
+    other = api(live_server, "POST", "/orders", body | {"address": "南京西路1618号"})
+    assert other["assignee"] == "M3"
+    phone.wait_for_timeout(1500)  # well past the page's 300 ms debounce
+    assert len(reads) == first
+
+    # The person's own new order is: it shows up.
+    mine = api(live_server, "POST", "/orders", body | {"address": "愚园路608弄6号"})
+    card = phone.locator(f"article.order[data-id='{mine['id']}']")
+    expect(card).to_be_visible(timeout=5_000)
+
+    # Reassigned away (the event names the new assignee): the order is on the list, so it is re-read
+    # and the order leaves it.
+    api(live_server, "POST", f"/orders/{mine['id']}/dispatch", {"assignee": "M3"})
+    expect(card).to_have_count(0, timeout=5_000)

@@ -7,6 +7,7 @@
   const el = cy.el;
   const PERIODIC_MS = 30000;
   let me = null;
+  let shown = new Set(); // ids of the orders on the list: their events reload it
   let serverAt = Date.now(), readAt = Date.now(), speed = 1;
   const serverNow = () => serverAt + (Date.now() - readAt) * speed;
   const fmt = new Intl.DateTimeFormat("zh-CN", { timeZone: "Asia/Shanghai", hour12: false, hour: "2-digit", minute: "2-digit" });
@@ -92,6 +93,7 @@
     ]);
     const orders = [...open.items, ...handled.items]
       .sort((a, b) => (a.next_due_at || "9").localeCompare(b.next_due_at || "9"));
+    shown = new Set(orders.map((o) => o.id));
     // Keep what the person is typing across the reload (a live update must not wipe a half-written note).
     const typed = new Map([...document.querySelectorAll("article.order")].map((a) => [a.dataset.id + a.querySelector("button")?.dataset.action, a.querySelector("textarea")?.value]));
     $("list").replaceChildren(...(orders.length ? orders.map(card) : [el("p", "暂无待办工单", "empty")]));
@@ -115,10 +117,16 @@
     const health = await cy.api("/api/v1/health");
     serverAt = Date.parse(health.time); readAt = Date.now(); speed = health.clock_speed;
     await load();
-    // Someone dispatched, reassigned or supervised an order: reload (the list is short).
+    // Someone dispatched, reassigned or supervised one of the person's orders: reload (the list is short).
+    // Only events that concern the person: an order now assigned to them, or one on their list (moved on,
+    // reassigned away). The street's other orders' events would reload every open list of the street.
     const source = new EventSource("/api/v1/events?access_token=" + encodeURIComponent(cy.token()));
     let timer = null;
-    source.addEventListener("order", () => { clearTimeout(timer); timer = setTimeout(() => load().catch(() => {}), 300); });
+    source.addEventListener("order", (m) => {
+      const ev = JSON.parse(m.data);
+      if (ev.assignee !== me.staff_id && !shown.has(ev.order_id)) return;
+      clearTimeout(timer); timer = setTimeout(() => load().catch(() => {}), 300);
+    });
     setInterval(() => load().catch(() => {}), PERIODIC_MS);
     setInterval(tick, 1000);
     document.body.dataset.ready = "true";
