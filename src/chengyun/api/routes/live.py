@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+import weakref
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -20,6 +21,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from chengyun.api.deps import ActorDep, CenterDep
+from chengyun.api.feed_hub import FeedHub
 from chengyun.api.schemas import MAX_ID
 from chengyun.bootstrap import Center
 from chengyun.domain.access import READERS, Actor, require_role
@@ -76,14 +78,18 @@ def alarm_json(item: AlarmFeedItem) -> dict[str, Any]:
     }
 
 
-def _fetch(center: Center, after: int, streets: frozenset[str] | None) -> list[tuple[int, OrderEvent]]:
+def _fetch(
+    center: Center, after: int, streets: frozenset[str] | None, limit: int = BATCH
+) -> list[tuple[int, OrderEvent]]:
     with center.uow() as uow:
-        return uow.orders.events_since(after, streets, BATCH)
+        return uow.orders.events_since(after, streets, limit)
 
 
-def _fetch_alarms(center: Center, after: int, streets: frozenset[str] | None) -> list[AlarmFeedItem]:
+def _fetch_alarms(
+    center: Center, after: int, streets: frozenset[str] | None, limit: int = BATCH
+) -> list[AlarmFeedItem]:
     with center.uow() as uow:
-        return uow.sensors.alarm_feed(after, streets, BATCH)
+        return uow.sensors.alarm_feed(after, streets, limit)
 
 
 def _last(center: Center) -> tuple[int, int]:
@@ -138,52 +144,96 @@ async def events(
     )
 
 
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, tuple[Center, FeedHub]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def hub_of(center: Center) -> FeedHub:
+    """This process's (this event loop's) shared reader of `center`'s event tables."""
+    hubs = _hubs.setdefault(asyncio.get_running_loop(), {})
+    known = hubs.get(id(center))
+    if known is not None and known[0] is center:
+        return known[1]
+
+    def watch(wake: Callable[[], None]) -> Callable[[], None]:
+        return center.bus.subscribe(lambda _: wake())
+
+    hub = FeedHub(
+        lambda after, limit: _fetch(center, after, None, limit),
+        lambda: _last(center)[0],
+        watch,
+        poll_s=POLL_S,
+        batch=BATCH,
+    )
+    hubs[id(center)] = (center, hub)
+    return hub
+
+
 async def _stream(
     request: Request, center: Center, actor: Actor, start: int, alarm_start: int | None
 ) -> AsyncIterator[str]:
-    """`alarm_start` None: orders only, ids as plain numbers (the feed's original contract)."""
-    loop = asyncio.get_running_loop()
-    woken = asyncio.Event()
-
-    def wake(_: Sequence[object]) -> None:
-        loop.call_soon_threadsafe(woken.set)
-
-    unsubscribe = center.bus.subscribe(wake)
-    unsubscribe_alarms = center.alarm_bus.subscribe(wake) if alarm_start is not None else None
+    """`alarm_start` None: orders only, ids as plain numbers (the feed's original contract). The events
+    come from the process's shared reader (`hub_of`) once the feed has caught up with it; until then (and
+    whenever the reader holds nothing) from the feed's own reads of the tables."""
+    hub = hub_of(center)
     streets = None if actor.is_district else actor.streets
-    last, last_alarm, idle = start, alarm_start, 0.0
+    last, last_alarm = start, alarm_start
+    items: list[AlarmFeedItem] = []
 
     def position() -> str:
         return str(last) if last_alarm is None else f"{last}.{last_alarm}"
 
+    def mine(street: str) -> bool:
+        return streets is None or street in streets
+
+    loop = asyncio.get_running_loop()
+    quiet_since = loop.time()
+    alarmed = asyncio.Event()  # an alarm in this process: read the alarms now, not at the next tick
+
+    def wake(_: Sequence[object]) -> None:
+        loop.call_soon_threadsafe(alarmed.set)
+
+    unsubscribe_alarms = center.alarm_bus.subscribe(wake) if alarm_start is not None else None
+    hub.open()
     try:
         yield "retry: 2000\n\n"
         while not await request.is_disconnected():
-            batch = await run_in_threadpool(_fetch, center, last, streets)
+            tick = hub.tick()
+            full = False
+            held = hub.orders_after(last)
+            if held is not None:
+                batch = [(i, e) for i, e in held if mine(e.street)]
+                skip_to = hub.orders.last if hub.orders is not None else last
+            else:
+                batch = await run_in_threadpool(_fetch, center, last, streets)
+                full = len(batch) == BATCH
+                skip_to = last
             for event_id, event in batch:
                 last = event_id
                 payload = json.dumps(event_json(center, event_id, event), ensure_ascii=False)
                 yield f"id: {position()}\nevent: order\ndata: {payload}\n\n"
-            full = len(batch) == BATCH
+            last = max(last, skip_to)  # the other streets' events: seen, not sent
             if last_alarm is not None:
                 items = await run_in_threadpool(_fetch_alarms, center, last_alarm, streets)
+                full = full or len(items) == BATCH
                 for item in items:
                     last_alarm = item.event_id
                     payload = json.dumps(alarm_json(item), ensure_ascii=False)
                     yield f"id: {position()}\nevent: alarm\ndata: {payload}\n\n"
-                full = full or len(items) == BATCH
+            if batch or (last_alarm is not None and items):
+                quiet_since = loop.time()
             if full:
                 continue
-            try:
-                await asyncio.wait_for(woken.wait(), timeout=POLL_S)
-                idle = 0.0
-            except TimeoutError:
-                idle += POLL_S
-                if idle >= KEEPALIVE_S:
-                    idle = 0.0
-                    yield ": keepalive\n\n"
-            woken.clear()
+            if loop.time() - quiet_since >= KEEPALIVE_S:
+                quiet_since = loop.time()
+                yield ": keepalive\n\n"
+            waits = [asyncio.ensure_future(tick.wait()), asyncio.ensure_future(alarmed.wait())]
+            await asyncio.wait(waits, timeout=POLL_S, return_when=asyncio.FIRST_COMPLETED)
+            for waiting in waits:
+                waiting.cancel()
+            alarmed.clear()
     finally:
-        unsubscribe()
+        hub.close()
         if unsubscribe_alarms is not None:
             unsubscribe_alarms()
