@@ -97,20 +97,26 @@ DISTRICT: list[tuple[str, str]] = [
 SENSOR_PERIOD_S = 1.0  # a gateway round a second per street (the simulator's: 5 simulated minutes)
 KINDS = ["hotline", "manager", "board", "screen", "open311", "sensors"]
 
-# busy: users per street and their mean think time (s, exponential). A real busy hour is lighter: a
-# street's 12345 desk registers tens of orders an hour, here each street gets one every 4 s or so.
-BUSY: dict[str, tuple[int, float]] = {
-    "hotline": (2, 8.0),  # ~0.25 orders/s a street (900 an hour)
-    "manager": (6, 3.0),  # the street's 24 managers' /tasks pages: 6 at a time, one each 3 s
-    "board": (1, 5.0),  # the duty officer on shift
-    "screen": (1, 2.0),  # the street's wall screen re-reading its figures every 2 s
-    "open311": (1, 6.0),  # citizens: a request, then reading it back
-}
-# peak: requests in flight per kind for the whole district, no think time.
+# busy: the peak hour of a busy day, per street (see busy_hour() and bench/README.md). The pages behave as
+# their JavaScript does: each holds the live feed (GET /api/v1/events) open and re-reads on its events.
+BUSY_LOAD = 2.0  # `chengyun simulate --load 2`: the busy day (twice the usual orders)
+BUSY_SEEDS = range(1, 8)  # a week of simulated days: the busiest hour of any of them
+TASKS_DEBOUNCE_S = 0.3  # tasks.js: re-read 300 ms after an order event (a burst once)
+TASKS_PERIODIC_S = 30.0  # tasks.js PERIODIC_MS
+BOARD_DEBOUNCE_S = 0.3  # board.html soon()
+BOARD_PERIODIC_S = 30.0  # board.html: "time alone moves orders into near and overdue"
+SCREEN_REFRESH_S = 0.4  # screen.js REFRESH_MS: overview and orders at most this often after events
+SCREEN_SENSORS_S = 5.0  # screen.js SENSORS_REFRESH_MS: the sensor layer after alarm events
+SCREEN_PERIODIC_S = 30.0  # screen.js PERIODIC_MS: health, overview and orders; the layer every 2 × this
+SCREEN_COMMUNITY_S = 60.0  # screen.js COMMUNITY_MS
+MANAGER_STEP_S = 60.0  # mean time from seeing an order's next step on the list to doing it (exponential)
+CITIZEN_READS = 2.0  # Open311 citizens read their request back this many times each, on average
+# peak: requests in flight per kind for the whole district, no think time (the capacity).
 PEAK: dict[str, int] = {"hotline": 8, "manager": 8, "board": 2, "screen": 2, "open311": 4}
-
 NEXT_STEP = {"dispatched": "respond", "responded": "arrive", "on_site": "handle", "planned": "handle"}
+TASKS_NEXT = NEXT_STEP | {"handled": "close-loop"}  # tasks.js NEXT
 HANDLE_NOTES = ["现场已处置，拍照留档", "已联系相关部门处理完毕", "已清理完毕，恢复正常", "已更换损坏部件"]
+FEEDBACK_NOTES = ["已回访诉求人，结果确认", "电话回访，诉求人满意", "已告知处理结果"]
 
 
 # --- the fixture: streets, people and tokens ----------------------------------------------------------
@@ -227,6 +233,26 @@ def _point_of(geometry: dict[str, Any]) -> tuple[float, float]:
     while isinstance(coords[0], list):
         coords = coords[0]
     return float(coords[0]), float(coords[1])
+
+
+def busy_hour() -> dict[str, float]:
+    """Reports a street gets in the busiest hour of a busy day: `sim/demand.py`'s day at load 2 (hotline
+    calls on the two-peak working day, citizens' app reports, patrol and drone findings), the busiest
+    clock hour over a week of seeds. Returns reports per hour by source and the hour it was."""
+    from chengyun.sim.demand import day_script
+    from chengyun.sim.jingansi import CST
+
+    best: dict[str, float] = {}
+    for seed in BUSY_SEEDS:
+        start = datetime(2026, 6, 1 + seed, tzinfo=CST)
+        reports, _ = day_script(seed, start, 24, BUSY_LOAD)
+        hours: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        for r in reports:
+            hours[r.at.astimezone(CST).hour][str(r.source)] += 1
+        for hour, counts in hours.items():
+            if sum(counts.values()) > sum(v for k, v in best.items() if k != "hour"):
+                best = dict(counts) | {"hour": float(hour)}
+    return best
 
 
 # --- the server ----------------------------------------------------------------------------------------
@@ -346,6 +372,9 @@ class Recorder:
     def __init__(self) -> None:
         self.measuring = False
         self.stats: dict[str, Stats] = defaultdict(Stats)
+        self.offered: dict[str, int] = defaultdict(int)  # requests sent while measuring
+        self.in_flight: dict[str, int] = defaultdict(int)  # requests sent and not answered yet, now
+        self.feed_drops = 0
 
     def record(self, kind: str, status: int, elapsed_s: float, detail: str = "", items: int = 0) -> None:
         if not self.measuring:
@@ -374,6 +403,9 @@ class Users:
         self.rng = random.Random(20261206)
         self.stop = asyncio.Event()
         self.serial = 0
+        self.spawned: set[asyncio.Future[None]] = set()
+        self.feeds = session  # the pages' live feeds (a session without a total timeout)
+        self.all_events = False  # tasks pages re-read after every event of their street (the old tasks.js)
 
     async def call(
         self, kind: str, method: str, path: str, token: str | None, *, items: int = 0, **kw: Any
@@ -382,6 +414,9 @@ class Users:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         started = time.perf_counter()
+        if self.rec.measuring:
+            self.rec.offered[kind] += 1
+        self.rec.in_flight[kind] += 1
         try:
             async with self.session.request(method, path, headers=headers, **kw) as response:
                 body = await response.read()
@@ -389,6 +424,8 @@ class Users:
         except (aiohttp.ClientError, TimeoutError) as e:
             self.rec.record(kind, 0, time.perf_counter() - started, f"{type(e).__name__}: {e}")
             return 0, None
+        finally:
+            self.rec.in_flight[kind] -= 1
         self.rec.record(
             kind, status, time.perf_counter() - started, body[:300].decode(errors="replace"), items
         )
@@ -542,6 +579,232 @@ class Users:
                 await asyncio.gather(*sends)
             await self.think_fixed(period_s - (time.monotonic() - tick))
 
+    # --- the busy hour: open-loop arrivals and the pages as their JavaScript behaves ---
+
+    def spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self.spawned.add(task)
+        task.add_done_callback(self.spawned.discard)
+
+    async def arrivals(self, per_hour: float, make: Callable[[], Awaitable[None]]) -> None:
+        """Poisson arrivals at `per_hour`, each its own request: what is offered does not wait for the
+        answers (a backlog shows as requests in flight)."""
+        if per_hour <= 0:
+            return
+        while not await self.think(3600 / per_hour):
+            self.spawn(make())
+
+    async def hotline_call(self, st: StreetFixture) -> None:
+        token = self.rng.choice(st.hotline)
+        headers = {"Idempotency-Key": uuid.uuid4().hex}
+        await self.call("hotline", "POST", "/api/v1/orders", token, json=self.order_body(st), headers=headers)
+
+    async def citizen_report(self, st: StreetFixture, mine: list[str]) -> None:
+        lon, lat = self.rng.choice(st.building_points)
+        category, texts = self.rng.choice(TEXTS)
+        form = {
+            "api_key": st.open311_key,
+            "jurisdiction_id": st.code,
+            "service_code": category,
+            "lat": f"{lat:.6f}",
+            "long": f"{lon:.6f}",
+            "description": self.rng.choice(texts).format(addr="我家"),
+            "phone": "139" + "".join(str(self.rng.randrange(10)) for _ in range(8)),
+        } | st.answers[category]
+        _, answer = await self.call("open311", "POST", "/open311/v2/requests.json", None, data=form)
+        if answer:
+            mine.append(str(answer[0]["service_request_id"]))
+
+    async def citizen_read(self, st: StreetFixture, mine: list[str]) -> None:
+        if mine:
+            rid = self.rng.choice(mine[-50:])
+            path = f"/open311/v2/requests/{rid}.json?jurisdiction_id={st.code}"
+            await self.call("open311", "GET", path, None)
+
+    async def feed(
+        self,
+        token: str,
+        on_order: Callable[[dict[str, Any]], None],
+        on_alarm: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        """The page's EventSource on /api/v1/events (reconnecting as a browser does)."""
+        path = "/api/v1/events" + ("?alarms=true" if on_alarm else "")
+        headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+        while not self.stop.is_set():
+            try:
+                async with self.feeds.get(path, headers=headers) as response:
+                    event, data = "", []
+                    async for raw in response.content:
+                        line = raw.decode().rstrip("\r\n")
+                        if line.startswith("event:"):
+                            event = line[6:].strip()
+                        elif line.startswith("data:"):
+                            data.append(line[5:].strip())
+                        elif not line and data:
+                            payload = json.loads("\n".join(data))
+                            if event == "order":
+                                on_order(payload)
+                            elif event == "alarm" and on_alarm is not None:
+                                on_alarm(payload)
+                            event, data = "", []
+            except (aiohttp.ClientError, TimeoutError, ValueError):
+                self.rec.feed_drops += 1
+            await self.think_fixed(2.0)  # the feed's `retry: 2000`
+
+    def debounced(self, delay_s: float, load: Callable[[], Awaitable[None]]) -> Callable[[], None]:
+        """clearTimeout + setTimeout: a burst of events, one re-read `delay_s` after the last."""
+        loop = asyncio.get_running_loop()
+        handle: list[asyncio.TimerHandle] = []
+
+        def trigger() -> None:
+            if handle:
+                handle.pop().cancel()
+            handle.append(loop.call_later(delay_s, lambda: self.spawn(load())))
+
+        return trigger
+
+    def throttled(self, gap_s: float, load: Callable[[], Awaitable[None]]) -> Callable[[], None]:
+        """screen.js throttled(): at most one in flight and one waiting, never closer than `gap_s`."""
+        loop = asyncio.get_running_loop()
+        state = {"last": 0.0, "running": False, "again": False, "timer": False}
+
+        async def run() -> None:
+            state["timer"] = False
+            if state["running"]:
+                state["again"] = True
+                return
+            state["running"], state["last"] = True, loop.time()
+            try:
+                await load()
+            finally:
+                state["running"] = False
+            if state["again"]:
+                state["again"] = False
+                schedule()
+
+        def schedule() -> None:
+            if not state["timer"]:
+                state["timer"] = True
+                delay = max(0.0, float(state["last"]) + gap_s - loop.time())
+                loop.call_later(delay, lambda: self.spawn(run()))
+
+        return schedule
+
+    async def every(self, period_s: float, load: Callable[[], Awaitable[None]]) -> None:
+        """setInterval(load, period): the page was opened at some moment of the period."""
+        await self.think_fixed(self.rng.uniform(0, period_s))
+        while not self.stop.is_set():
+            self.spawn(load())
+            await self.think_fixed(period_s)
+
+    async def tasks_page(self, st: StreetFixture, staff: str, token: str, open_s: float) -> None:
+        """An area manager's /tasks (tasks.js): the open and handled lists, re-read after the order events
+        that concern the person (`all_events`: after every event of the street, as before), every 30 s,
+        and after each step; the person does the most urgent order's next step about a minute after
+        seeing it."""
+        await self.think_fixed(self.rng.uniform(0, open_s))
+        shown: set[int] = set()
+        busy = [False]
+        who = staff
+
+        async def load() -> None:
+            base = f"/api/v1/orders?assignee={who}&limit=200"
+            (_, open_), (_, handled) = await asyncio.gather(
+                self.call("manager", "GET", base + "&group=open", token),
+                self.call("manager", "GET", base + "&state=handled", token),
+            )
+            items = [*(open_ or {}).get("items", []), *(handled or {}).get("items", [])]
+            shown.clear()
+            shown.update(int(o["id"]) for o in items)
+            steps = sorted(
+                (o for o in items if o.get("state") in TASKS_NEXT),
+                key=lambda o: o.get("next_due_at") or "9",
+            )
+            if steps and not busy[0]:
+                busy[0] = True
+                self.spawn(step(steps[0]))
+
+        async def step(order: dict[str, Any]) -> None:
+            try:
+                if await self.think(MANAGER_STEP_S):
+                    return
+                action = TASKS_NEXT[order["state"]]
+                body: dict[str, Any] = {}
+                if action in ("respond", "arrive"):
+                    lon, lat = self.rng.choice(st.building_points)
+                    body["position"] = {"lon": lon, "lat": lat}
+                if action in ("handle", "close-loop"):
+                    body["note"] = self.rng.choice(HANDLE_NOTES if action == "handle" else FEEDBACK_NOTES)
+                path = f"/api/v1/orders/{order['id']}/{action}"
+                await self.call("manager", "POST", path, token, json=body)
+            finally:
+                busy[0] = False
+            await load()
+
+        soon = self.debounced(TASKS_DEBOUNCE_S, load)
+
+        def on_order(event: dict[str, Any]) -> None:
+            if self.all_events or event.get("assignee") == who or int(event["order_id"]) in shown:
+                soon()
+
+        await load()
+        await asyncio.gather(self.feed(token, on_order), self.every(TASKS_PERIODIC_S, load))
+
+    async def board_page(self, st: StreetFixture, open_s: float) -> None:
+        """The duty officer's board (board.html): board and notifications 300 ms after each event of the
+        street, the board every 30 s."""
+        await self.think_fixed(self.rng.uniform(0, open_s))
+
+        async def board() -> None:
+            await self.call("board", "GET", "/api/v1/board", st.duty)
+
+        async def both() -> None:
+            await asyncio.gather(
+                board(), self.call("board", "GET", "/api/v1/notifications?limit=30", st.duty)
+            )
+
+        soon = self.debounced(BOARD_DEBOUNCE_S, both)
+        await both()
+        await asyncio.gather(self.feed(st.duty, lambda _: soon()), self.every(BOARD_PERIODIC_S, board))
+
+    async def screen_page(self, st: StreetFixture, open_s: float) -> None:
+        """The street's wall screen (screen.js, logged in for its street): overview and order markers at
+        most every 0.4 s after order events and every 30 s, the 740 kB sensor layer at most every 5 s
+        after alarm events and every 60 s, the community panel every 60 s, the clock every 30 s."""
+        await self.think_fixed(self.rng.uniform(0, open_s))
+        q = f"?street={st.code}"
+        token = st.duty
+
+        async def figures() -> None:
+            await asyncio.gather(
+                self.call("screen", "GET", f"/api/v1/screen/overview{q}", token),
+                self.call("screen", "GET", f"/api/v1/screen/orders{q}", token),
+            )
+
+        async def layer() -> None:
+            await self.call("screen", "GET", f"/api/v1/screen/sensors{q}", token)
+
+        async def community() -> None:
+            await self.call("screen", "GET", f"/api/v1/community/summary{q}", token)
+
+        async def periodic() -> None:
+            await self.call("screen", "GET", "/api/v1/health", None)
+            refresh_figures()
+
+        refresh_figures = self.throttled(SCREEN_REFRESH_S, figures)
+        refresh_layer = self.throttled(SCREEN_SENSORS_S, layer)
+
+        async def layer_tick() -> None:
+            refresh_layer()
+
+        await asyncio.gather(figures(), layer(), community())
+        await asyncio.gather(
+            self.feed(token, lambda _: refresh_figures(), lambda _: refresh_layer()),
+            self.every(SCREEN_PERIODIC_S, periodic),
+            self.every(2 * SCREEN_PERIODIC_S, layer_tick),
+            self.every(SCREEN_COMMUNITY_S, community),
+        )
+
     async def think_fixed(self, seconds: float) -> None:
         with suppress(TimeoutError):
             await asyncio.wait_for(self.stop.wait(), max(0.0, seconds))
@@ -585,27 +848,35 @@ async def run_phase(
     measure_s: float,
     sensors: bool,
     database_url: str,
+    all_events: bool = False,
 ) -> tuple[dict[str, dict[str, Any]], float, dict[str, float], dict[str, float]]:
     from chengyun.sim.sensors import SensorFeed, demo_sensors
 
     feed = SensorFeed(demo_sensors(), start=datetime.now(UTC) - timedelta(seconds=1))
-    connector = aiohttp.TCPConnector(limit=200)
+    connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=60)
-    async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as session:
+    feeds = aiohttp.ClientSession(
+        base, connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout()
+    )
+    async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as session, feeds:
         users = Users(session, streets, admin)
+        users.feeds = feeds
+        users.all_events = all_events
         tasks: list[Awaitable[None]] = []
         if phase == "busy":
+            hour = busy_hour()
+            orders = sum(v for k, v in hour.items() if k not in ("citizen_app", "hour"))
+            citizens = hour.get("citizen_app", 0.0)
+            opening = 0.7 * warmup_s  # the pages open over the warm-up, not all at once
             for st in streets:
-                n, t = BUSY["hotline"]
-                tasks += [users.hotline(st, k, t) for k in range(n)]
-                n, t = BUSY["manager"]
-                tasks += [users.manager(st, k, n, t) for k in range(n)]
-                n, t = BUSY["board"]
-                tasks += [users.board(st, t) for _ in range(n)]
-                n, t = BUSY["screen"]
-                tasks += [users.screen(st, t) for _ in range(n)]
-                n, t = BUSY["open311"]
-                tasks += [users.open311(st, t) for _ in range(n)]
+                tasks.append(users.arrivals(orders, lambda st=st: users.hotline_call(st)))
+                mine: list[str] = []
+                tasks.append(users.arrivals(citizens, lambda st=st, m=mine: users.citizen_report(st, m)))
+                reads = citizens * CITIZEN_READS
+                tasks.append(users.arrivals(reads, lambda st=st, m=mine: users.citizen_read(st, m)))
+                tasks += [users.tasks_page(st, staff, token, opening) for staff, token in st.managers]
+                tasks.append(users.board_page(st, opening))
+                tasks.append(users.screen_page(st, opening))
         else:
             for k in range(PEAK["hotline"]):
                 tasks.append(users.hotline(streets[k % len(streets)], k, 0))
@@ -618,6 +889,8 @@ async def run_phase(
             tasks.append(users.sensors(feed, SENSOR_PERIOD_S))
 
         window: list[dict[str, float]] = []
+        in_flight: dict[str, int] = {}
+        offered: dict[str, int] = {}
 
         async def clock() -> float:
             await asyncio.sleep(warmup_s)
@@ -627,16 +900,22 @@ async def run_phase(
             await asyncio.sleep(measure_s)
             users.rec.measuring = False
             elapsed = time.perf_counter() - started
+            in_flight.update(users.rec.in_flight)
+            offered.update(users.rec.offered)
             window.append(await asyncio.to_thread(backlog, database_url))
             users.stop.set()
             return elapsed
 
         running = [asyncio.ensure_future(t) for t in tasks]
         elapsed = await clock()
-        await asyncio.wait(running, timeout=30)
-        for task in running:
+        await asyncio.wait(running, timeout=10)
+        for task in [*running, *users.spawned]:
             task.cancel()
+        await asyncio.gather(*running, *users.spawned, return_exceptions=True)
     rows = {kind: users.rec.stats[kind].row(elapsed) for kind in KINDS if kind in users.rec.stats}
+    for kind, row in rows.items():
+        row["offered_rate"] = offered.get(kind, 0) / elapsed
+        row["in_flight_end"] = in_flight.get(kind, 0)
     return rows, elapsed, window[0], window[1]
 
 
@@ -704,12 +983,14 @@ def run_server(
         progress(f"[run {number}, workers {workers}] server up, caches primed in {primed:.1f} s", done=True)
         rss_idle = tree_memory_mb(process.pid)[0]
         for phase in args.phases:
-            progress(
-                f"[run {number}, workers {workers}] {phase}: "
-                f"{args.warmup:.0f} s warm-up, {args.seconds:.0f} s …"
+            warmup, seconds = (
+                (args.busy_warmup, args.busy_seconds) if phase == "busy" else (args.warmup, args.seconds)
             )
+            progress(f"[run {number}, workers {workers}] {phase}: {warmup:.0f} s warm-up, {seconds:.0f} s …")
             rows, elapsed, before, after = asyncio.run(
-                run_phase(base, streets, admin, phase, args.warmup, args.seconds, not args.no_sensors, url)
+                run_phase(
+                    base, streets, admin, phase, warmup, seconds, not args.no_sensors, url, args.all_events
+                )
             )
             rss, peak = tree_memory_mb(process.pid)
             cells.append(
@@ -786,7 +1067,9 @@ def report(results: list[dict[str, Any]]) -> None:
                     [
                         kind,
                         str(w),
+                        med_range([c.get("offered_rate", float("nan")) for c in cells]),
                         rate_text,
+                        med_range([float(c.get("in_flight_end", 0)) for c in cells], 0),
                         med_range([c["p50"] for c in cells]),
                         med_range([c["p95"] for c in cells]),
                         med_range([c["p99"] for c in cells]),
@@ -795,7 +1078,8 @@ def report(results: list[dict[str, Any]]) -> None:
                     ]
                 )
         print(f"\n{phase}: median (min–max) of the runs; latency in ms; errors summed over the runs")
-        print(table(["kind", "workers", "req/s", "p50", "p95", "p99", "5xx", "4xx"], rows))
+        header = ["kind", "workers", "sent/s", "answered/s", "in flight at end", "p50", "p95", "p99"]
+        print(table([*header, "5xx", "4xx"], rows))
         totals = []
         for w in workers:
             per_run = [
@@ -805,17 +1089,30 @@ def report(results: list[dict[str, Any]]) -> None:
                 if cell["phase"] == phase and cell["workers"] == w
             ]
             mem = memory[(phase, w)]
+            grew = [
+                cell["after"]["waiting"] - cell["before"]["waiting"]
+                for r in results
+                for cell in r["cells"]
+                if cell["phase"] == phase and cell["workers"] == w
+            ]
             totals.append(
                 [
                     str(w),
                     med_range(per_run),
+                    med_range(grew, 0),
                     med_range([m[0] for m in mem], 0),
                     med_range([m[1] for m in mem], 0),
                 ]
             )
         print(
             table(
-                ["workers", "user req/s (all kinds but sensors)", "server RSS MiB", "sum of peaks MiB"],
+                [
+                    "workers",
+                    "user req/s answered (all kinds but sensors)",
+                    "orders waiting for a step: change",
+                    "server RSS MiB",
+                    "sum of peaks MiB",
+                ],
                 totals,
             )
         )
@@ -853,8 +1150,17 @@ def main() -> int:
     )
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default 1 2)")
     parser.add_argument("--phases", nargs="+", default=["busy", "peak"], choices=["busy", "peak"])
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per phase (default 10)")
-    parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per phase (default 3)")
+    parser.add_argument(
+        "--busy-seconds", type=float, default=60.0, help="busy: measured seconds (default 60)"
+    )
+    parser.add_argument("--busy-warmup", type=float, default=15.0, help="busy: warm-up seconds (default 15)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="peak: measured seconds (default 20)")
+    parser.add_argument("--warmup", type=float, default=3.0, help="peak: warm-up seconds (default 3)")
+    parser.add_argument(
+        "--all-events",
+        action="store_true",
+        help="busy: /tasks pages re-read after every event of their street (tasks.js before the fix)",
+    )
     parser.add_argument("--runs", type=int, default=1, help="runs on the same database (default 1)")
     parser.add_argument("--no-sensors", action="store_true", help="leave the sensors out")
     parser.add_argument("--json", help="write the run's figures to this file")
@@ -867,9 +1173,16 @@ def main() -> int:
     if not 1 <= args.streets <= len(DISTRICT):
         raise SystemExit(f"--streets must be 1–{len(DISTRICT)}")
     print(
-        f"district load: {args.streets} street(s), workers {args.workers}, phases {args.phases}, "
-        f"{args.warmup:.0f} + {args.seconds:.0f} s each; CPU count {os.cpu_count()}; "
-        f"load average {os.getloadavg()[0]:.1f}"
+        f"district load: {args.streets} street(s), workers {args.workers}, phases {args.phases} "
+        f"(busy {args.busy_warmup:.0f} + {args.busy_seconds:.0f} s, "
+        f"peak {args.warmup:.0f} + {args.seconds:.0f} s); "
+        f"CPU count {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}"
+    )
+    hour = busy_hour()
+    print(
+        "busy hour, per street: "
+        + ", ".join(f"{k} {v:.0f}" for k, v in sorted(hour.items()) if k != "hour")
+        + f" reports (the {hour['hour']:.0f}:00 hour of a busy day)"
     )
     results = run(args)
     if args.json:
