@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,7 @@ from chengyun.adapters.db.sensors import SqlSensorRepository
 from chengyun.adapters.payloads import decode_batch, decode_messages
 from chengyun.bootstrap import Center
 from chengyun.domain.alarms import Alarm, AlarmState
-from chengyun.domain.errors import Unavailable
+from chengyun.domain.errors import InvalidInput, Unavailable
 from chengyun.domain.orders import Source
 from chengyun.services.ingest import AlarmOrders, IngestService
 from chengyun.services.ports import AlarmQuery, OrderQuery
@@ -43,6 +44,19 @@ def sensors(center: Center) -> Center:
 def test_the_registry_pages_sensors_by_watched_place_with_the_full_count(sensors: Center) -> None:
     page = sensors.sensors.find(ADMIN, STREET, watches="B1", limit=1)
     assert len(page.items) == 1 and page.total == 2  # W1 and S1 watch building B1
+
+
+def test_an_id_another_street_registered_is_refused_and_each_id_is_looked_up_alone(sensors: Center) -> None:
+    with sensors.uow() as uow:
+        theirs = dataclasses.replace(uow.sensors.get("W1"), id="X-W9", street="X")
+        uow.sensors.upsert([theirs])
+        uow.commit()
+    with sensors.uow() as uow:
+        assert uow.sensors.owners(["W1", "X-W9", "NOPE"]) == {"W1": STREET, "X-W9": "X"}
+    with pytest.raises(InvalidInput) as refused:
+        sensors.sensors.import_csv(ADMIN, STREET, SENSORS_CSV + "X-W9,smoke,121.4421,31.2251,B1,place\n")
+    assert refused.value.details["code"] == "sensor_id_taken" and "X-W9" in refused.value.message
+    assert sensors.sensors.import_csv(ADMIN, STREET, SENSORS_CSV) == 3  # its own ids: imported again
 
 
 def active_alarms(center: Center) -> list[tuple[str, str, str]]:

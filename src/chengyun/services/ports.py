@@ -439,6 +439,9 @@ class SensorRepository(Protocol):
     def get(self, sensor_id: str) -> Sensor:
         """NotFound when there is no such sensor."""
 
+    def owners(self, sensor_ids: Iterable[str]) -> dict[str, str]:
+        """The street of each of these sensors that is registered (the others are left out)."""
+
     def count(
         self, street: str | None, kind: SensorKind | None = None, watches: str | None = None
     ) -> int: ...

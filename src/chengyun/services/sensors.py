@@ -80,7 +80,7 @@ class SensorService:
             if not places:
                 raise InvalidInput(f"街道 {street} 还没有地点数据，请先导入地点", street=street)
             sensors = parse(places)
-            owners = {s.id: s.street for s in uow.sensors.list(None)}
+            owners = uow.sensors.owners(s.id for s in sensors)  # not every street's registry
             others = [s.id for s in sensors if owners.get(s.id, street) != street]
             if others:
                 raise InvalidInput(

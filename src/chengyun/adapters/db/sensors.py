@@ -363,6 +363,16 @@ class SqlSensorRepository:
             statement = statement.offset(offset)
         return [_sensor_from(row) for row in self._run(statement)]
 
+    def owners(self, sensor_ids: Iterable[str]) -> dict[str, str]:
+        ids = sorted(set(sensor_ids))
+        found: dict[str, str] = {}
+        for chunk in _chunks(ids):
+            s = t.sensors.c
+            found.update(
+                (row.id, row.street) for row in self._run(select(s.id, s.street).where(s.id.in_(chunk)))
+            )
+        return found
+
     def count(self, street: str | None, kind: SensorKind | None = None, watches: str | None = None) -> int:
         statement = self._filtered(select(func.count()).select_from(t.sensors), street, kind, watches)
         return int(self._run(statement).scalar_one())
