@@ -691,8 +691,8 @@ class Users:
         return schedule
 
     async def every(self, period_s: float, load: Callable[[], Awaitable[None]]) -> None:
-        """setInterval(load, period): the page was opened at some moment of the period."""
-        await self.think_fixed(self.rng.uniform(0, period_s))
+        """setInterval(load, period), set when the page opened (and loaded) just now."""
+        await self.think_fixed(period_s)
         while not self.stop.is_set():
             self.spawn(load())
             await self.think_fixed(period_s)
@@ -867,7 +867,9 @@ async def run_phase(
             hour = busy_hour()
             orders = sum(v for k, v in hour.items() if k not in ("citizen_app", "hour"))
             citizens = hour.get("citizen_app", 0.0)
-            opening = 0.7 * warmup_s  # the pages open over the warm-up, not all at once
+            # The pages open one by one over 30 s (their periodic re-read's period): the opening loads come
+            # at the rate of the periodic ones, not all in the first second.
+            opening = TASKS_PERIODIC_S
             for st in streets:
                 tasks.append(users.arrivals(orders, lambda st=st: users.hotline_call(st)))
                 mine: list[str] = []
@@ -1153,7 +1155,12 @@ def main() -> int:
     parser.add_argument(
         "--busy-seconds", type=float, default=60.0, help="busy: measured seconds (default 60)"
     )
-    parser.add_argument("--busy-warmup", type=float, default=15.0, help="busy: warm-up seconds (default 15)")
+    parser.add_argument(
+        "--busy-warmup",
+        type=float,
+        default=30.0,
+        help="busy: warm-up seconds, the pages opening (default 30)",
+    )
     parser.add_argument("--seconds", type=float, default=20.0, help="peak: measured seconds (default 20)")
     parser.add_argument("--warmup", type=float, default=3.0, help="peak: warm-up seconds (default 3)")
     parser.add_argument(
