@@ -229,9 +229,11 @@ async def _stream(
                 quiet_since = loop.time()
                 yield ": keepalive\n\n"
             waits = [asyncio.ensure_future(tick.wait()), asyncio.ensure_future(alarmed.wait())]
-            await asyncio.wait(waits, timeout=POLL_S, return_when=asyncio.FIRST_COMPLETED)
-            for waiting in waits:
-                waiting.cancel()
+            try:
+                await asyncio.wait(waits, timeout=POLL_S, return_when=asyncio.FIRST_COMPLETED)
+            finally:  # also when the client has gone and the stream is cancelled here
+                for waiting in waits:
+                    waiting.cancel()
             alarmed.clear()
     finally:
         hub.close()
