@@ -693,8 +693,9 @@ class Users:
         return schedule
 
     async def every(self, period_s: float, load: Callable[[], Awaitable[None]]) -> None:
-        """setInterval(load, period), set when the page opened (and loaded) just now."""
-        await self.think_fixed(period_s)
+        """setInterval(load, period) of a page opened some time ago: the first at a random point of the
+        period (the district's pages were not all opened in the same minute)."""
+        await self.think_fixed(self.rng.uniform(0, period_s))
         while not self.stop.is_set():
             self.spawn(load())
             await self.think_fixed(period_s)
@@ -856,7 +857,9 @@ async def run_phase(
     from chengyun.sim.sensors import SensorFeed, demo_sensors
 
     feed = SensorFeed(demo_sensors(), start=datetime.now(UTC) - timedelta(seconds=1))
-    connector = aiohttp.TCPConnector(limit=0)
+    # Idle connections are closed after 2 s, before the server's keep-alive of 5 s closes them under a
+    # request (a reused connection the server has just closed resets: "Connection reset by peer").
+    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=2.0)
     timeout = aiohttp.ClientTimeout(total=60)
     feeds = aiohttp.ClientSession(
         base, connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout()
@@ -1163,7 +1166,7 @@ def main() -> int:
         default=30.0,
         help="busy: warm-up seconds, the pages opening (default 30)",
     )
-    parser.add_argument("--seconds", type=float, default=20.0, help="peak: measured seconds (default 20)")
+    parser.add_argument("--seconds", type=float, default=15.0, help="peak: measured seconds (default 15)")
     parser.add_argument("--warmup", type=float, default=3.0, help="peak: warm-up seconds (default 3)")
     parser.add_argument(
         "--old-tasks",
