@@ -23,7 +23,10 @@ The users (per street, from the demo street's roster)
                 with what its gateways have due.
 
 Two phases per worker count
-    busy    a district's busy hour, made heavier than life (see BUSY): every user with a think time.
+    busy    the busiest hour of a busy day (busy_hour(): sim/demand.py at load 2, 30 orders an hour a
+            street, open-loop), every area manager's /tasks, each street's board and wall screen open and
+            behaving as their JavaScript does (the live feed held open, re-reads on its events and on
+            their timers), Open311 citizens; sensors at their real rate.
     peak    the same kinds without think time, a fixed number in flight per kind (see PEAK): capacity,
             the figure for how throughput grows from 1 to 2 workers. Sensors keep their real rate.
     Each phase has a warm-up (not counted), then a measured window. Any 5xx is a finding and is listed.
@@ -35,7 +38,7 @@ Targets (issue 9)
 
 Run
     .venv/bin/python bench/district_load.py                          # 1 street, ~2 min with set-up
-    .venv/bin/python bench/district_load.py --streets 14 --runs 3 --json d14.json   # the district, ~15 min
+    .venv/bin/python bench/district_load.py --streets 14 --runs 3 --json d14.json   # the district, 20–30 min
     .venv/bin/python bench/district_load.py --summarize d14.json   # the tables again (of several: medians)
 
 PostgreSQL comes from --postgres or CHENGYUN_TEST_DATABASE_URL.
