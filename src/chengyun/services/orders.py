@@ -6,7 +6,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from chengyun.domain.access import (
     check_order_action,
     require_role,
     require_street,
+    sees_contact,
 )
 from chengyun.domain.calendar import SHANGHAI
 from chengyun.domain.categories import Catalogue, Category, categories_from_dicts
@@ -38,6 +39,7 @@ from chengyun.domain.orders import (
     TimelineEntry,
     Who,
     WorkOrder,
+    mask_phones_in,
 )
 from chengyun.domain.severity import Colour
 from chengyun.domain.sla import DEFAULT_POLICIES, DeadlinePolicy, PolicySet, Stage
@@ -511,9 +513,14 @@ class OrderService:
         return order
 
     def timeline(self, actor: Actor, order_id: int) -> list[TimelineEntry]:
-        self.get(actor, order_id)
+        """The order's timeline; phone numbers in its notes masked for those who may not see the
+        complainant's contact."""
+        order = self.get(actor, order_id)
         with self._uow() as uow:
-            return uow.orders.timeline(order_id)
+            entries = uow.orders.timeline(order_id)
+        if sees_contact(actor, order):
+            return entries
+        return [replace(e, note=mask_phones_in(e.note)) for e in entries]
 
     def search(self, actor: Actor, query: OrderQuery) -> Page:
         require_role(actor, READERS, "查询工单")
