@@ -48,13 +48,14 @@ from _common import (
     table,
     temp_database,
 )
+from chengyun.adapters.db import marks
 from chengyun.adapters.db import tables as t
 from chengyun.adapters.db.engine import make_engine
 from chengyun.adapters.db.history import SqlOrderHistory
 from chengyun.adapters.db.repositories import _entry_row, _order_values
 from chengyun.adapters.db.uow import SqlUnitOfWork
 from chengyun.domain.access import Actor, Role
-from chengyun.domain.assessment import Dimension, lookback_start
+from chengyun.domain.assessment import Dimension, assessed_marks, lookback_start
 from chengyun.domain.calendar import SHANGHAI
 from chengyun.domain.categories import Catalogue
 from chengyun.domain.geo import Point
@@ -200,6 +201,7 @@ class YearFactory:
 _JSON_COLUMNS = {"complainants", "attachments", "clocks", "extensions", "supervisions", "data"}
 ORDER_COLUMNS = [c.name for c in t.orders.columns]
 ENTRY_COLUMNS = [c.name for c in t.timeline.columns if c.name != "id"]
+MARKS_COLUMNS = ["order_id", "marks"]
 Converter = Callable[[Any], Any] | None
 _STATE: dict[str, Any] = {}
 
@@ -230,11 +232,16 @@ def _row(values: dict[str, Any], columns: Sequence[str], procs: list[Converter])
     )
 
 
-def _batch(task: tuple[int, int]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+Rows = list[tuple[Any, ...]]
+
+
+def _batch(task: tuple[int, int]) -> tuple[Rows, Rows, Rows]:
     first, size = task
     factory: YearFactory = _STATE["factory"]
     factory.rng.seed(first)
-    orders, entries = [], []
+    orders: Rows = []
+    entries: Rows = []
+    projected: Rows = []  # order_marks: the projection the repository writes beside the timeline
     built = [factory.order(i) for i in range(first, first + size)]
     for order in built:  # after the whole batch: a merge appends to its target
         assert order.id is not None
@@ -243,7 +250,9 @@ def _batch(task: tuple[int, int]) -> tuple[list[tuple[Any, ...]], list[tuple[Any
         orders.append(_row(values, ORDER_COLUMNS, _STATE["orders"]))
         for entry in order.new_entries:
             entries.append(_row(_entry_row(order.id, STREET, entry), ENTRY_COLUMNS, _STATE["timeline"]))
-    return orders, entries
+        if order_marks := assessed_marks(order.new_entries):
+            projected.append((order.id, marks.encode(order_marks)))
+    return orders, entries, projected
 
 
 def _bounded(pool: Any, tasks: Sequence[tuple[int, int]], window: int) -> Iterator[Any]:
@@ -267,22 +276,24 @@ def seed(engine: Engine, url: str, count: int, batch: int = 2_000) -> dict[str, 
         cursor = raw.cursor()
         context = multiprocessing.get_context("fork")
         with context.Pool(2, _init, (url, count, dialect)) as pool:
-            for orders, entries in _bounded(pool, tasks, window=8):
+            for orders, entries, projected in _bounded(pool, tasks, window=8):
                 if dialect == "sqlite":
                     cursor.execute("BEGIN IMMEDIATE")
                     for name, columns, rows in (
                         ("orders", ORDER_COLUMNS, orders),
                         ("timeline", ENTRY_COLUMNS, entries),
+                        ("order_marks", MARKS_COLUMNS, projected),
                     ):
-                        marks = ", ".join("?" for _ in columns)
+                        holes = ", ".join("?" for _ in columns)
                         cursor.executemany(
-                            f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})", rows
+                            f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({holes})", rows
                         )
                     cursor.execute("COMMIT")
                 else:
                     for name, columns, rows in (
                         ("orders", ORDER_COLUMNS, orders),
                         ("timeline", ENTRY_COLUMNS, entries),
+                        ("order_marks", MARKS_COLUMNS, projected),
                     ):
                         with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copier:
                             for row in rows:
