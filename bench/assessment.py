@@ -9,7 +9,10 @@ What it does
          would have fired, and converted with the repository's own `_order_values` / `_entry_row`;
       2. times `AssessmentService.assessment` for the whole year (load through SqlOrderHistory + compute),
          by area and by staff, 3 runs each, and the load alone;
-      3. times the baseline in the same run: a bare SQL aggregate over the same rows (orders per area and
+      3. times the peer in the same run: the same assessment by area, and the load, with each order's
+         marks gathered from its timeline entries (with the partial index) as before the order_marks
+         projection (migration 0011), and checks that both give the same assessment;
+      4. times the baseline in the same run: a bare SQL aggregate over the same rows (orders per area and
          state, timeline entries per kind): what a database answers without any of the figures' logic.
 
 Target (issue): under 5 s on SQLite and on PostgreSQL.
@@ -31,10 +34,10 @@ import sqlite3
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Engine, text
 
@@ -48,7 +51,7 @@ from _common import (
     table,
     temp_database,
 )
-from chengyun.adapters.db import marks
+from chengyun.adapters.db import history, marks
 from chengyun.adapters.db import tables as t
 from chengyun.adapters.db.engine import make_engine
 from chengyun.adapters.db.history import SqlOrderHistory
@@ -62,7 +65,7 @@ from chengyun.domain.geo import Point
 from chengyun.domain.orders import Contact, Location, ReturnReason, Satisfaction, Source, Who, WorkOrder
 from chengyun.domain.places import PlaceKind
 from chengyun.domain.sla import DEFAULT_POLICIES, PolicySet
-from chengyun.services.assessment import period_of
+from chengyun.services.assessment import AssessmentService, period_of
 
 STREET = "JAS"
 TARGET_S = 5.0
@@ -350,6 +353,47 @@ def baseline(engine: Engine, since: datetime, until: datetime) -> tuple[int, int
     return len(groups), len(kinds)
 
 
+# The peer: the loader as it was before the order_marks projection (main up to migration 0011), each
+# order's marks gathered from its timeline entries by the database, with the partial index it had.
+_KINDS = "('dispatched', 'reassigned', 'returned', 'reopened', 'loop_closed', 'closed')"
+_MARK_KEYS = {
+    "dispatched": "assignee",
+    "reassigned": "assignee",
+    "returned": "previous",
+    "reopened": "previous_clocks",
+    "loop_closed": "satisfaction",
+}
+
+
+def _value_sql(path: str) -> str:
+    whens = " ".join(f"WHEN '{kind}' THEN {path.format(key)}" for kind, key in _MARK_KEYS.items())
+    return f"CASE t.kind {whens} END"
+
+
+_TIMELINE_INDEX = f"CREATE INDEX ix_timeline_assessed ON timeline (order_id, seq) WHERE kind IN {_KINDS}"
+
+
+class TimelineHistory(SqlOrderHistory):
+    """SqlOrderHistory reading each order's marks from the timeline, as before the projection."""
+
+    queries: ClassVar[Mapping[str, str]] = {
+        "sqlite": history._SQLITE.replace(
+            "o.clocks, m.marks",
+            "o.clocks, (SELECT json_group_array(json_array(replace(t.at, ' ', 'T') || 'Z', t.kind, "
+            + _value_sql("t.data -> '$.{}'")
+            + f")) FROM (SELECT * FROM timeline t WHERE t.order_id = o.id AND t.kind IN {_KINDS} "
+            "ORDER BY t.seq) AS t)",
+        ).replace("LEFT JOIN order_marks m ON m.order_id = o.id", ""),
+        "postgresql": history._POSTGRES.replace(
+            "o.clocks::text, m.marks",
+            "o.clocks::text, (SELECT coalesce(json_agg(json_build_array(t.at, t.kind, "
+            + _value_sql("t.data -> '{}'")
+            + f") ORDER BY t.seq), '[]')::text FROM timeline t "
+            f"WHERE t.order_id = o.id AND t.kind IN {_KINDS})",
+        ).replace("LEFT JOIN order_marks m ON m.order_id = o.id", ""),
+    }
+
+
 def _bind(engine: Engine, at: datetime) -> Any:
     utc = at.astimezone(UTC)
     return utc.replace(tzinfo=None).isoformat(sep=" ") if engine.dialect.name == "sqlite" else utc
@@ -367,10 +411,15 @@ def run(backend: str, postgres_url: str | None, count: int, runs: int) -> dict[s
             progress(f"{backend}: loading the demo street …", done=True)
             load_demo_street(center, NOW.date(), 1)
             seeded = seed(center.engine, url, count)
+            with center.engine.begin() as connection:  # the peer's index, as before migration 0011
+                connection.exec_driver_sql(_TIMELINE_INDEX)
+                connection.exec_driver_sql("ANALYZE timeline")
             period = period_of(YEAR_START, date(2025, 12, 31))
             service = center.assessment
             assert service is not None
             history = SqlOrderHistory(center.engine)
+            before = TimelineHistory(center.engine)
+            peer = AssessmentService(before, center.uow, center.clock, center.orders.catalogue, service.cells)
             figures: dict[str, list[float]] = {
                 "area": [],
                 "staff": [],
@@ -378,6 +427,8 @@ def run(backend: str, postgres_url: str | None, count: int, runs: int) -> dict[s
                 "staff_cpu": [],
                 "load": [],
                 "baseline": [],
+                "peer_area": [],
+                "peer_load": [],
             }
             result = None
             Path("/proc/self/clear_refs").write_text("5")  # restart the peak RSS (VmHWM) from here
@@ -391,6 +442,15 @@ def run(backend: str, postgres_url: str | None, count: int, runs: int) -> dict[s
                 started = time.perf_counter()
                 loaded = history.records(STREET, lookback_start(period), period.end)
                 figures["load"].append(time.perf_counter() - started)
+                started = time.perf_counter()
+                peer_result = peer.assessment(DIRECTOR, STREET, period, Dimension.AREA)
+                figures["peer_area"].append(time.perf_counter() - started)
+                started = time.perf_counter()
+                before.records(STREET, lookback_start(period), period.end)
+                figures["peer_load"].append(time.perf_counter() - started)
+                by_area = service.assessment(DIRECTOR, STREET, period, Dimension.AREA).result
+                # The projection and the timeline give the same assessment, every figure of every group.
+                assert by_area == peer_result.result, "the projection disagrees with the timeline"
                 started = time.perf_counter()
                 baseline(center.engine, lookback_start(period), period.end)
                 figures["baseline"].append(time.perf_counter() - started)
@@ -444,6 +504,8 @@ def main() -> int:
                 med_range(s["staff"], 2),
                 f"{statistics.median(s['area_cpu']):.2f} / {statistics.median(s['staff_cpu']):.2f}",
                 med_range(s["load"], 2),
+                med_range(s["peer_area"], 2),
+                med_range(s["peer_load"], 2),
                 med_range(s["baseline"], 2),
                 f"{ratio:.1f}×",
                 f"{r['peak_rss_mb'] - r['rss_before_mb']:.0f}",
@@ -463,6 +525,8 @@ def main() -> int:
                 "by staff s",
                 "CPU s (area / staff)",
                 "load only s",
+                "peer: by area from timeline s",
+                "peer: load from timeline s",
                 "bare SQL aggregate s",
                 "area ÷ bare",
                 "peak RSS growth MiB",

@@ -12,9 +12,9 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import msgspec
 from sqlalchemy import Engine
@@ -80,9 +80,12 @@ WHERE o.street = %(street)s AND o.received_at >= %(since)s AND o.received_at < %
 
 
 class SqlOrderHistory:
+    queries: ClassVar[Mapping[str, str]] = {"sqlite": _SQLITE, "postgresql": _POSTGRES}  # Fetched rows
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
+        self._query = self.queries[engine.dialect.name]
 
     def records(self, street: str, since: datetime, until: datetime) -> list[OrderRecord]:
         """Orders of `street` received in [since, until), oldest first."""
@@ -131,7 +134,7 @@ class SqlOrderHistory:
                     try:
                         if not self._sqlite:  # compiling the plan would cost more than it saves here
                             cursor.execute("SET LOCAL jit = off")
-                        cursor.execute(_SQLITE if self._sqlite else _POSTGRES, params)
+                        cursor.execute(self._query, params)
                         while chunk := cursor.fetchmany(CHUNK):
                             chunks.put(chunk)
                     finally:
