@@ -21,6 +21,8 @@ _encode = msgspec.json.Encoder().encode
 decode = msgspec.json.Decoder(list[Mark]).decode
 
 _ID = t.order_marks.c.order_id
+# Built once: building a select per call cost more than running it.
+_STORED = select(_ID, t.order_marks.c.marks).where(_ID.in_(bindparam("ids", expanding=True)))
 _INSERT = insert(t.order_marks)
 _UPDATE = update(t.order_marks).where(_ID == bindparam("id")).values(marks=bindparam("text"))  # noqa: SIM300
 
@@ -46,7 +48,7 @@ def project(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     stored: dict[int, str] = {}
     known = [order_id for order_id in added if order_id not in fresh]
     if known:
-        found = connection.execute(select(_ID, t.order_marks.c.marks).where(_ID.in_(known)))
+        found = connection.execute(_STORED, {"ids": known})
         stored = {order_id: text for order_id, text in found}
     inserts = [
         {"order_id": order_id, "marks": encode(marks)}
