@@ -429,6 +429,9 @@ def run(backend: str, postgres_url: str | None, count: int, runs: int) -> dict[s
                 "baseline": [],
                 "peer_area": [],
                 "peer_load": [],
+                "load_cpu": [],
+                "peer_area_cpu": [],
+                "peer_load_cpu": [],
             }
             result = None
             Path("/proc/self/clear_refs").write_text("5")  # restart the peak RSS (VmHWM) from here
@@ -439,15 +442,18 @@ def run(backend: str, postgres_url: str | None, count: int, runs: int) -> dict[s
                     result = service.assessment(DIRECTOR, STREET, period, by)
                     figures[by.value].append(time.perf_counter() - started)
                     figures[f"{by.value}_cpu"].append(time.process_time() - cpu)
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 loaded = history.records(STREET, lookback_start(period), period.end)
                 figures["load"].append(time.perf_counter() - started)
-                started = time.perf_counter()
+                figures["load_cpu"].append(time.process_time() - cpu)
+                started, cpu = time.perf_counter(), time.process_time()
                 peer_result = peer.assessment(DIRECTOR, STREET, period, Dimension.AREA)
                 figures["peer_area"].append(time.perf_counter() - started)
-                started = time.perf_counter()
+                figures["peer_area_cpu"].append(time.process_time() - cpu)
+                started, cpu = time.perf_counter(), time.process_time()
                 before.records(STREET, lookback_start(period), period.end)
                 figures["peer_load"].append(time.perf_counter() - started)
+                figures["peer_load_cpu"].append(time.process_time() - cpu)
                 by_area = service.assessment(DIRECTOR, STREET, period, Dimension.AREA).result
                 # The projection and the timeline give the same assessment, every figure of every group.
                 assert by_area == peer_result.result, "the projection disagrees with the timeline"
@@ -506,6 +512,8 @@ def main() -> int:
                 med_range(s["load"], 2),
                 med_range(s["peer_area"], 2),
                 med_range(s["peer_load"], 2),
+                f"{statistics.median(s['load_cpu']):.2f} / {statistics.median(s['peer_area_cpu']):.2f}"
+                f" / {statistics.median(s['peer_load_cpu']):.2f}",
                 med_range(s["baseline"], 2),
                 f"{ratio:.1f}×",
                 f"{r['peak_rss_mb'] - r['rss_before_mb']:.0f}",
@@ -527,6 +535,7 @@ def main() -> int:
                 "load only s",
                 "peer: by area from timeline s",
                 "peer: load from timeline s",
+                "CPU s (load / peer area / peer load)",
                 "bare SQL aggregate s",
                 "area ÷ bare",
                 "peak RSS growth MiB",
