@@ -175,6 +175,8 @@ def test_the_migration_fills_the_projection_of_orders_stored_before_it(
 ) -> None:
     ids = generate(center, clock, seed=7)
     expected = from_timelines(center, ids)
+    kinds = {m.kind for r in expected for m in r.marks}
+    assert {"dispatched", "returned", "loop_closed", "closed", "reopened"} <= kinds, kinds
     with center.engine.connect() as connection:
         written = connection.execute(select(func.count()).select_from(tables.order_marks)).scalar_one()
 
