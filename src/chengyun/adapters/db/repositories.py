@@ -37,6 +37,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement, UnaryExpression
 
+from chengyun.adapters.db import marks
 from chengyun.adapters.db import tables as t
 from chengyun.domain.categories import Category
 from chengyun.domain.errors import Conflict, NotFound, Unavailable
@@ -823,6 +824,8 @@ class SqlOrderRepository(_Repository):
         if not self._pending:
             return
         rows, self._pending = self._pending, []
+        with translate_errors():  # the assessed marks' projection, in this transaction (before the lock)
+            marks.project(self._conn, rows)
         if self._dialect == "postgresql":
             # Live feeds read "ids above the last one seen", so ids must become visible in id order.
             # A sequence hands out ids at insert time, not at commit: without this lock a later id could
