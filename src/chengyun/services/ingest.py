@@ -30,6 +30,7 @@ from chengyun.domain.errors import DomainError, Unavailable
 from chengyun.domain.orders import Source
 from chengyun.domain.rules import Observed, SensorEvaluator, Transition
 from chengyun.domain.sensors import DEFAULT_LIMITS, Reading, Sensor, SensorKind, TimeLimits, validate
+from chengyun.services.memory import paused_gc
 from chengyun.services.orders import NewOrder, OrderService
 from chengyun.services.ports import (
     AlarmQuery,
@@ -213,15 +214,19 @@ class IngestService:
 
     def ingest_messages(self, messages: Sequence[tuple[str, bytes]], source: str = "mqtt") -> IngestReport:
         """MQTT messages (topic, payload) received together; returns once everything is stored."""
-        now = self._clock.now()
-        decoded, rejected = self._decode_messages(messages, now)
-        return self._ingest(decoded, rejected, source, now, None)
+        # A batch is tens of thousands of objects that live until it is stored: no collection walks
+        # them meanwhile (bench/sensor_ingest.py: about a quarter of the CPU per point).
+        with paused_gc():
+            now = self._clock.now()
+            decoded, rejected = self._decode_messages(messages, now)
+            return self._ingest(decoded, rejected, source, now, None)
 
     def ingest_body(self, body: bytes, streets: frozenset[str] | None = None) -> IngestReport:
         """An HTTP body (a gateway list or SenML); `streets` limits which streets' sensors it may feed."""
-        now = self._clock.now()
-        decoded, rejected = self._decode_body(body, now)
-        return self._ingest(decoded, rejected, "http", now, streets)
+        with paused_gc():
+            now = self._clock.now()
+            decoded, rejected = self._decode_body(body, now)
+            return self._ingest(decoded, rejected, "http", now, streets)
 
     def _ingest(
         self,
