@@ -71,6 +71,7 @@ from chengyun.api.schemas import OrderCreate
 
 ORDERS_PATH = "/api/v1/orders"
 BARE_PATH = "/bench/bare"
+WRITER_PATH = "/bench/writer"
 ENDPOINTS = {"orders": ORDERS_PATH, "bare": BARE_PATH}
 STREET = "JAS"
 TARGET_RATIO = 0.40
@@ -98,6 +99,12 @@ def serve(database_url: str, port: int) -> None:
     def bare(body: OrderCreate) -> dict[str, Any]:
         # Same body, same validation, same sync-endpoint threadpool hop as POST /api/v1/orders.
         return {"id": next(counter), "state": "received", "category": body.category}
+
+    @app.get(WRITER_PATH, include_in_schema=False)
+    async def writer() -> dict[str, int]:
+        # Group commit's counters: transactions committed and orders stored in them (0 when absent).
+        group = getattr(center.orders, "writer", None)
+        return {"batches": getattr(group, "batches", 0), "stored": getattr(group, "stored", 0)}
 
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
 
@@ -333,6 +340,7 @@ def run_backend(
             for clients in levels:
                 # Orders and bare alternate run by run, so a noisy neighbour hits both alike.
                 level = {e: Cell(backend, clients, e) for e in ENDPOINTS}
+                before = writer_counts(server)
                 for run in range(repeats):
                     for endpoint, cell in level.items():
                         progress(
@@ -354,6 +362,12 @@ def run_backend(
                         if sample.errors:
                             print(f"  ! {sample.errors} failed requests, e.g. {sample.error_examples}")
                         cell.samples.append(sample)
+                after = writer_counts(server)
+                batches = after["batches"] - before["batches"]
+                if batches:
+                    per = (after["stored"] - before["stored"]) / batches
+                    progress(f"[{backend}] {clients:>2} clients: {per:.2f} orders per transaction", done=True)
+                    memory[f"orders_per_commit_{clients}"] = per
                 for endpoint, cell in level.items():
                     cells.append(cell)
                     progress(
@@ -363,6 +377,11 @@ def run_backend(
                     )
             memory["rss_end_mb"], memory["rss_peak_mb"] = proc_memory_mb(server.pid)
     return cells, memory
+
+
+def writer_counts(server: Server) -> dict[str, int]:
+    counts: dict[str, int] = httpx.get(server.base_url + WRITER_PATH, timeout=10).json()
+    return counts
 
 
 # --- report ----------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from chengyun.domain.severity import Colour
 from chengyun.domain.sla import DEFAULT_POLICIES, DeadlinePolicy, PolicySet, Stage
 from chengyun.domain.staff import Post
 from chengyun.services.grading import GradingService, IntakeGrade
+from chengyun.services.group_commit import GroupCommit
 from chengyun.services.ports import (
     Clock,
     GazetteerFor,
@@ -86,6 +87,10 @@ class NewOrder:
         return hashlib.sha256(payload.encode()).hexdigest()
 
 
+class _KeyTaken(Exception):
+    """The order's Idempotency-Key is already stored (by an earlier request, or earlier in the batch)."""
+
+
 @dataclass(frozen=True)
 class Created:
     order: WorkOrder
@@ -123,6 +128,7 @@ class OrderService:
         self._gazetteer_for = gazetteer_for
         self._cache: dict[str, tuple[float, PolicySet, Catalogue]] = {}
         self._duties = DutyCache(uow, load_duty)
+        self.writer = GroupCommit(uow)  # every new order is stored through it
         self.routing = RoutingRules()
         self._suggest: Suggest | None = None
         self._learn: Learn | None = None
@@ -264,8 +270,12 @@ class OrderService:
         def build(graded: IntakeGrade | None) -> tuple[WorkOrder, DeadlinePolicy, DutySnapshot]:
             return self._build(actor, street, cmd, source, location, category, policies, remarks, graded, now)
 
-        order, policy, duty = build(intake)
-        with self._uow() as uow:
+        first = build(intake)
+        fingerprint = cmd.fingerprint() if key is not None else ""
+
+        def store(uow: UnitOfWork) -> tuple[WorkOrder, DutySnapshot, list[OrderEvent]]:
+            nonlocal intake
+            order, policy, duty = first
             if grading is not None and intake is not None:
                 counted = grading.with_repeats(uow, intake, order)
                 if counted.grade != intake.grade:  # reported before at this place: graded anew
@@ -282,11 +292,16 @@ class OrderService:
                 assert order.id is not None
                 try:
                     # Retries are rare: try the insert first rather than look the key up every time.
-                    uow.orders.remember_idempotent(client, key, cmd.fingerprint(), order.id, now)
+                    uow.orders.remember_idempotent(client, key, fingerprint, order.id, now)
                 except Conflict:
-                    return None
-            events = events_of(order)
-            uow.commit()
+                    raise _KeyTaken from None  # undoes this order: the first one is replayed
+            return order, duty, events_of(order)
+
+        # Stored together with the other orders arriving meanwhile: one transaction, one commit.
+        try:
+            order, duty, events = self.writer.run(store)
+        except _KeyTaken:
+            return None
         if order.assignee is not None:
             duty.took(order.assignee)
         self._publish(events)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import weakref
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Self
 
@@ -139,6 +140,26 @@ class SqlUnitOfWork:
         self._orders.discard_timeline()
         with translate_errors():
             self.connection.rollback()
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """SAVEPOINT … RELEASE; an exception rolls back to the savepoint and is raised on. Timeline
+        entries collected in the block are dropped with it, and entries of earlier work that the block
+        wrote out (and so rolled back) are collected again, to be written at commit."""
+        orders = self._orders
+        pending = orders.pending_timeline()
+        with translate_errors():
+            nested = self.connection.begin_nested()
+        try:
+            yield
+        except BaseException:
+            orders.restore_timeline(pending)
+            if nested.is_active:
+                with translate_errors():
+                    nested.rollback()
+            raise
+        with translate_errors():
+            nested.commit()
 
 
 _SQLITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
