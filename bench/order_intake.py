@@ -62,6 +62,7 @@ from _common import (
     med_range,
     percentile,
     postgres_base_url,
+    proc_cpu_s,
     proc_memory_mb,
     progress,
     table,
@@ -218,6 +219,11 @@ class Sample:
     error_examples: list[str] = field(default_factory=list)
     dispatched: int = 0
     created: int = 0
+    server_cpu_s: float = 0.0  # CPU the server process used during the measured requests
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return self.server_cpu_s * 1000 / len(self.latencies_ms) if self.latencies_ms else 0.0
 
     @property
     def rate(self) -> float:
@@ -296,10 +302,14 @@ async def measure_level(
     bodies: Bodies,
     warmup: int,
     requests: int,
+    server_pid: int,
 ) -> Sample:
     async with http_client(client, base_url, token, concurrency) as post:
         await drive(post, path, [bodies.next() for _ in range(max(warmup, concurrency))], concurrency)
-        return await drive(post, path, [bodies.next() for _ in range(requests)], concurrency)
+        cpu = proc_cpu_s(server_pid)
+        sample = await drive(post, path, [bodies.next() for _ in range(requests)], concurrency)
+        sample.server_cpu_s = proc_cpu_s(server_pid) - cpu
+        return sample
 
 
 @dataclass
@@ -317,6 +327,9 @@ class Cell:
 
     def p99s(self) -> list[float]:
         return [percentile(s.latencies_ms, 99) for s in self.samples]
+
+    def cpu_ms(self) -> list[float]:
+        return [s.cpu_ms_per_request for s in self.samples]
 
 
 def run_backend(
@@ -357,6 +370,7 @@ def run_backend(
                                 bodies,
                                 warmup,
                                 requests,
+                                server.pid,
                             )
                         )
                         if sample.errors:
@@ -413,11 +427,26 @@ def report(cells: list[Cell], memory: dict[str, dict[str, float]]) -> int:
                 med_range(c.p50s()),
                 med_range(c.p99s()),
                 ratio,
+                med_range(c.cpu_ms(), 2),
             ]
         )
     print()
     print("median of runs (min–max); ratio = orders req/s ÷ bare req/s of the same run")
-    print(table(["backend", "clients", "endpoint", "req/s", "p50 ms", "p99 ms", "ratio to bare"], rows))
+    print(
+        table(
+            [
+                "backend",
+                "clients",
+                "endpoint",
+                "req/s",
+                "p50 ms",
+                "p99 ms",
+                "ratio to bare",
+                "server CPU ms/req",
+            ],
+            rows,
+        )
+    )
     print()
     mem_rows = [
         [b, f"{m['rss_start_mb']:.0f}", f"{m['rss_end_mb']:.0f}", f"{m['rss_peak_mb']:.0f}"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
-from builders import POLICY, an_order
+from builders import POLICY, a_token, an_order
 from chengyun.domain.errors import NotFound
 from chengyun.services.ports import OrderQuery, UnitOfWorkFactory
 
@@ -50,3 +51,14 @@ def test_entries_of_earlier_work_written_out_in_a_failed_block_are_still_stored(
         uow.commit()
     with uow_factory() as uow:
         assert [e.kind for e in uow.orders.timeline(earlier.id)] == ["received"]
+
+
+def test_a_database_error_in_a_block_leaves_the_transaction_usable(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        uow.tokens.add(a_token("t1"), "hash-1")
+        with pytest.raises(IntegrityError), uow.savepoint():
+            uow.tokens.add(a_token("t1"), "hash-2")  # the same id again: the database refuses it
+        uow.tokens.add(a_token("t2"), "hash-3")
+        uow.commit()
+    with uow_factory() as uow:
+        assert sorted(t.id for t in uow.tokens.list()) == ["t1", "t2"]

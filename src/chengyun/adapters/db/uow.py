@@ -145,21 +145,31 @@ class SqlUnitOfWork:
     def savepoint(self) -> Iterator[None]:
         """SAVEPOINT … RELEASE; an exception rolls back to the savepoint and is raised on. Timeline
         entries collected in the block are dropped with it, and entries of earlier work that the block
-        wrote out (and so rolled back) are collected again, to be written at commit."""
+        wrote out (and so rolled back) are collected again, to be written at commit.
+
+        Plain SQL on the connection: SQLAlchemy's begin_nested() compiled its SAVEPOINT and RELEASE
+        clauses on every use, a tenth of the server's time under an intake rush."""
         orders = self._orders
         pending = orders.pending_timeline()
+        connection = self.connection
         with translate_errors():
-            nested = self.connection.begin_nested()
+            connection.exec_driver_sql(_SAVEPOINT)
         try:
             yield
         except BaseException:
             orders.restore_timeline(pending)
-            if nested.is_active:
-                with translate_errors():
-                    nested.rollback()
+            with translate_errors():
+                connection.exec_driver_sql(_ROLLBACK_TO)
+                connection.exec_driver_sql(_RELEASE)
             raise
         with translate_errors():
-            nested.commit()
+            connection.exec_driver_sql(_RELEASE)
+
+
+# Savepoints of the same name nest: RELEASE and ROLLBACK TO act on the innermost one.
+_SAVEPOINT = "SAVEPOINT cy_work"
+_ROLLBACK_TO = "ROLLBACK TO SAVEPOINT cy_work"
+_RELEASE = "RELEASE SAVEPOINT cy_work"
 
 
 _SQLITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
