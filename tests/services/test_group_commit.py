@@ -11,7 +11,7 @@ from typing import Any, Self
 
 import pytest
 
-from builders import POLICY, an_order
+from builders import POLICY, a_token, an_order
 from chengyun.bootstrap import Center
 from chengyun.domain.access import Role
 from chengyun.domain.errors import Conflict, Unavailable
@@ -167,3 +167,34 @@ def test_no_order_is_acknowledged_when_its_commit_fails(center: Center, failing_
     )
     assert all(isinstance(o, Unavailable) for o in outcomes)
     assert center.orders.search(DESK, OrderQuery()).total == 0
+
+
+@pytest.mark.parametrize("writers", [1, 3])
+def test_every_piece_of_work_is_stored_once_whatever_the_number_of_writers(
+    center: Center, writers: int
+) -> None:
+    writer = GroupCommit(center.uow, writers=writers)
+
+    def store(n: int) -> Callable[[UnitOfWork], int]:
+        def work(uow: UnitOfWork) -> int:
+            uow.tokens.add(a_token(f"w{n}"), f"hash-{n}")
+            return n
+
+        return work
+
+    results: list[int] = []
+
+    def call(n: int) -> None:
+        results.append(writer.run(store(n)))
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results) == list(range(24))
+    assert writer.stored == 24 and 1 <= writer.batches <= 24
+    with center.uow() as uow:
+        assert sorted(t.id for t in uow.tokens.list() if t.id.startswith("w")) == sorted(
+            f"w{n}" for n in range(24)
+        )

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from chengyun.services.ports import UnitOfWork, UnitOfWorkFactory
@@ -34,30 +34,39 @@ MAX_BATCH = 64  # pieces of work per transaction: bounds the leader's turn and i
 @dataclass
 class _Pending(Generic[T]):
     work: Callable[[UnitOfWork], T]
-    done: bool = False
+    finished: threading.Event = field(default_factory=threading.Event)
     result: Any = None
     error: BaseException | None = None
 
 
 class GroupCommit:
-    def __init__(self, uow: UnitOfWorkFactory, max_batch: int = MAX_BATCH) -> None:
+    """`writers` batches may be stored at once: 1 for SQLite (one writer at a time anyway); more for
+    PostgreSQL, where a batch mostly waits on round trips that another batch can overlap."""
+
+    def __init__(self, uow: UnitOfWorkFactory, max_batch: int = MAX_BATCH, writers: int = 1) -> None:
         self._uow = uow
         self._max_batch = max_batch
+        self._writers = writers
         self._queue: list[_Pending[Any]] = []
         self._queue_lock = threading.Lock()
-        self._turn = threading.Lock()  # held by the caller that is storing a batch
+        self._turn = threading.BoundedSemaphore(writers)  # a slot per batch being stored
         self.batches = 0  # transactions committed (for tests and benchmarks)
         self.stored = 0  # pieces of work stored in them
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
-        """Keep the writer's turn for the block: work handed over meanwhile waits, and is then stored
-        together, as it would be behind a long batch (tests use it to make a batch of known content)."""
-        with self._turn:
+        """Keep every writer's turn for the block: work handed over meanwhile waits, and is then stored
+        together, as it would be behind long batches (tests use it to make a batch of known content)."""
+        for _ in range(self._writers):
+            self._turn.acquire()
+        try:
             yield
+        finally:
+            for _ in range(self._writers):
+                self._turn.release()
 
     def waiting(self) -> int:
-        """How many pieces of work wait for a turn (not counting a batch being stored)."""
+        """How many pieces of work wait for a turn (not counting batches being stored)."""
         with self._queue_lock:
             return len(self._queue)
 
@@ -67,14 +76,17 @@ class GroupCommit:
         item: _Pending[T] = _Pending(work)
         with self._queue_lock:
             self._queue.append(item)
-        while not item.done:
+        while not item.finished.is_set():
             with self._turn:
-                if item.done:  # an earlier leader stored it
+                if item.finished.is_set():  # an earlier batch stored it
                     break
                 with self._queue_lock:
                     batch = self._queue[: self._max_batch]
                     del self._queue[: self._max_batch]
-                self._store(batch)
+                if batch:
+                    self._store(batch)
+            if not batch:  # another writer is storing it right now
+                item.finished.wait()
         if item.error is not None:
             raise item.error
         result: T = item.result
@@ -93,8 +105,9 @@ class GroupCommit:
                         except Exception as exc:  # this caller's failure; the others go on
                             item.error = exc
                 uow.commit()
-            self.batches += 1
-            self.stored += sum(1 for item in batch if item.error is None)
+            with self._queue_lock:
+                self.batches += 1
+                self.stored += sum(1 for item in batch if item.error is None)
         except BaseException as exc:  # nothing of the batch is stored: each caller learns why
             for item in batch:
                 if item.error is None:
@@ -108,4 +121,4 @@ class GroupCommit:
     @staticmethod
     def _finish(batch: list[_Pending[Any]]) -> None:
         for item in batch:
-            item.done = True
+            item.finished.set()

@@ -120,6 +120,7 @@ class OrderService:
         publish: Publish,
         gazetteer_for: GazetteerFor,
         default_categories: Sequence[Category] = (),
+        writers: int = 1,
     ) -> None:
         self._uow = uow
         self._default_categories = list(default_categories)
@@ -128,7 +129,8 @@ class OrderService:
         self._gazetteer_for = gazetteer_for
         self._cache: dict[str, tuple[float, PolicySet, Catalogue]] = {}
         self._duties = DutyCache(uow, load_duty)
-        self.writer = GroupCommit(uow)  # every new order is stored through it
+        # Every new order is stored through it; `writers` batches at once (see GroupCommit).
+        self.writer = GroupCommit(uow, writers=writers)
         self.routing = RoutingRules()
         self._suggest: Suggest | None = None
         self._learn: Learn | None = None
