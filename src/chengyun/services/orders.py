@@ -269,8 +269,12 @@ class OrderService:
                 street, code, category.colour, cmd.colour, source, cmd.description, location, now
             )
 
-        def build(graded: IntakeGrade | None) -> tuple[WorkOrder, DeadlinePolicy, DutySnapshot]:
-            return self._build(actor, street, cmd, source, location, category, policies, remarks, graded, now)
+        def build(
+            graded: IntakeGrade | None, uow: UnitOfWork | None = None
+        ) -> tuple[WorkOrder, DeadlinePolicy, DutySnapshot]:
+            return self._build(
+                actor, street, cmd, source, location, category, policies, remarks, graded, now, uow
+            )
 
         first = build(intake)
         fingerprint = cmd.fingerprint() if key is not None else ""
@@ -285,7 +289,8 @@ class OrderService:
                     if policies.for_order(category.code, counted.colour, category.policy) is policy:
                         order.grade_received(counted.colour, _grading_of(counted, category))
                     else:  # another policy: other deadlines, 先联 time and routing
-                        order, policy, duty = build(intake)
+                        # Through this transaction: on SQLite a second one would wait for this one.
+                        order, policy, duty = build(intake, uow)
             self._flag_duplicates(uow, order, now)
             uow.orders.add(order, policy)
             if grading is not None and intake is not None:
@@ -321,6 +326,7 @@ class OrderService:
         remarks: Sequence[tuple[str, str, dict[str, Any]]],
         intake: IntakeGrade | None,
         now: datetime,
+        uow: UnitOfWork | None = None,
     ) -> tuple[WorkOrder, DeadlinePolicy, DutySnapshot]:
         """The new order, graded, with intake's remarks and (when it can be) dispatched: no database."""
         colour = intake.colour if intake is not None else cmd.colour or category.colour
@@ -349,7 +355,7 @@ class OrderService:
                     {"address": location.address},
                 )
             )
-        duty = self._duties.get(street, now)
+        duty = self._duties.get(street, now, uow)
         notes += self._first_contact(order, duty, policy, now)
         for kind, note, data in notes:
             order.remark(now, INTAKE, kind, note, data)
