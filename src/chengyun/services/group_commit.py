@@ -34,63 +34,95 @@ MAX_BATCH = 64  # pieces of work per transaction: bounds the leader's turn and i
 @dataclass
 class _Pending(Generic[T]):
     work: Callable[[UnitOfWork], T]
-    finished: threading.Event = field(default_factory=threading.Event)
+    # Set when the work is finished, or when its caller is to lead (store the next batch).
+    wake: threading.Event = field(default_factory=threading.Event)
+    finished: bool = False
+    promoted: bool = False
     result: Any = None
     error: BaseException | None = None
 
 
 class GroupCommit:
     """`writers` batches may be stored at once: 1 for SQLite (one writer at a time anyway); more for
-    PostgreSQL, where a batch mostly waits on round trips that another batch can overlap."""
+    PostgreSQL, where a batch mostly waits on round trips that another batch can overlap.
+
+    A caller that finds a writer free leads: it stores the pending work, then hands the lead to the
+    first caller still waiting (or gives it up when none is). The others wait on their own work only,
+    so a finished caller returns at once instead of queueing behind the next batch."""
 
     def __init__(self, uow: UnitOfWorkFactory, max_batch: int = MAX_BATCH, writers: int = 1) -> None:
         self._uow = uow
         self._max_batch = max_batch
         self._writers = writers
         self._queue: list[_Pending[Any]] = []
-        self._queue_lock = threading.Lock()
-        self._turn = threading.BoundedSemaphore(writers)  # a slot per batch being stored
+        self._lock = threading.Lock()  # guards the queue, the leaders count and the flags
+        self._leaders = 0
         self.batches = 0  # transactions committed (for tests and benchmarks)
         self.stored = 0  # pieces of work stored in them
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
-        """Keep every writer's turn for the block: work handed over meanwhile waits, and is then stored
+        """Keep every writer busy for the block: work handed over meanwhile waits, and is then stored
         together, as it would be behind long batches (tests use it to make a batch of known content)."""
-        for _ in range(self._writers):
-            self._turn.acquire()
+        with self._lock:
+            taken = self._writers - self._leaders
+            self._leaders = self._writers
         try:
             yield
         finally:
-            for _ in range(self._writers):
-                self._turn.release()
+            for _ in range(taken):
+                self._hand_over()
 
     def waiting(self) -> int:
         """How many pieces of work wait for a turn (not counting batches being stored)."""
-        with self._queue_lock:
+        with self._lock:
             return len(self._queue)
 
     def run(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run `work(uow)` in a transaction shared with other callers' work; return its result once
         that transaction has committed, or raise what `work` (or the commit) raised."""
         item: _Pending[T] = _Pending(work)
-        with self._queue_lock:
+        with self._lock:
             self._queue.append(item)
-        while not item.finished.is_set():
-            with self._turn:
-                if item.finished.is_set():  # an earlier batch stored it
-                    break
-                with self._queue_lock:
-                    batch = self._queue[: self._max_batch]
-                    del self._queue[: self._max_batch]
-                if batch:
-                    self._store(batch)
-            if not batch:  # another writer is storing it right now
-                item.finished.wait()
+            lead = self._leaders < self._writers
+            if lead:
+                self._leaders += 1
+        while True:
+            if not lead:
+                item.wake.wait()
+                with self._lock:
+                    item.wake.clear()
+                    lead, item.promoted = item.promoted, False
+                    finished = item.finished
+                if not lead:
+                    if finished:
+                        break
+                    continue
+                # The lead was handed to us: take it even if another writer has stored our work
+                # meanwhile, and hand it on, or no one would lead again.
+            with self._lock:
+                batch = self._queue[: self._max_batch]
+                del self._queue[: self._max_batch]
+            if batch:
+                self._store(batch)
+            self._hand_over()
+            if item.finished:
+                break
+            lead = False
         if item.error is not None:
             raise item.error
         result: T = item.result
         return result
+
+    def _hand_over(self) -> None:
+        """A leader is done: the first caller waiting (and not already called) leads next."""
+        with self._lock:
+            for waiting in self._queue:
+                if not waiting.promoted:
+                    waiting.promoted = True
+                    waiting.wake.set()
+                    return
+            self._leaders -= 1
 
     def _store(self, batch: list[_Pending[Any]]) -> None:
         try:
@@ -105,7 +137,7 @@ class GroupCommit:
                         except Exception as exc:  # this caller's failure; the others go on
                             item.error = exc
                 uow.commit()
-            with self._queue_lock:
+            with self._lock:
                 self.batches += 1
                 self.stored += sum(1 for item in batch if item.error is None)
         except BaseException as exc:  # nothing of the batch is stored: each caller learns why
@@ -118,7 +150,8 @@ class GroupCommit:
                 raise
         self._finish(batch)
 
-    @staticmethod
-    def _finish(batch: list[_Pending[Any]]) -> None:
-        for item in batch:
-            item.finished.set()
+    def _finish(self, batch: list[_Pending[Any]]) -> None:
+        with self._lock:
+            for item in batch:
+                item.finished = True
+                item.wake.set()
