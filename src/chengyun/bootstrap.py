@@ -148,7 +148,9 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
     bus = EventBus[OrderEvent]()
     alarm_bus = EventBus[AlarmEvent]()
     gazetteers = GazetteerCache(load_places)
-    orders = OrderService(uow, clock, bus.publish, gazetteers, builtin_categories())
+    # SQLite has one writer at a time; on PostgreSQL a few batches overlap their round trips.
+    writers = 1 if engine.dialect.name == "sqlite" else 4
+    orders = OrderService(uow, clock, bus.publish, gazetteers, builtin_categories(), writers=writers)
     place_index = PlaceIndexCache(lambda street, u: u.places.list(street) if u else load_places(street))
 
     def places_changed(street: str) -> None:

@@ -45,6 +45,7 @@ from chengyun.domain.severity import Colour
 from chengyun.domain.sla import DEFAULT_POLICIES, DeadlinePolicy, PolicySet, Stage
 from chengyun.domain.staff import Post
 from chengyun.services.grading import GradingService, IntakeGrade
+from chengyun.services.group_commit import GroupCommit
 from chengyun.services.ports import (
     Clock,
     GazetteerFor,
@@ -88,6 +89,10 @@ class NewOrder:
         return hashlib.sha256(payload.encode()).hexdigest()
 
 
+class _KeyTaken(Exception):
+    """The order's Idempotency-Key is already stored (by an earlier request, or earlier in the batch)."""
+
+
 @dataclass(frozen=True)
 class Created:
     order: WorkOrder
@@ -117,6 +122,7 @@ class OrderService:
         publish: Publish,
         gazetteer_for: GazetteerFor,
         default_categories: Sequence[Category] = (),
+        writers: int = 1,
     ) -> None:
         self._uow = uow
         self._default_categories = list(default_categories)
@@ -125,6 +131,8 @@ class OrderService:
         self._gazetteer_for = gazetteer_for
         self._cache: dict[str, tuple[float, PolicySet, Catalogue]] = {}
         self._duties = DutyCache(uow, load_duty)
+        # Every new order is stored through it; `writers` batches at once (see GroupCommit).
+        self.writer = GroupCommit(uow, writers=writers)
         self.routing = RoutingRules()
         self._suggest: Suggest | None = None
         self._learn: Learn | None = None
@@ -263,11 +271,19 @@ class OrderService:
                 street, code, category.colour, cmd.colour, source, cmd.description, location, now
             )
 
-        def build(graded: IntakeGrade | None) -> tuple[WorkOrder, DeadlinePolicy, DutySnapshot]:
-            return self._build(actor, street, cmd, source, location, category, policies, remarks, graded, now)
+        def build(
+            graded: IntakeGrade | None, uow: UnitOfWork | None = None
+        ) -> tuple[WorkOrder, DeadlinePolicy, DutySnapshot]:
+            return self._build(
+                actor, street, cmd, source, location, category, policies, remarks, graded, now, uow
+            )
 
-        order, policy, duty = build(intake)
-        with self._uow() as uow:
+        first = build(intake)
+        fingerprint = cmd.fingerprint() if key is not None else ""
+
+        def store(uow: UnitOfWork) -> tuple[WorkOrder, DutySnapshot, list[OrderEvent]]:
+            nonlocal intake
+            order, policy, duty = first
             if grading is not None and intake is not None:
                 counted = grading.with_repeats(uow, intake, order)
                 if counted.grade != intake.grade:  # reported before at this place: graded anew
@@ -275,7 +291,8 @@ class OrderService:
                     if policies.for_order(category.code, counted.colour, category.policy) is policy:
                         order.grade_received(counted.colour, _grading_of(counted, category))
                     else:  # another policy: other deadlines, 先联 time and routing
-                        order, policy, duty = build(intake)
+                        # Through this transaction: on SQLite a second one would wait for this one.
+                        order, policy, duty = build(intake, uow)
             self._flag_duplicates(uow, order, now)
             uow.orders.add(order, policy)
             if grading is not None and intake is not None:
@@ -284,11 +301,16 @@ class OrderService:
                 assert order.id is not None
                 try:
                     # Retries are rare: try the insert first rather than look the key up every time.
-                    uow.orders.remember_idempotent(client, key, cmd.fingerprint(), order.id, now)
+                    uow.orders.remember_idempotent(client, key, fingerprint, order.id, now)
                 except Conflict:
-                    return None
-            events = events_of(order)
-            uow.commit()
+                    raise _KeyTaken from None  # undoes this order: the first one is replayed
+            return order, duty, events_of(order)
+
+        # Stored together with the other orders arriving meanwhile: one transaction, one commit.
+        try:
+            order, duty, events = self.writer.run(store)
+        except _KeyTaken:
+            return None
         if order.assignee is not None:
             duty.took(order.assignee)
         self._publish(events)
@@ -306,6 +328,7 @@ class OrderService:
         remarks: Sequence[tuple[str, str, dict[str, Any]]],
         intake: IntakeGrade | None,
         now: datetime,
+        uow: UnitOfWork | None = None,
     ) -> tuple[WorkOrder, DeadlinePolicy, DutySnapshot]:
         """The new order, graded, with intake's remarks and (when it can be) dispatched: no database."""
         colour = intake.colour if intake is not None else cmd.colour or category.colour
@@ -334,7 +357,7 @@ class OrderService:
                     {"address": location.address},
                 )
             )
-        duty = self._duties.get(street, now)
+        duty = self._duties.get(street, now, uow)
         notes += self._first_contact(order, duty, policy, now)
         for kind, note, data in notes:
             order.remark(now, INTAKE, kind, note, data)

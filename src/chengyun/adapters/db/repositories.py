@@ -818,6 +818,13 @@ class SqlOrderRepository(_Repository):
     def discard_timeline(self) -> None:
         self._pending = []
 
+    def pending_timeline(self) -> builtins.list[dict[str, Any]]:
+        """The entries not yet written (a copy), for restore_timeline() after a savepoint's rollback."""
+        return builtins.list(self._pending)
+
+    def restore_timeline(self, pending: builtins.list[dict[str, Any]]) -> None:
+        self._pending = pending
+
     def flush_timeline(self) -> None:
         """Write the entries collected so far. The unit of work calls this just before it commits, so
         PostgreSQL's timeline lock is held for as short a time as possible."""
