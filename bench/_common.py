@@ -107,6 +107,13 @@ def proc_memory_mb(pid: int | None = None) -> tuple[float, float]:
     return values["VmRSS"], values["VmHWM"]
 
 
+def proc_cpu_s(pid: int | None = None) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc/PID/stat."""
+    stat = Path(f"/proc/{pid or os.getpid()}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "; utime and stime are fields 14, 15
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The q-th percentile (0..100) by linear interpolation between closest ranks."""
     if not values:

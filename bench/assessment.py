@@ -9,7 +9,10 @@ What it does
          would have fired, and converted with the repository's own `_order_values` / `_entry_row`;
       2. times `AssessmentService.assessment` for the whole year (load through SqlOrderHistory + compute),
          by area and by staff, 3 runs each, and the load alone;
-      3. times the baseline in the same run: a bare SQL aggregate over the same rows (orders per area and
+      3. times the peer in the same run: the same assessment by area, and the load, with each order's
+         marks gathered from its timeline entries (with the partial index) as before the order_marks
+         projection (migration 0011), and checks that both give the same assessment;
+      4. times the baseline in the same run: a bare SQL aggregate over the same rows (orders per area and
          state, timeline entries per kind): what a database answers without any of the figures' logic.
 
 Target (issue): under 5 s on SQLite and on PostgreSQL.
@@ -31,10 +34,10 @@ import sqlite3
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Engine, text
 
@@ -48,20 +51,21 @@ from _common import (
     table,
     temp_database,
 )
+from chengyun.adapters.db import history, marks
 from chengyun.adapters.db import tables as t
 from chengyun.adapters.db.engine import make_engine
 from chengyun.adapters.db.history import SqlOrderHistory
 from chengyun.adapters.db.repositories import _entry_row, _order_values
 from chengyun.adapters.db.uow import SqlUnitOfWork
 from chengyun.domain.access import Actor, Role
-from chengyun.domain.assessment import Dimension, lookback_start
+from chengyun.domain.assessment import Dimension, assessed_marks, lookback_start
 from chengyun.domain.calendar import SHANGHAI
 from chengyun.domain.categories import Catalogue
 from chengyun.domain.geo import Point
 from chengyun.domain.orders import Contact, Location, ReturnReason, Satisfaction, Source, Who, WorkOrder
 from chengyun.domain.places import PlaceKind
 from chengyun.domain.sla import DEFAULT_POLICIES, PolicySet
-from chengyun.services.assessment import period_of
+from chengyun.services.assessment import AssessmentService, period_of
 
 STREET = "JAS"
 TARGET_S = 5.0
@@ -200,6 +204,7 @@ class YearFactory:
 _JSON_COLUMNS = {"complainants", "attachments", "clocks", "extensions", "supervisions", "data"}
 ORDER_COLUMNS = [c.name for c in t.orders.columns]
 ENTRY_COLUMNS = [c.name for c in t.timeline.columns if c.name != "id"]
+MARKS_COLUMNS = ["order_id", "marks"]
 Converter = Callable[[Any], Any] | None
 _STATE: dict[str, Any] = {}
 
@@ -230,11 +235,16 @@ def _row(values: dict[str, Any], columns: Sequence[str], procs: list[Converter])
     )
 
 
-def _batch(task: tuple[int, int]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+Rows = list[tuple[Any, ...]]
+
+
+def _batch(task: tuple[int, int]) -> tuple[Rows, Rows, Rows]:
     first, size = task
     factory: YearFactory = _STATE["factory"]
     factory.rng.seed(first)
-    orders, entries = [], []
+    orders: Rows = []
+    entries: Rows = []
+    projected: Rows = []  # order_marks: the projection the repository writes beside the timeline
     built = [factory.order(i) for i in range(first, first + size)]
     for order in built:  # after the whole batch: a merge appends to its target
         assert order.id is not None
@@ -243,7 +253,9 @@ def _batch(task: tuple[int, int]) -> tuple[list[tuple[Any, ...]], list[tuple[Any
         orders.append(_row(values, ORDER_COLUMNS, _STATE["orders"]))
         for entry in order.new_entries:
             entries.append(_row(_entry_row(order.id, STREET, entry), ENTRY_COLUMNS, _STATE["timeline"]))
-    return orders, entries
+        if order_marks := assessed_marks(order.new_entries):
+            projected.append((order.id, marks.encode(order_marks)))
+    return orders, entries, projected
 
 
 def _bounded(pool: Any, tasks: Sequence[tuple[int, int]], window: int) -> Iterator[Any]:
@@ -267,22 +279,24 @@ def seed(engine: Engine, url: str, count: int, batch: int = 2_000) -> dict[str, 
         cursor = raw.cursor()
         context = multiprocessing.get_context("fork")
         with context.Pool(2, _init, (url, count, dialect)) as pool:
-            for orders, entries in _bounded(pool, tasks, window=8):
+            for orders, entries, projected in _bounded(pool, tasks, window=8):
                 if dialect == "sqlite":
                     cursor.execute("BEGIN IMMEDIATE")
                     for name, columns, rows in (
                         ("orders", ORDER_COLUMNS, orders),
                         ("timeline", ENTRY_COLUMNS, entries),
+                        ("order_marks", MARKS_COLUMNS, projected),
                     ):
-                        marks = ", ".join("?" for _ in columns)
+                        holes = ", ".join("?" for _ in columns)
                         cursor.executemany(
-                            f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})", rows
+                            f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({holes})", rows
                         )
                     cursor.execute("COMMIT")
                 else:
                     for name, columns, rows in (
                         ("orders", ORDER_COLUMNS, orders),
                         ("timeline", ENTRY_COLUMNS, entries),
+                        ("order_marks", MARKS_COLUMNS, projected),
                     ):
                         with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copier:
                             for row in rows:
@@ -339,6 +353,47 @@ def baseline(engine: Engine, since: datetime, until: datetime) -> tuple[int, int
     return len(groups), len(kinds)
 
 
+# The peer: the loader as it was before the order_marks projection (main up to migration 0011), each
+# order's marks gathered from its timeline entries by the database, with the partial index it had.
+_KINDS = "('dispatched', 'reassigned', 'returned', 'reopened', 'loop_closed', 'closed')"
+_MARK_KEYS = {
+    "dispatched": "assignee",
+    "reassigned": "assignee",
+    "returned": "previous",
+    "reopened": "previous_clocks",
+    "loop_closed": "satisfaction",
+}
+
+
+def _value_sql(path: str) -> str:
+    whens = " ".join(f"WHEN '{kind}' THEN {path.format(key)}" for kind, key in _MARK_KEYS.items())
+    return f"CASE t.kind {whens} END"
+
+
+_TIMELINE_INDEX = f"CREATE INDEX ix_timeline_assessed ON timeline (order_id, seq) WHERE kind IN {_KINDS}"
+
+
+class TimelineHistory(SqlOrderHistory):
+    """SqlOrderHistory reading each order's marks from the timeline, as before the projection."""
+
+    queries: ClassVar[Mapping[str, str]] = {
+        "sqlite": history._SQLITE.replace(
+            "o.clocks, m.marks",
+            "o.clocks, (SELECT json_group_array(json_array(replace(t.at, ' ', 'T') || 'Z', t.kind, "
+            + _value_sql("t.data -> '$.{}'")
+            + f")) FROM (SELECT * FROM timeline t WHERE t.order_id = o.id AND t.kind IN {_KINDS} "
+            "ORDER BY t.seq) AS t)",
+        ).replace("LEFT JOIN order_marks m ON m.order_id = o.id", ""),
+        "postgresql": history._POSTGRES.replace(
+            "o.clocks::text, m.marks",
+            "o.clocks::text, (SELECT coalesce(json_agg(json_build_array(t.at, t.kind, "
+            + _value_sql("t.data -> '{}'")
+            + f") ORDER BY t.seq), '[]')::text FROM timeline t "
+            f"WHERE t.order_id = o.id AND t.kind IN {_KINDS})",
+        ).replace("LEFT JOIN order_marks m ON m.order_id = o.id", ""),
+    }
+
+
 def _bind(engine: Engine, at: datetime) -> Any:
     utc = at.astimezone(UTC)
     return utc.replace(tzinfo=None).isoformat(sep=" ") if engine.dialect.name == "sqlite" else utc
@@ -356,10 +411,15 @@ def run(backend: str, postgres_url: str | None, count: int, runs: int) -> dict[s
             progress(f"{backend}: loading the demo street …", done=True)
             load_demo_street(center, NOW.date(), 1)
             seeded = seed(center.engine, url, count)
+            with center.engine.begin() as connection:  # the peer's index, as before migration 0011
+                connection.exec_driver_sql(_TIMELINE_INDEX)
+                connection.exec_driver_sql("ANALYZE timeline")
             period = period_of(YEAR_START, date(2025, 12, 31))
             service = center.assessment
             assert service is not None
             history = SqlOrderHistory(center.engine)
+            before = TimelineHistory(center.engine)
+            peer = AssessmentService(before, center.uow, center.clock, center.orders.catalogue, service.cells)
             figures: dict[str, list[float]] = {
                 "area": [],
                 "staff": [],
@@ -367,6 +427,11 @@ def run(backend: str, postgres_url: str | None, count: int, runs: int) -> dict[s
                 "staff_cpu": [],
                 "load": [],
                 "baseline": [],
+                "peer_area": [],
+                "peer_load": [],
+                "load_cpu": [],
+                "peer_area_cpu": [],
+                "peer_load_cpu": [],
             }
             result = None
             Path("/proc/self/clear_refs").write_text("5")  # restart the peak RSS (VmHWM) from here
@@ -377,9 +442,21 @@ def run(backend: str, postgres_url: str | None, count: int, runs: int) -> dict[s
                     result = service.assessment(DIRECTOR, STREET, period, by)
                     figures[by.value].append(time.perf_counter() - started)
                     figures[f"{by.value}_cpu"].append(time.process_time() - cpu)
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 loaded = history.records(STREET, lookback_start(period), period.end)
                 figures["load"].append(time.perf_counter() - started)
+                figures["load_cpu"].append(time.process_time() - cpu)
+                started, cpu = time.perf_counter(), time.process_time()
+                peer_result = peer.assessment(DIRECTOR, STREET, period, Dimension.AREA)
+                figures["peer_area"].append(time.perf_counter() - started)
+                figures["peer_area_cpu"].append(time.process_time() - cpu)
+                started, cpu = time.perf_counter(), time.process_time()
+                before.records(STREET, lookback_start(period), period.end)
+                figures["peer_load"].append(time.perf_counter() - started)
+                figures["peer_load_cpu"].append(time.process_time() - cpu)
+                by_area = service.assessment(DIRECTOR, STREET, period, Dimension.AREA).result
+                # The projection and the timeline give the same assessment, every figure of every group.
+                assert by_area == peer_result.result, "the projection disagrees with the timeline"
                 started = time.perf_counter()
                 baseline(center.engine, lookback_start(period), period.end)
                 figures["baseline"].append(time.perf_counter() - started)
@@ -433,6 +510,10 @@ def main() -> int:
                 med_range(s["staff"], 2),
                 f"{statistics.median(s['area_cpu']):.2f} / {statistics.median(s['staff_cpu']):.2f}",
                 med_range(s["load"], 2),
+                med_range(s["peer_area"], 2),
+                med_range(s["peer_load"], 2),
+                f"{statistics.median(s['load_cpu']):.2f} / {statistics.median(s['peer_area_cpu']):.2f}"
+                f" / {statistics.median(s['peer_load_cpu']):.2f}",
                 med_range(s["baseline"], 2),
                 f"{ratio:.1f}×",
                 f"{r['peak_rss_mb'] - r['rss_before_mb']:.0f}",
@@ -452,6 +533,9 @@ def main() -> int:
                 "by staff s",
                 "CPU s (area / staff)",
                 "load only s",
+                "peer: by area from timeline s",
+                "peer: load from timeline s",
+                "CPU s (load / peer area / peer load)",
                 "bare SQL aggregate s",
                 "area ÷ bare",
                 "peak RSS growth MiB",

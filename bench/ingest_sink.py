@@ -4,6 +4,7 @@ MQTT worker calls — on a throwaway SQLite file or PostgreSQL schema.
 
   .venv/bin/python bench/sensor_mqtt.py --sink ingest_sink:sqlite
   .venv/bin/python bench/sensor_mqtt.py --sink ingest_sink:postgres   (needs CHENGYUN_TEST_DATABASE_URL)
+  .venv/bin/python bench/sensor_mqtt.py --sink ingest_sink:sqlite_held (live state saved every 5 s)
 
 The bench's sensors are registered as water-level gauges: S0..S63 (the single-reading topics) and
 S-00000..S-13999 (the gateway items). The clock stands a minute after the bench's first timestamp.
@@ -27,6 +28,7 @@ from chengyun.settings import Settings
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # bench/sensor_mqtt.py's first timestamp
 STREET = "bench"
+HELD_S = 5.0  # the `_held` sinks: seconds between two saves of one sensor's live state
 Sink = Callable[[Sequence[tuple[str, bytes]]], object]
 _stack = ExitStack()
 atexit.register(_stack.close)
@@ -37,9 +39,10 @@ def bench_sensors() -> list[Sensor]:
     return [Sensor(i, STREET, SensorKind.WATER_LEVEL, Point(121.445, 31.225), "BENCH") for i in ids]
 
 
-def _sink(url: str) -> Sink:
+def _sink(url: str, state_every: float = 0.0) -> Sink:
     clock = ManualClock(NOW + timedelta(minutes=1))
-    center = build(Settings(database_url=url, run_worker=False), clock=clock)
+    settings = Settings(database_url=url, run_worker=False, sensor_state_save_s=state_every)
+    center = build(settings, clock=clock)
     _stack.callback(center.stop)
     sensors = bench_sensors()
     with center.uow() as uow:
@@ -57,8 +60,18 @@ def sqlite() -> Sink:
     return _sink(_stack.enter_context(temp_database("sqlite", None)))
 
 
-def postgres() -> Sink:
+def postgres(state_every: float = 0.0) -> Sink:
     base = postgres_base_url(os.environ.get("CHENGYUN_TEST_DATABASE_URL"))
     if base is None:
         raise SystemExit("ingest_sink:postgres needs CHENGYUN_TEST_DATABASE_URL")
-    return _sink(_stack.enter_context(temp_database("postgres", base)))
+    return _sink(_stack.enter_context(temp_database("postgres", base)), state_every)
+
+
+def sqlite_held() -> Sink:
+    """As `sqlite`, each sensor's live state saved at most every 5 s (CHENGYUN_SENSOR_STATE_SAVE_S=5)."""
+    return _sink(_stack.enter_context(temp_database("sqlite", None)), HELD_S)
+
+
+def postgres_held() -> Sink:
+    """As `postgres`, each sensor's live state saved at most every 5 s."""
+    return postgres(HELD_S)

@@ -62,6 +62,7 @@ from _common import (
     med_range,
     percentile,
     postgres_base_url,
+    proc_cpu_s,
     proc_memory_mb,
     progress,
     table,
@@ -71,6 +72,7 @@ from chengyun.api.schemas import OrderCreate
 
 ORDERS_PATH = "/api/v1/orders"
 BARE_PATH = "/bench/bare"
+WRITER_PATH = "/bench/writer"
 ENDPOINTS = {"orders": ORDERS_PATH, "bare": BARE_PATH}
 STREET = "JAS"
 TARGET_RATIO = 0.40
@@ -98,6 +100,12 @@ def serve(database_url: str, port: int) -> None:
     def bare(body: OrderCreate) -> dict[str, Any]:
         # Same body, same validation, same sync-endpoint threadpool hop as POST /api/v1/orders.
         return {"id": next(counter), "state": "received", "category": body.category}
+
+    @app.get(WRITER_PATH, include_in_schema=False)
+    async def writer() -> dict[str, int]:
+        # Group commit's counters: transactions committed and orders stored in them (0 when absent).
+        group = getattr(center.orders, "writer", None)
+        return {"batches": getattr(group, "batches", 0), "stored": getattr(group, "stored", 0)}
 
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
 
@@ -211,6 +219,11 @@ class Sample:
     error_examples: list[str] = field(default_factory=list)
     dispatched: int = 0
     created: int = 0
+    server_cpu_s: float = 0.0  # CPU the server process used during the measured requests
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return self.server_cpu_s * 1000 / len(self.latencies_ms) if self.latencies_ms else 0.0
 
     @property
     def rate(self) -> float:
@@ -289,10 +302,14 @@ async def measure_level(
     bodies: Bodies,
     warmup: int,
     requests: int,
+    server_pid: int,
 ) -> Sample:
     async with http_client(client, base_url, token, concurrency) as post:
         await drive(post, path, [bodies.next() for _ in range(max(warmup, concurrency))], concurrency)
-        return await drive(post, path, [bodies.next() for _ in range(requests)], concurrency)
+        cpu = proc_cpu_s(server_pid)
+        sample = await drive(post, path, [bodies.next() for _ in range(requests)], concurrency)
+        sample.server_cpu_s = proc_cpu_s(server_pid) - cpu
+        return sample
 
 
 @dataclass
@@ -310,6 +327,9 @@ class Cell:
 
     def p99s(self) -> list[float]:
         return [percentile(s.latencies_ms, 99) for s in self.samples]
+
+    def cpu_ms(self) -> list[float]:
+        return [s.cpu_ms_per_request for s in self.samples]
 
 
 def run_backend(
@@ -333,6 +353,7 @@ def run_backend(
             for clients in levels:
                 # Orders and bare alternate run by run, so a noisy neighbour hits both alike.
                 level = {e: Cell(backend, clients, e) for e in ENDPOINTS}
+                before = writer_counts(server)
                 for run in range(repeats):
                     for endpoint, cell in level.items():
                         progress(
@@ -349,11 +370,18 @@ def run_backend(
                                 bodies,
                                 warmup,
                                 requests,
+                                server.pid,
                             )
                         )
                         if sample.errors:
                             print(f"  ! {sample.errors} failed requests, e.g. {sample.error_examples}")
                         cell.samples.append(sample)
+                after = writer_counts(server)
+                batches = after["batches"] - before["batches"]
+                if batches:
+                    per = (after["stored"] - before["stored"]) / batches
+                    progress(f"[{backend}] {clients:>2} clients: {per:.2f} orders per transaction", done=True)
+                    memory[f"orders_per_commit_{clients}"] = per
                 for endpoint, cell in level.items():
                     cells.append(cell)
                     progress(
@@ -363,6 +391,11 @@ def run_backend(
                     )
             memory["rss_end_mb"], memory["rss_peak_mb"] = proc_memory_mb(server.pid)
     return cells, memory
+
+
+def writer_counts(server: Server) -> dict[str, int]:
+    counts: dict[str, int] = httpx.get(server.base_url + WRITER_PATH, timeout=10).json()
+    return counts
 
 
 # --- report ----------------------------------------------------------------------------------------
@@ -394,11 +427,26 @@ def report(cells: list[Cell], memory: dict[str, dict[str, float]]) -> int:
                 med_range(c.p50s()),
                 med_range(c.p99s()),
                 ratio,
+                med_range(c.cpu_ms(), 2),
             ]
         )
     print()
     print("median of runs (min–max); ratio = orders req/s ÷ bare req/s of the same run")
-    print(table(["backend", "clients", "endpoint", "req/s", "p50 ms", "p99 ms", "ratio to bare"], rows))
+    print(
+        table(
+            [
+                "backend",
+                "clients",
+                "endpoint",
+                "req/s",
+                "p50 ms",
+                "p99 ms",
+                "ratio to bare",
+                "server CPU ms/req",
+            ],
+            rows,
+        )
+    )
     print()
     mem_rows = [
         [b, f"{m['rss_start_mb']:.0f}", f"{m['rss_end_mb']:.0f}", f"{m['rss_peak_mb']:.0f}"]

@@ -8,8 +8,11 @@ water-level gauges registered, the service warmed and the GC frozen as the serve
 (body, messages, bare) so background load hits each alike; the figure is data points stored per second
 of wall time, and the CPU time of this process per point.
 
+`held` is `ingest_messages` again with each sensor's live state saved at most every `--state-every` seconds
+(CHENGYUN_SENSOR_STATE_SAVE_S) instead of after every batch.
+
 Run: .venv/bin/python bench/sensor_ingest.py [--backend sqlite|postgres|both] [--points 200000] [--runs 3]
-     [--per-body 1000] [--per-batch 45]
+     [--per-body 1000] [--per-batch 45] [--paths body,messages,held,bare] [--state-every 5]
 """
 
 from __future__ import annotations
@@ -37,9 +40,10 @@ from sensor_mqtt import gateway_lines
 TOPIC = "chengyun/bench/sensors/GW"
 
 
-def _center(url: str) -> Center:
+def _center(url: str, state_every: float = 0.0) -> Center:
     clock = ManualClock(ingest_sink.NOW + timedelta(minutes=1))
-    center = build(Settings(database_url=url, run_worker=False), clock=clock)
+    settings = Settings(database_url=url, run_worker=False, sensor_state_save_s=state_every)
+    center = build(settings, clock=clock)
     sensors = ingest_sink.bench_sensors()
     with center.uow() as uow:
         uow.sensors.upsert(sensors)
@@ -61,7 +65,7 @@ def _run(center: Center, kind: str, bodies: list[bytes], per_batch: int) -> int:
     if kind == "body":
         for body in bodies:
             stored += ingest.ingest_body(body).points
-    elif kind == "messages":
+    elif kind in ("messages", "held"):
         messages = [(TOPIC, body) for body in bodies]
         for start in range(0, len(messages), per_batch):
             stored += ingest.ingest_messages(messages[start : start + per_batch]).points
@@ -87,7 +91,7 @@ def measure(
 ) -> tuple[float, float]:
     bodies = _bodies(args.points, args.per_body)
     with url_of() as url:
-        center = _center(url)
+        center = _center(url, args.state_every if kind == "held" else 0.0)
         try:
             wall, cpu = time.perf_counter(), time.process_time()
             stored = _run(center, kind, bodies, args.per_batch)
@@ -112,7 +116,15 @@ def main() -> None:
         "--per-batch", type=int, default=45, help="messages per ingest_messages call (45 × 1,000 readings)"
     )
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--paths", default="body,messages,bare", help="which of body, messages, bare")
+    parser.add_argument(
+        "--paths", default="body,messages,held,bare", help="which of body, messages, held, bare"
+    )
+    parser.add_argument(
+        "--state-every",
+        type=float,
+        default=5.0,
+        help="`held`: ingest_messages with each sensor's live state saved at most every N s",
+    )
     args = parser.parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     kinds = args.paths.split(",")
@@ -134,6 +146,7 @@ def main() -> None:
     names = {
         "body": f"ingest_body, {args.per_body:,} readings per body (POST /api/v1/readings)",
         "messages": f"ingest_messages, {args.per_batch} messages of {args.per_body:,} per call (MQTT)",
+        "held": f"the same, live state saved every {args.state_every:g} s (CHENGYUN_SENSOR_STATE_SAVE_S)",
         "bare": "bare: msgspec decode + add_points",
     }
     rows = []

@@ -254,12 +254,22 @@ def feed(
     return n / elapsed, 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far, from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(
     url: str, kind: str, lines: list[bytes], args: argparse.Namespace, chunk: int
-) -> tuple[float, int]:
+) -> tuple[float, int, float]:
+    """(messages/s, messages missing, the consumer's CPU seconds per message consumed)."""
     consumer = Consumer(kind, url, args.sink)
     try:
-        return feed(url, lines, consumer, args, chunk)
+        cpu = cpu_seconds(consumer.process.pid)
+        rate, missing = feed(url, lines, consumer, args, chunk)
+        cpu = cpu_seconds(consumer.process.pid) - cpu
+        return rate, missing, cpu / max(1, consumer.count)
     finally:
         consumer.close()
 
@@ -294,11 +304,13 @@ def main() -> None:
     )
     results: dict[tuple[str, str], list[float]] = {}
     lost: dict[tuple[str, str], list[int]] = {}
+    cpus: dict[tuple[str, str], list[float]] = {}
     for run in range(1, args.runs + 1):
         for workload, lines, chunk in (("single", single, 200), ("gateway", gateway, 20)):
             for kind in CONSUMERS:
                 progress(f"run {run}/{args.runs}: {kind}, {workload}")
-                rate, missing = measure(args.url, kind, lines, args, chunk)
+                rate, missing, cpu = measure(args.url, kind, lines, args, chunk)
+                cpus.setdefault((kind, workload), []).append(cpu)
                 lost.setdefault((kind, workload), []).append(missing)
                 results.setdefault((kind, workload), []).append(rate)
     progress("", done=True)
@@ -315,15 +327,23 @@ def main() -> None:
                     med_range([r / 1000 for r in rates]),
                     med_range([r * per / 1000 for r in rates]),
                     f"{sum(1 for d in dropped if d)} ({sum(dropped):,} messages)",
+                    med_range([c / per * 1e6 for c in cpus[(kind, workload)]]),
                 ]
             )
-    header = ["consumer", "k messages/s, median (min–max)", "k readings/s", "runs with broker drops"]
+    header = [
+        "consumer",
+        "k messages/s, median (min–max)",
+        "k readings/s",
+        "runs with broker drops",
+        "consumer CPU µs/reading",
+    ]
     print(table(header, rows))
     ingestor = statistics.median(results[("ingestor", "single")])
     baseline = statistics.median(results[("mosquitto_sub", "single")])
     print(
         f"single-reading messages: MqttIngestor / mosquitto_sub = {ingestor / baseline:.0%} (target >= 70%)"
     )
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     if any(any(d) for d in lost.values()):
         print(
             "Mosquitto dropped QoS 1 messages in some runs (its log: 'Outgoing messages are being dropped'); "

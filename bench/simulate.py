@@ -7,7 +7,9 @@ Each cell runs in a child process of its own (so its peak RSS is its own), on a 
   orders worked by the simulated staff through the real services;
 * orders only: the same hours without sensors (the baseline: what the sensors add);
 * bare feed: only generating the sensors' gateway messages for the same hours, nothing ingested (what
-  the feed itself costs).
+  the feed itself costs), as the simulator does (`SensorFeed.uploads`);
+* bare feed, per message: the same messages built the older way, a `Message` and a dict per reading
+  packed by `gateway_batches` (the peer of the bare feed: same readings, same wire format).
 
 Target (issue 7): a 24-hour day in under 5 minutes of real time, i.e. at least 4.8 simulated hours per
 real second. The figures are the event loop's time (set-up, ~10 s of loading the street and training
@@ -29,24 +31,30 @@ from datetime import timedelta
 from _common import med_range, progress, table
 
 
-def child(cell: str, hours: float, load: float, seed: int) -> dict[str, float]:
+def child(cell: str, hours: float, load: float, seed: int) -> dict[str, float | None]:
     from chengyun.sim.day import DEFAULT_START, Options, run, scenario_timing, sensor_sample
     from chengyun.sim.sensors import SensorFeed, gateway_batches
 
     start = DEFAULT_START + timedelta(hours=9)
-    if cell == "bare feed":
+    cpu = None
+    if cell.startswith("bare feed"):
         feed = SensorFeed(
             sensor_sample(seed, 1.0), seed, start=start, timing=scenario_timing(seed, start, None)
         )
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), time.process_time()
         readings = 0
         t = start
         while t < start + timedelta(hours=hours):
             t += timedelta(minutes=5)
-            messages = feed.messages(t)
-            gateway_batches(messages)
-            readings += len(messages)
+            if cell == "bare feed":
+                feed.uploads(t)
+            else:
+                messages = feed.messages(t)
+                gateway_batches(messages)
+                readings += len(messages)
+        readings += feed.reports
         seconds = time.perf_counter() - began
+        cpu = time.process_time() - cpu_began
     else:
         report = run(
             Options(hours=hours, seed=seed, load=load, start=start, sensors=1.0 if cell == "full" else 0)
@@ -55,7 +63,7 @@ def child(cell: str, hours: float, load: float, seed: int) -> dict[str, float]:
         readings = report["sensors"]["readings"]
     from _common import proc_memory_mb
 
-    return {"seconds": seconds, "readings": readings, "peak_mib": proc_memory_mb()[1]}
+    return {"seconds": seconds, "cpu": cpu, "readings": readings, "peak_mib": proc_memory_mb()[1]}
 
 
 def main() -> None:
@@ -72,8 +80,8 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child, args.hours, args.load, args.seed)))
         return
-    cells = ("full", "orders only", "bare feed")
-    results: dict[str, list[dict[str, float]]] = {c: [] for c in cells}
+    cells = ("full", "orders only", "bare feed", "bare feed, per message")
+    results: dict[str, list[dict[str, float | None]]] = {c: [] for c in cells}
     for k in range(args.runs):
         for cell in cells:  # interleaved, so background load hits every cell alike
             progress(f"run {k + 1}/{args.runs}: {cell} …")
@@ -99,23 +107,33 @@ def main() -> None:
     rows = []
     for cell in cells:
         runs = results[cell]
-        rate = [args.hours / r["seconds"] for r in runs]
-        day = [24 * r["seconds"] / args.hours / 60 for r in runs]
-        readings = [r["readings"] / r["seconds"] / 1000 for r in runs]
+        seconds = [float(r["seconds"] or 0.0) for r in runs]
+        rate = [args.hours / s for s in seconds]
+        day = [24 * s / args.hours / 60 for s in seconds]
+        readings = [float(r["readings"] or 0.0) / s / 1000 for r, s in zip(runs, seconds, strict=True)]
+        cpu = [float(r["readings"] or 0.0) / r["cpu"] / 1000 for r in runs if r["cpu"]]
         rows.append(
             [
                 cell,
                 med_range(rate, 3),
                 med_range(day, 1),
                 med_range(readings, 1) if runs[0]["readings"] else "-",
-                med_range([r["peak_mib"] for r in runs], 0),
+                med_range(cpu, 0) if cpu else "-",
+                med_range([float(r["peak_mib"] or 0.0) for r in runs], 0),
             ]
         )
     print(
         f"\n{args.hours:g} simulated hours from 09:00, load ×{args.load:g}, seed {args.seed},"
         f" {args.runs} runs\n"
     )
-    header = ["cell", "sim hours / s", "24 h takes (min)", "k readings / s", "peak RSS (MiB)"]
+    header = [
+        "cell",
+        "sim hours / s",
+        "24 h takes (min)",
+        "k readings / s",
+        "k readings / CPU s",
+        "peak RSS (MiB)",
+    ]
     print(table(header, rows))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:

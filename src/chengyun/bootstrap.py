@@ -125,6 +125,10 @@ class Center:
                 self.sensor_worker.stop()
                 self.notify_worker.stop()
             self._started = False
+        try:  # live states kept in memory (CHENGYUN_SENSOR_STATE_SAVE_S): saved before the end
+            self.ingest.save_state()
+        except Exception:
+            log.exception("sensor live states could not be saved at stop")
         self.engine.dispose()
 
 
@@ -144,7 +148,9 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
     bus = EventBus[OrderEvent]()
     alarm_bus = EventBus[AlarmEvent]()
     gazetteers = GazetteerCache(load_places)
-    orders = OrderService(uow, clock, bus.publish, gazetteers, builtin_categories())
+    # SQLite has one writer at a time; on PostgreSQL a few batches overlap their round trips.
+    writers = 1 if engine.dialect.name == "sqlite" else 4
+    orders = OrderService(uow, clock, bus.publish, gazetteers, builtin_categories(), writers=writers)
     place_index = PlaceIndexCache(lambda street, u: u.places.list(street) if u else load_places(street))
 
     def places_changed(street: str) -> None:
@@ -176,6 +182,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         publish=alarm_bus.publish,
         orders=AlarmOrders(orders),
         listening=listening.since,
+        state_every=settings.sensor_state_save_s,
     )
     sensors = SensorService(uow, clock, on_registered=ingest.start_watching, publish=alarm_bus.publish)
     retention = timedelta(days=settings.readings_retention_days)

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import threading
 from collections.abc import Sequence
@@ -98,6 +99,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = replace(_settings(args), run_worker=True)
     center = build(settings)
+
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM (systemd, docker stop) stops cleanly like Ctrl-C
+
+    signal.signal(signal.SIGTERM, terminate)
     center.start()
     if center.mqtt is not None and not center.mqtt.wait_connected(15):
         print(f"警告：暂未连上 MQTT 代理 {settings.mqtt_url}，将在后台重试", file=sys.stderr, flush=True)

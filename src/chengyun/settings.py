@@ -28,6 +28,9 @@ class Settings:
     # per process; 0 is no limit. Requests with a working token are not counted.
     public_reads_per_minute: int = 120
     public_writes_per_minute: int = 20
+    # Seconds between two saves of a sensor's live state (rule state, latest values); 0: after every
+    # batch. Above 0 only where one process ingests the sensors (services/ingest.py `state_every`).
+    sensor_state_save_s: float = 0.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -46,6 +49,15 @@ class Settings:
             raise SystemExit(
                 f"CHENGYUN_READINGS_RETENTION_DAYS 应为正数（天），不是 {retention_text!r}"
             ) from None
+        state_text = env.get("CHENGYUN_SENSOR_STATE_SAVE_S", "0").strip() or "0"
+        try:
+            state_save = float(state_text)
+            if not 0 <= state_save <= 3600:
+                raise ValueError(state_save)
+        except ValueError:
+            raise SystemExit(
+                f"CHENGYUN_SENSOR_STATE_SAVE_S 应为 0 到 3600 之间的秒数，不是 {state_text!r}"
+            ) from None
         reads = _count(env, "CHENGYUN_PUBLIC_READS_PER_MINUTE", 120)
         writes = _count(env, "CHENGYUN_PUBLIC_WRITES_PER_MINUTE", 20)
         return cls(
@@ -59,6 +71,7 @@ class Settings:
             mqtt_group=env.get("CHENGYUN_MQTT_GROUP") or "chengyun",
             public_reads_per_minute=reads,
             public_writes_per_minute=writes,
+            sensor_state_save_s=state_save,
         )
 
 

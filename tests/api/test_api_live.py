@@ -262,3 +262,18 @@ def test_the_wall_screen_is_served(api: Api) -> None:
     assert "/api/v1/events" in api.client.get("/static/screen.js").text
     root = api.client.get("/", follow_redirects=False)
     assert (root.status_code, root.headers["location"]) == (307, "/screen")
+
+
+def test_the_feed_masks_phone_numbers_in_notes_for_those_who_may_not_see_the_contact(api: Api) -> None:
+    order_id = api.create()["id"]
+    api.ok(order_id, "respond", "M1", note="已回电13812345678，市民同意下午处理")
+    notes = {}
+    for who in ("desk", "M1", "M3", "patrol"):
+        with feed_after(api, 0, who) as stream:
+            notes[who] = stream.until(is_event(order_id, "responded"))[-1]["data"]["note"]
+    assert notes == {
+        "desk": "已回电13812345678，市民同意下午处理",
+        "M1": "已回电13812345678，市民同意下午处理",  # the assignee
+        "M3": "已回电138****5678，市民同意下午处理",
+        "patrol": "已回电138****5678，市民同意下午处理",
+    }

@@ -373,6 +373,30 @@ def test_the_complainants_contact_is_shown_only_to_those_who_need_it(api: Api) -
     assert (after["M1"], after["M2"]) == (([MASKED], [MASKED]), ([SHOWN], [SHOWN]))
 
 
+def test_phone_numbers_typed_into_the_text_are_masked_like_the_contact(api: Api) -> None:
+    order_id = api.create(description="人行道板松动，请回电13812345678或座机021-62481234")["id"]
+    api.ok(order_id, "respond", "M1", note="已与市民通话（电话：62481234），约好下午到场")
+
+    def seen(who: str) -> tuple[str, str, str]:
+        listed = api.get("/orders", who).json()["items"][0]
+        assert listed["description"] == api.order(order_id, who)["description"]
+        return listed["description"], api.timeline(order_id, who)[-1]["note"], api.get("/orders", who).text
+
+    for who in ("desk", "duty", "M1"):  # those who see the contact see the numbers
+        description, note, _ = seen(who)
+        assert (description, note) == (
+            "人行道板松动，请回电13812345678或座机021-62481234",
+            "已与市民通话（电话：62481234），约好下午到场",
+        )
+    for who in ("M2", "M3", "patrol"):
+        description, note, listing = seen(who)
+        assert (description, note) == (
+            "人行道板松动，请回电138****5678或座机021*****1234",
+            "已与市民通话（电话：62****34），约好下午到场",
+        )
+        assert "13812345678" not in listing and "62481234" not in listing
+
+
 # --- search -----------------------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from chengyun.domain.orders import (
     Satisfaction,
     Source,
     WorkOrder,
+    mask_phones_in,
 )
 from chengyun.domain.severity import Colour
 from chengyun.domain.sla import Stage
@@ -393,6 +394,29 @@ def test_regrading_needs_a_reason_and_a_new_colour() -> None:
 def test_contacts_are_masked_for_people_who_need_not_see_them() -> None:
     masked = Contact("唐晓梅", "13812345678").masked()
     assert masked == Contact("唐**", "138****5678")
+    assert Contact("王", "62481234").masked().phone == "62****34"  # a landline keeps less than half
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("请回电13812345678谢谢", "请回电138****5678谢谢"),
+        ("+86 13812345678", "+86 138****5678"),
+        ("座机021-62481234，或02162481234", "座机021*****1234，或021****1234"),
+        ("联系电话：62481234", "联系电话：62****34"),
+        ("TEL 5248123", "TEL 52***23"),
+        ("手机 13812345678，号码62481234", "手机 138****5678，号码62****34"),
+        # numbers that are not phones stay: dates, amounts, house numbers, an order number, 12 digits
+        (
+            "2024年3月 罚款20000元 南京西路1618号 工单20240101",
+            "2024年3月 罚款20000元 南京西路1618号 工单20240101",
+        ),
+        ("编号138123456789", "编号138123456789"),
+        ("价格 12345678 元", "价格 12345678 元"),
+    ],
+)
+def test_phone_numbers_in_free_text_are_masked_and_other_numbers_left_alone(text: str, masked: str) -> None:
+    assert mask_phones_in(text) == masked
 
 
 def test_handling_after_the_deadline_is_recorded_as_late() -> None:

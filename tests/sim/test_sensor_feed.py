@@ -218,6 +218,39 @@ def test_gateways_carry_the_same_readings_many_to_a_message(
     assert codes["malformed_json"] == faults[Fault.MALFORMED_JSON]
 
 
+@pytest.mark.parametrize("hour", [10, 23])  # a busy morning with every scenario; across midnight
+def test_uploads_carry_exactly_what_the_gateways_would_pack_from_the_messages(
+    sensors: list[Sensor], hour: int
+) -> None:
+    """The simulator's cheap path (`uploads`) against the per-message one (`messages` packed by
+    `gateway_batches`): the same topics, and payloads that decode to the same readings in the same order
+    with the same rejections, over an hour of 5-minute rounds and a long pause (catching up)."""
+    sample = sensors[::5]
+    start = START.replace(hour=hour, minute=40 if hour == 23 else 0)
+    timing = Timing().scaled(0.75)  # flood, offline block, stuck meter and gas leak within the hour
+    reference = SensorFeed(sample, seed=7, start=start, timing=timing)
+    cheap = SensorFeed(sample, seed=7, start=start, timing=timing)
+    assert {s.name for s in cheap.scenarios()} == {"tilt", "flood", "offline", "stuck", "gas"}
+    now, sent, faults = start, 0, Counter[Fault | None]()
+    for step in [5] * 12 + [40, 5]:
+        now += timedelta(minutes=step)
+        messages = reference.messages(now)
+        sent += len(messages)
+        faults.update(m.fault for m in messages)
+        want = gateway_batches(messages)
+        got = cheap.uploads(now)
+        assert [t for t, _ in got] == [t for t, _ in want]
+        want_readings, want_rejected = decode_messages(want, now)
+        got_readings, got_rejected = decode_messages(got, now)
+        assert got_readings == want_readings
+        assert [(r.code, r.sensor_id, r.index) for r in got_rejected] == [
+            (r.code, r.sensor_id, r.index) for r in want_rejected
+        ]
+        assert cheap.uploads(now) == []  # everything due was handed out once
+    assert cheap.reports == sent > 10_000
+    assert set(faults) == {None, *Fault}
+
+
 # --- rules over the simulated series -------------------------------------------------------------------------
 
 

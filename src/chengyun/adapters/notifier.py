@@ -90,8 +90,10 @@ class NotifyWorker(LoopThread):
         deliver: Callable[[], int],
         every_s: float = 0.5,
         batch: int = 500,
+        gap_s: float = 0.1,
     ) -> None:
         self._pumps = list(pumps)
+        self._gap_s = gap_s
         self._deliver = deliver
         self._every_s = every_s
         self._batch = batch
@@ -114,10 +116,14 @@ class NotifyWorker(LoopThread):
         return self._every_s
 
     def _run(self) -> None:
-        # As LoopThread, but a published event ends the wait early.
+        # As LoopThread, but a published event ends the wait early: after `gap_s` at least, so that a
+        # burst of events (an intake rush) is read in one round of a few transactions, not one round per
+        # order (every round takes the SQLite write lock several times).
         while not self._stop.is_set():
             try:
                 self._round()
             except Exception:
                 log.exception("%s round failed; retrying in 1 s", self.name)
-            self._wake.wait(timeout=self._every_s)
+            if self._stop.wait(self._gap_s):
+                break
+            self._wake.wait(timeout=max(self._every_s - self._gap_s, 0.0))

@@ -20,6 +20,7 @@ from chengyun.domain.orders import (
     Source,
     TimelineEntry,
     WorkOrder,
+    mask_phones_in,
 )
 from chengyun.domain.severity import Colour
 from chengyun.domain.sla import Stage
@@ -260,7 +261,7 @@ class OrderOut(BaseModel):
             "source_label": order.source.label,
             "category": order.category,
             "category_name": category_name,
-            "description": order.description,
+            "description": order.description if visible else mask_phones_in(order.description),
             "address": location.address,
             "position": {"lon": point.lon, "lat": point.lat} if point else None,
             "area": location.area,

@@ -159,6 +159,12 @@ def _handles(actor: Actor, order: WorkOrder, a_of_area: str | None) -> bool:
 
 
 def sees_contact(actor: Actor, order: WorkOrder) -> bool:
-    if not actor.sees_street(order.street):
+    return sees_contact_on(actor, order.street, order.assignee)
+
+
+def sees_contact_on(actor: Actor, street: str, assignee: str | None) -> bool:
+    """Whether the actor may see the complainant's contact on an order of that street and assignee:
+    their name and phone, and phone numbers written into the order's description and notes."""
+    if not actor.sees_street(street):
         return False
-    return actor.role in CONTACT_READERS or (actor.staff_id is not None and actor.staff_id == order.assignee)
+    return actor.role in CONTACT_READERS or (actor.staff_id is not None and actor.staff_id == assignee)

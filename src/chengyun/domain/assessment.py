@@ -170,13 +170,22 @@ class OrderRecord(NamedTuple):
             assignee=order.assignee,
             suspended_at=order.suspended_at,
             clocks=tuple(ClockMark(c.stage, c.due_at, c.done_at) for c in order.clocks.values()),
-            marks=tuple(Mark(e.at, e.kind, _value(e)) for e in timeline if e.kind in MARK_KEYS),
+            marks=assessed_marks(timeline),
         )
 
 
-def _value(entry: TimelineEntry) -> Any:
-    key = MARK_KEYS[entry.kind]
-    return entry.data.get(key) if key else None
+def mark_of(at: datetime, kind: str, data: Mapping[str, Any]) -> Mark | None:
+    """The mark of one timeline entry, None for a kind assessment does not read."""
+    if kind not in MARK_KEYS:
+        return None
+    key = MARK_KEYS[kind]
+    return Mark(at, kind, data.get(key) if key else None)
+
+
+def assessed_marks(timeline: Iterable[TimelineEntry]) -> tuple[Mark, ...]:
+    """What assessment reads of an order's timeline (in time order): the marks storage keeps for each
+    order beside its timeline (adapters/db/marks.py), so a period loads without reading the timeline."""
+    return tuple(m for e in timeline if (m := mark_of(e.at, e.kind, e.data)) is not None)
 
 
 # --- one order's facts ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ Every change appends an immutable TimelineEntry; new entries are the domain even
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -240,9 +241,32 @@ def mask_phone(phone: str) -> str:
     digits = phone.strip()
     if len(digits) <= 4:
         return "*" * len(digits)
-    if len(digits) < 8:
-        return digits[:1] + "*" * (len(digits) - 3) + digits[-2:]
+    if len(digits) < 11:  # a landline: half of it hidden at least
+        return digits[:2] + "*" * (len(digits) - 4) + digits[-2:]
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+# Phone numbers people type into free text (a description, a note): mobiles (optionally +86), landlines
+# with their area code (021-62481234), and a bare 7–8 digit local number right after a word that says it
+# is one (电话 62481234). Other numbers (order numbers, amounts, house numbers) are left alone.
+PHONE_IN_TEXT = re.compile(
+    r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d{9}(?!\d)"
+    r"|(?<!\d)0\d{2,3}[- ]?\d{7,8}(?!\d)"
+    r"|(?<=电话|手机|座机|联系|号码|致电|回电)[:：\s]*\d{7,8}(?!\d)"
+    r"|(?i:(?<=tel))[:：.\s]*\d{7,8}(?!\d)"
+)
+
+
+def mask_phones_in(text: str) -> str:
+    """The text with every phone number in it masked as `mask_phone` masks a contact's."""
+    return PHONE_IN_TEXT.sub(lambda found: _mask_found(found.group(0)), text)
+
+
+def _mask_found(found: str) -> str:
+    number = found.lstrip(":：. \t\n")
+    if len(number) > 11 and number[-11] == "1":  # +86 13812345678: the country code stays as it is
+        return found[: len(found) - 11] + mask_phone(number[-11:])
+    return found[: len(found) - len(number)] + mask_phone(number)
 
 
 def mask_name(name: str) -> str:

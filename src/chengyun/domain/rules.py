@@ -602,11 +602,47 @@ class RateState(RuleState):
         rate = (value - last_value) / ((ts - last_ts).total_seconds() / 60.0)
         signed = rate if s.direction == "rise" else -rate if s.direction == "fall" else abs(rate)
         if not self.active and signed > s.per_minute:
-            reason = f"{s.quantity} 每分钟变化 {_fmt(rate)}，超过 {_fmt(s.per_minute)}"
-            return self._flip(sensor_id, True, ts, reason, value)
+            return self._flip(sensor_id, True, ts, self._raised(rate), value)
         if self.active and signed <= s.clear_rate:
-            return self._flip(sensor_id, False, ts, f"{s.quantity} 变化率恢复为每分钟 {_fmt(rate)}", value)
+            return self._flip(sensor_id, False, ts, self._cleared(rate), value)
         return None
+
+    def _raised(self, rate: float) -> str:
+        s = self.spec
+        return f"{s.quantity} 每分钟变化 {_fmt(rate)}，超过 {_fmt(s.per_minute)}"
+
+    def _cleared(self, rate: float) -> str:
+        return f"{self.spec.quantity} 变化率恢复为每分钟 {_fmt(rate)}"
+
+    def run(
+        self, column: Column, sensor_id: str, order: int, found: list[tuple[int, int, Transition]]
+    ) -> None:
+        # `step` over the column with the state in locals; the same arithmetic, in the same order.
+        s = self.spec
+        per, clear, direction = s.per_minute, s.clear_rate, s.direction
+        sign = 1.0 if direction == "rise" else -1.0 if direction == "fall" else 0.0
+        last_ts, last_value = self.last_ts, self.last_value
+        for i, ts, value in column:
+            if last_ts is not None:
+                if ts <= last_ts:
+                    continue
+                rate = (value - last_value) / ((ts - last_ts).total_seconds() / 60.0)
+                signed = rate if sign > 0 else -rate if sign < 0 else abs(rate)
+                last_ts, last_value = ts, value
+                if self.active:
+                    if signed <= clear:
+                        self.last_ts, self.last_value = last_ts, last_value
+                        t = self._flip(sensor_id, False, ts, self._cleared(rate), value)
+                        if t is not None:
+                            found.append((i, order, t))
+                elif signed > per:
+                    self.last_ts, self.last_value = last_ts, last_value
+                    t = self._flip(sensor_id, True, ts, self._raised(rate), value)
+                    if t is not None:
+                        found.append((i, order, t))
+            else:
+                last_ts, last_value = ts, value
+        self.last_ts, self.last_value = last_ts, last_value
 
 
 class SustainedState(RuleState):
@@ -628,12 +664,46 @@ class SustainedState(RuleState):
         self.seen = min(self.seen + 1, s.m)
         count = self.bits.bit_count()
         if not self.active and count >= s.n:
-            reason = f"{s.quantity} 最近 {self.seen} 个读数中有 {count} 个超限（当前 {_fmt(value)}）"
-            return self._flip(sensor_id, True, ts, reason, value)
+            return self._flip(sensor_id, True, ts, self._raised(count, value), value)
         if self.active and count <= s.clear_at_most:
-            reason = f"{s.quantity} 最近 {self.seen} 个读数中超限的只有 {count} 个"
-            return self._flip(sensor_id, False, ts, reason, value)
+            return self._flip(sensor_id, False, ts, self._cleared(count), value)
         return None
+
+    def _raised(self, count: int, value: float) -> str:
+        return f"{self.spec.quantity} 最近 {self.seen} 个读数中有 {count} 个超限（当前 {_fmt(value)}）"
+
+    def _cleared(self, count: int) -> str:
+        return f"{self.spec.quantity} 最近 {self.seen} 个读数中超限的只有 {count} 个"
+
+    def run(
+        self, column: Column, sensor_id: str, order: int, found: list[tuple[int, int, Transition]]
+    ) -> None:
+        # `step` over the column with the window in locals (values are finite: an absent limit is an
+        # infinite one).
+        s = self.spec
+        m, n, clear = s.m, s.n, s.clear_at_most
+        above = math.inf if s.above is None else s.above
+        below = -math.inf if s.below is None else s.below
+        mask = (1 << m) - 1
+        bits, seen = self.bits, self.seen
+        for i, ts, value in column:
+            bits = ((bits << 1) | (value > above or value < below)) & mask
+            seen = seen + 1 if seen < m else m
+            if self.active:
+                count = bits.bit_count()
+                if count <= clear:
+                    self.bits, self.seen = bits, seen
+                    t = self._flip(sensor_id, False, ts, self._cleared(count), value)
+                    if t is not None:
+                        found.append((i, order, t))
+            elif bits:
+                count = bits.bit_count()
+                if count >= n:
+                    self.bits, self.seen = bits, seen
+                    t = self._flip(sensor_id, True, ts, self._raised(count, value), value)
+                    if t is not None:
+                        found.append((i, order, t))
+        self.bits, self.seen = bits, seen
 
 
 class DriftState(RuleState):
@@ -809,7 +879,7 @@ class SensorEvaluator:
     `steps` (in rule order; quantity None: the rule sees every reading), so a reading costs one dict
     lookup and one call per rule."""
 
-    __slots__ = ("clocked", "sensor_id", "states", "steps")
+    __slots__ = ("clocked", "ids", "plan", "sensor_id", "states", "steps")
 
     def __init__(
         self, sensor_id: str, rules: Sequence[RuleSpec], interval: timedelta, since: datetime | None = None
@@ -818,6 +888,11 @@ class SensorEvaluator:
         self.states = tuple(new_state(rule, interval, since) for rule in rules)
         self.clocked = tuple(s for s in self.states if isinstance(s, OfflineState))
         self.steps = tuple((None if s.every_reading else s.spec.quantity, s.step) for s in self.states)
+        # What `observe_many` walks: (rule order, the rule's batch run, its quantity or None).
+        self.plan = tuple(
+            (order, s.run, q) for order, (s, (q, _)) in enumerate(zip(self.states, self.steps, strict=True))
+        )
+        self.ids = tuple(s.spec.id for s in self.states)
 
     def observe(self, reading: Observed) -> list[Transition]:
         out: list[Transition] = []
@@ -845,7 +920,7 @@ class SensorEvaluator:
         # Each quantity's column (reading index, time, value) is picked out of the readings once, for all
         # the rules on it; None: every reading (the offline rule).
         columns: dict[str | None, Column] = {}
-        for order, (state, (quantity, _)) in enumerate(zip(self.states, self.steps, strict=True)):
+        for order, run, quantity in self.plan:
             column = columns.get(quantity)
             if column is None:
                 if quantity is None:
@@ -858,7 +933,7 @@ class SensorEvaluator:
                     ]
                 columns[quantity] = column
             if column:
-                state.run(column, sensor_id, order, found)
+                run(column, sensor_id, order, found)
         if len(found) > 1:
             found.sort(key=_position)
         return [t for _, _, t in found]
@@ -882,7 +957,7 @@ class SensorEvaluator:
 
     def snapshot(self) -> dict[str, list[Any]]:
         """Every rule's state by rule id, JSON-able."""
-        return {s.spec.id: s.snapshot() for s in self.states}
+        return dict(zip(self.ids, [s.snapshot() for s in self.states], strict=True))
 
     def restore(self, snapshot: Mapping[str, Sequence[Any]]) -> None:
         """Take back a snapshot. Rules added since start fresh; rules removed since are ignored."""

@@ -3,9 +3,7 @@ the groups for people. Only supervisors (duty officers, the director, admins) re
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Generic, Protocol, TypeVar
@@ -18,6 +16,7 @@ from chengyun.domain.calendar import SHANGHAI, local_date
 from chengyun.domain.categories import Catalogue
 from chengyun.domain.errors import InvalidInput
 from chengyun.domain.places import PlaceKind
+from chengyun.services.memory import paused_gc
 from chengyun.services.ports import Clock, UnitOfWorkFactory
 
 MAX_DAYS = 366
@@ -41,20 +40,6 @@ class Named(Generic[T]):
     result: T
     labels: Labels
     made_at: datetime
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a period's records and facts are built: millions of small
-    objects that live until the answer is made would otherwise trigger collection after collection,
-    each walking all of them (a year of orders: 3 s of the load's 3.5 s)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def valid_day(day: date) -> date:

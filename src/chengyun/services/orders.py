@@ -6,7 +6,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from chengyun.domain.access import (
     check_order_action,
     require_role,
     require_street,
+    sees_contact,
 )
 from chengyun.domain.calendar import SHANGHAI
 from chengyun.domain.categories import Catalogue, Category, categories_from_dicts
@@ -38,11 +39,13 @@ from chengyun.domain.orders import (
     TimelineEntry,
     Who,
     WorkOrder,
+    mask_phones_in,
 )
 from chengyun.domain.severity import Colour
 from chengyun.domain.sla import DEFAULT_POLICIES, DeadlinePolicy, PolicySet, Stage
 from chengyun.domain.staff import Post
 from chengyun.services.grading import GradingService, IntakeGrade
+from chengyun.services.group_commit import GroupCommit
 from chengyun.services.ports import (
     Clock,
     GazetteerFor,
@@ -86,6 +89,10 @@ class NewOrder:
         return hashlib.sha256(payload.encode()).hexdigest()
 
 
+class _KeyTaken(Exception):
+    """The order's Idempotency-Key is already stored (by an earlier request, or earlier in the batch)."""
+
+
 @dataclass(frozen=True)
 class Created:
     order: WorkOrder
@@ -115,6 +122,7 @@ class OrderService:
         publish: Publish,
         gazetteer_for: GazetteerFor,
         default_categories: Sequence[Category] = (),
+        writers: int = 1,
     ) -> None:
         self._uow = uow
         self._default_categories = list(default_categories)
@@ -123,6 +131,8 @@ class OrderService:
         self._gazetteer_for = gazetteer_for
         self._cache: dict[str, tuple[float, PolicySet, Catalogue]] = {}
         self._duties = DutyCache(uow, load_duty)
+        # Every new order is stored through it; `writers` batches at once (see GroupCommit).
+        self.writer = GroupCommit(uow, writers=writers)
         self.routing = RoutingRules()
         self._suggest: Suggest | None = None
         self._learn: Learn | None = None
@@ -261,11 +271,19 @@ class OrderService:
                 street, code, category.colour, cmd.colour, source, cmd.description, location, now
             )
 
-        def build(graded: IntakeGrade | None) -> tuple[WorkOrder, DeadlinePolicy, DutySnapshot]:
-            return self._build(actor, street, cmd, source, location, category, policies, remarks, graded, now)
+        def build(
+            graded: IntakeGrade | None, uow: UnitOfWork | None = None
+        ) -> tuple[WorkOrder, DeadlinePolicy, DutySnapshot]:
+            return self._build(
+                actor, street, cmd, source, location, category, policies, remarks, graded, now, uow
+            )
 
-        order, policy, duty = build(intake)
-        with self._uow() as uow:
+        first = build(intake)
+        fingerprint = cmd.fingerprint() if key is not None else ""
+
+        def store(uow: UnitOfWork) -> tuple[WorkOrder, DutySnapshot, list[OrderEvent]]:
+            nonlocal intake
+            order, policy, duty = first
             if grading is not None and intake is not None:
                 counted = grading.with_repeats(uow, intake, order)
                 if counted.grade != intake.grade:  # reported before at this place: graded anew
@@ -273,7 +291,8 @@ class OrderService:
                     if policies.for_order(category.code, counted.colour, category.policy) is policy:
                         order.grade_received(counted.colour, _grading_of(counted, category))
                     else:  # another policy: other deadlines, 先联 time and routing
-                        order, policy, duty = build(intake)
+                        # Through this transaction: on SQLite a second one would wait for this one.
+                        order, policy, duty = build(intake, uow)
             self._flag_duplicates(uow, order, now)
             uow.orders.add(order, policy)
             if grading is not None and intake is not None:
@@ -282,11 +301,16 @@ class OrderService:
                 assert order.id is not None
                 try:
                     # Retries are rare: try the insert first rather than look the key up every time.
-                    uow.orders.remember_idempotent(client, key, cmd.fingerprint(), order.id, now)
+                    uow.orders.remember_idempotent(client, key, fingerprint, order.id, now)
                 except Conflict:
-                    return None
-            events = events_of(order)
-            uow.commit()
+                    raise _KeyTaken from None  # undoes this order: the first one is replayed
+            return order, duty, events_of(order)
+
+        # Stored together with the other orders arriving meanwhile: one transaction, one commit.
+        try:
+            order, duty, events = self.writer.run(store)
+        except _KeyTaken:
+            return None
         if order.assignee is not None:
             duty.took(order.assignee)
         self._publish(events)
@@ -304,6 +328,7 @@ class OrderService:
         remarks: Sequence[tuple[str, str, dict[str, Any]]],
         intake: IntakeGrade | None,
         now: datetime,
+        uow: UnitOfWork | None = None,
     ) -> tuple[WorkOrder, DeadlinePolicy, DutySnapshot]:
         """The new order, graded, with intake's remarks and (when it can be) dispatched: no database."""
         colour = intake.colour if intake is not None else cmd.colour or category.colour
@@ -332,7 +357,7 @@ class OrderService:
                     {"address": location.address},
                 )
             )
-        duty = self._duties.get(street, now)
+        duty = self._duties.get(street, now, uow)
         notes += self._first_contact(order, duty, policy, now)
         for kind, note, data in notes:
             order.remark(now, INTAKE, kind, note, data)
@@ -511,9 +536,14 @@ class OrderService:
         return order
 
     def timeline(self, actor: Actor, order_id: int) -> list[TimelineEntry]:
-        self.get(actor, order_id)
+        """The order's timeline; phone numbers in its notes masked for those who may not see the
+        complainant's contact."""
+        order = self.get(actor, order_id)
         with self._uow() as uow:
-            return uow.orders.timeline(order_id)
+            entries = uow.orders.timeline(order_id)
+        if sees_contact(actor, order):
+            return entries
+        return [replace(e, note=mask_phones_in(e.note)) for e in entries]
 
     def search(self, actor: Actor, query: OrderQuery) -> Page:
         require_role(actor, READERS, "查询工单")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -569,6 +570,11 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested transaction: an exception leaving the block undoes what the block wrote (and is
+        raised on); the rest of the transaction stays usable."""
+        ...
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

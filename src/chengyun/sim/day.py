@@ -32,7 +32,7 @@ from chengyun.sim.demand import USUAL_PER_DAY, Rain, day_script
 from chengyun.sim.demo import CLI_ADMIN, STREET, load_demo_street
 from chengyun.sim.engine import CENTER_POINT, JumpPacer, Simulation, area_offices
 from chengyun.sim.outcome import outcome, why
-from chengyun.sim.sensors import SensorFeed, Timing, demo_sensors, gateway_batches
+from chengyun.sim.sensors import SensorFeed, Timing, demo_sensors
 
 DEFAULT_START = datetime(2026, 11, 25, 0, 0, tzinfo=jingansi.CST)  # a Wednesday
 TARGET_ALL = 0.95  # share of orders meeting all four stages on a busy day (issue 7)
@@ -148,7 +148,7 @@ def run(options: Options, progress: Progress | None = None) -> dict[str, Any]:
                 end,
                 reports,
                 JumpPacer(clock),
-                (lambda at: gateway_batches(feed.messages(at))) if feed is not None else None,
+                feed.uploads if feed is not None else None,  # gateway_batches(feed.messages(at)), cheaper
                 sensor_step=SENSOR_STEP,
             )
             sim.prepare()

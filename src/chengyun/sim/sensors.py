@@ -24,6 +24,7 @@ import dataclasses
 import functools
 import hashlib
 import io
+import itertools
 import math
 import random
 from collections import defaultdict
@@ -635,6 +636,8 @@ class SensorFeed:
         self._offline: set[int] = set()
         self._off = (math.inf, math.inf)
         self._setup()
+        self.reports = 0  # reports handed out by `uploads` so far (healthy and broken)
+        self._fast: _FastTables | None = None  # built on the first `uploads`
 
     # -- public ------------------------------------------------------------------------------------------
 
@@ -666,6 +669,96 @@ class SensorFeed:
         if len(self._iso) > 50_000:
             self._iso.clear()
         return out
+
+    def uploads(self, now: datetime, per_message: int = 100, street: str = STREET) -> list[tuple[str, bytes]]:
+        """What `gateway_batches(self.messages(now))` returns, the same readings in the same order and
+        the same wire format, built without a `Message` or a dict per reading: the healthy values of a
+        round are computed together per kind (numpy) and written straight into each sensor's JSON item
+        template. The scenarios' sensors and the broken reports take the per-message path."""
+        fast = self._fast
+        if fast is None:
+            fast = self._fast = _FastTables(self)
+        t = now.timestamp() - self._epoch0
+        last = np.floor((t - self._phase) / self._interval).astype(np.int64)
+        ready = np.nonzero(last >= self._next)[0]
+        if not len(ready):
+            return []
+        lasts = last[ready]
+        firsts = np.maximum(self._next[ready], lasts - (self.max_catchup - 1))
+        self._next[ready] = lasts + 1
+        counts = lasts - firsts + 1
+        total = int(counts.sum())
+        # every due (sensor, report number), in the order `messages` hands them out
+        ii = np.repeat(ready, counts)
+        starts = np.repeat(np.cumsum(counts) - counts, counts)
+        kk = np.repeat(firsts, counts) + (np.arange(total, dtype=np.int64) - starts)
+        offset = self._phase[ii] + kk * self._interval[ii]
+        epoch = self._epoch0 + offset
+        special = fast.special[ii]
+        offline = fast.offline[ii]
+        h = _mix_np(fast.salt[ii] ^ (kk.astype(np.uint64) * np.uint64(0x9E3779B1)))
+        broken = ((h >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))) < self.timing.fault_rate
+        slow = special | (broken & ~offline)
+        lo, hi = self._off
+        dropped = offline & ~special & (offset >= lo) & (offset < hi)
+        simple = ~(slow | dropped)
+        self.reports += total - int(np.count_nonzero(dropped))
+
+        # ISO times, once per distinct instant of the round
+        uniq, inverse = np.unique(epoch, return_inverse=True)
+        isos = np.empty(len(uniq), dtype=object)
+        for n, e in enumerate(uniq.tolist()):
+            stamp = self._iso.get(e)
+            if stamp is None:
+                ts = datetime.fromtimestamp(e, UTC)
+                stamp = self._iso[e] = (ts, ts.astimezone(jingansi.CST).isoformat())
+            isos[n] = stamp[1]
+        if len(self._iso) > 50_000:
+            self._iso.clear()
+        iso = isos[inverse]
+
+        texts: list[str] = []
+        positions: list[np.ndarray] = []
+        shape_of = fast.shape[ii]
+        for code in np.unique(shape_of[simple]).tolist():
+            pos = np.flatnonzero(simple & (shape_of == code))
+            i = ii[pos]
+            columns = fast.values(code, i, kk[pos], epoch[pos])
+            templates = fast.templates[i].tolist()
+            rows = zip(iso[pos].tolist(), *(c.tolist() for c in columns), strict=True)
+            texts.extend([tpl % args for tpl, args in zip(templates, rows, strict=True)])
+            positions.append(pos)
+        loose: list[tuple[str, bytes]] = []
+        slow_pos = np.flatnonzero(slow)
+        kept: list[int] = []
+        for j, i, k in zip(slow_pos.tolist(), ii[slow_pos].tolist(), kk[slow_pos].tolist(), strict=True):
+            m = self._emit(i, k)
+            if m is None:
+                self.reports -= 1
+                continue
+            if m.fault in (Fault.MALFORMED_JSON, Fault.WRONG_UNIT):
+                loose.append((m.topic, m.payload))
+                continue
+            item = msgspec.json.decode(m.payload)
+            item["sensor_id"] = m.sensor_id
+            texts.append(_ENCODE.encode(item).decode())
+            kept.append(j)
+        positions.append(np.array(kept, dtype=np.int64))
+        if not texts:
+            return loose
+        pos = np.concatenate(positions)
+        gateway = fast.gateway[ii[pos]]
+        order = np.lexsort((pos, gateway))  # by gateway (sorted by name), then as handed out
+        gateway = gateway[order]
+        ordered = [texts[o] for o in order.tolist()]
+        cuts = np.flatnonzero(gateway[1:] != gateway[:-1]) + 1
+        bounds = [0, *cuts.tolist(), len(ordered)]
+        out: list[tuple[str, bytes]] = []
+        for a, b in itertools.pairwise(bounds):
+            name = topic(fast.gateway_names[int(gateway[a])], street)
+            for c in range(a, b, per_message):
+                out.append((name, ("[" + ",".join(ordered[c : min(b, c + per_message)]) + "]").encode()))
+        return out + loose
 
     def series(self, sensor_id: str, until: datetime) -> list[Message]:
         """Every report one sensor sends from the start to `until`, without touching the feed's state."""
@@ -1043,6 +1136,218 @@ class SensorFeed:
             return v
 
         return leak
+
+
+# --- the feed, many reports at once -------------------------------------------------------------------------
+
+_U64 = np.uint64
+
+
+def _mix_np(x: np.ndarray) -> np.ndarray:
+    """`_mix` over an array of uint64 (wrapping arithmetic is the `& _M64` of the scalar version)."""
+    x = x + _U64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> _U64(27))) * _U64(0x94D049BB133111EB)
+    out: np.ndarray = x ^ (x >> _U64(31))
+    return out
+
+
+def _bounded_normal_np(h: np.ndarray) -> np.ndarray:
+    mask, scale = _U64(0x1FFFFF), float(0x200000)
+    a = (h & mask).astype(np.float64) / scale
+    b = ((h >> _U64(21)) & mask).astype(np.float64) / scale
+    c = ((h >> _U64(42)) & mask).astype(np.float64) / scale
+    return (a + b + c - 1.5) * 2.0
+
+
+def _bump_np(h: np.ndarray, centre: float, width: float) -> np.ndarray:
+    d = (h - centre) / width
+    return np.exp(-0.5 * d * d)
+
+
+def _activity_np(h: np.ndarray) -> np.ndarray:
+    return np.where(
+        h < 5.5,
+        0.05,
+        np.where(
+            h < 9.0,
+            0.05 + 0.95 * (h - 5.5) / 3.5,
+            np.where(h < 21.0, 1.0, np.maximum(0.05, 1.0 - 0.95 * (h - 21.0) / 3.0)),
+        ),
+    )
+
+
+def _round_exact(x: np.ndarray, digits: int) -> np.ndarray:
+    """Python's `round` (correctly rounded), where a rounded value feeds further maths."""
+    return np.array([round(v, digits) for v in x.tolist()], dtype=np.float64)
+
+
+# Decimals of each reported quantity (as `_values` rounds them); the JSON items print them with as many.
+_DIGITS: Mapping[SensorKind, int] = {
+    SensorKind.TILT: 4,
+    SensorKind.STRUCTURAL_DISPLACEMENT: 3,
+    SensorKind.CRACK_WIDTH: 4,
+}
+# The values' names and decimals per kind, in `_values`' order; a text: a constant, printed as is.
+_ITEMS: Mapping[SensorKind, tuple[tuple[str, int | str], ...]] = {
+    SensorKind.MANHOLE_COVER: (("tilt", 2), ("open", "0.0")),
+    SensorKind.WATER_LEVEL: (("level", 2),),
+    SensorKind.SMOKE: (("obscuration", 3),),
+    SensorKind.GAS: (("lel", 2),),
+    SensorKind.NOISE: (("laeq", 1),),
+    SensorKind.CROWD_DENSITY: (("density", 3), ("count", 1)),
+    SensorKind.EBIKE_PARKING: (("occupancy", 1), ("count", 1)),
+    SensorKind.STREET_LIGHT: (("on", 1), ("fault", "0.0")),
+    SensorKind.LITTER_BIN: (("fill", 1),),
+    SensorKind.AIR_QUALITY: (("pm25", 1), ("pm10", 1)),
+}
+
+
+class _FastTables:
+    """Per-sensor constants of `SensorFeed.uploads`, computed once: `_values` taken apart into what
+    depends only on the sensor (here) and what depends on the report (`values`, over arrays).
+
+    Each value is printed with `%.{n}f`, n the decimals `_values` rounds it to: the text is the correctly
+    rounded decimal, so it decodes to exactly the float `round(x, n)` gives (`1.50` rather than `1.5`)."""
+
+    def __init__(self, feed: SensorFeed) -> None:
+        self.feed = feed
+        sensors = feed.sensors
+        n = len(sensors)
+        self.salt = np.array(feed._salt, dtype=np.uint64)
+        self.u = np.array([_unit(x) for x in feed._salt], dtype=np.float64)
+        self.special = np.zeros(n, dtype=bool)
+        self.special[list(feed._special)] = True
+        self.offline = np.zeros(n, dtype=bool)
+        self.offline[list(feed._offline)] = True
+        self.gateway_names = sorted(set(feed._gateways))
+        rank = {g: r for r, g in enumerate(self.gateway_names)}
+        self.gateway = np.array([rank[g] for g in feed._gateways], dtype=np.int64)
+        shapes: dict[tuple[SensorKind, tuple[str, ...]], int] = {}
+        self.kinds: list[SensorKind] = []
+        shape = []
+        templates = []
+        for i, s in enumerate(sensors):
+            names = feed._names[i] if s.kind in _STRUCTURAL else ()
+            code = shapes.setdefault((s.kind, names), len(shapes))
+            if code == len(self.kinds):
+                self.kinds.append(s.kind)
+            shape.append(code)
+            items: list[tuple[str, int | str]]
+            if s.kind in _STRUCTURAL:
+                items = [(name, _DIGITS[s.kind]) for name in names]
+            else:
+                items = list(_ITEMS[s.kind])
+            values = ",".join(
+                msgspec.json.encode(name).decode().replace("%", "%%")
+                + ":"
+                + (f"%.{d}f" if isinstance(d, int) else d)
+                for name, d in items
+            )
+            sid = msgspec.json.encode(s.id).decode().replace("%", "%%")
+            templates.append('{"ts":"%s","values":{' + values + '},"sensor_id":' + sid + "}")
+        self.shape = np.array(shape, dtype=np.int64)
+        self.templates = np.array(templates, dtype=object)
+        # structural: installation readings per quantity
+        width = max((len(x) for x in feed._install), default=0)
+        self.base = np.zeros((n, max(1, width)), dtype=np.float64)
+        for i, install in enumerate(feed._install):
+            self.base[i, : len(install)] = install
+        # per-sensor levels of the daily rhythms, as `_values` derives them from the sensor's number u
+        profiles = feed._profiles
+        u = self.u.tolist()
+        noise_day = [
+            {"main": 65.0, "small": 60.0, "metro": 66.0, "mall": 64.0}.get(p, 61.0) for p in profiles
+        ]
+        self.noise_day = np.array(noise_day, dtype=np.float64)
+        self.metro = np.array([p == "metro" for p in profiles], dtype=bool)
+        peaks = {"mall": 1.0, "temple": 0.9, "park": 0.6, "market": 0.9, "school": 0.8}
+        self.crowd_peak = np.array([peaks.get(p, 0.7) for p in profiles], dtype=np.float64)
+        busy = ("office_tower", "mall", "metro", "main")
+        self.ebike_busy = np.array([p in busy for p in profiles], dtype=bool)
+        self.capacity = np.array([10.0 + round(30.0 * x) for x in u], dtype=np.float64)
+        rates = [
+            (2.0 + 4.0 * x**3) * (1.0 if p == "main" else 0.85) for x, p in zip(u, profiles, strict=True)
+        ]
+        self.bin_rate = np.array(rates, dtype=np.float64)
+        self.busy_hours = np.array(_BUSY_HOURS, dtype=np.float64)
+        self._background: dict[int, float] = {}
+
+    def values(self, code: int, i: np.ndarray, k: np.ndarray, epoch: np.ndarray) -> list[np.ndarray]:
+        """The healthy values of sensors `i` (all of shape `code`) at report numbers `k`, unrounded (except
+        where a rounded value feeds further maths, as in `_values`), in their template's order."""
+        kind = self.kinds[code]
+        salt = self.salt[i]
+        h = _mix_np(salt ^ (k.astype(np.uint64) * _U64(0xD1B54A32D192ED03)))
+        n1 = _bounded_normal_np(h)
+        u = self.u[i]
+        hour = ((epoch + _CST_OFFSET) % 86400.0) / 3600.0
+        if kind in _STRUCTURAL:
+            n2 = _bounded_normal_np(_mix_np(h))
+            thermal = np.sin(2 * math.pi * (hour - 9.0) / 24.0)
+            out = []
+            for n in range(len(self.feed._names[int(i[0])])):
+                base = self.base[i, n]
+                noise = n1 if n == 0 else n2
+                if kind is SensorKind.TILT:
+                    out.append(base + 0.01 * thermal + 0.004 * noise)
+                elif kind is SensorKind.STRUCTURAL_DISPLACEMENT:
+                    out.append(base + 0.25 * thermal + 0.04 * noise)
+                else:
+                    out.append(np.maximum(0.0, base + 0.02 * thermal + 0.004 * noise))
+            return out
+        if kind is SensorKind.MANHOLE_COVER:
+            return [0.3 + 1.5 * u + 0.05 * n1]
+        if kind is SensorKind.WATER_LEVEL:
+            return [-75.0 + 35.0 * u + 0.15 * n1]
+        if kind is SensorKind.SMOKE:
+            return [0.12 + 0.1 * u + 0.03 * n1]
+        if kind is SensorKind.GAS:
+            cooking = _bump_np(hour, 11.5, 0.8) + _bump_np(hour, 18.0, 0.9)
+            return [np.maximum(0.0, 0.3 + 0.6 * u + 0.8 * cooking + 0.1 * n1)]
+        if kind is SensorKind.NOISE:
+            day = self.noise_day[i]
+            night = day - 14.0
+            return [night + (day - night) * _activity_np(hour) + 1.2 * u + 0.8 * n1]
+        if kind is SensorKind.CROWD_DENSITY:
+            act = _activity_np(hour)
+            metro = 0.25 * act + 1.0 * _bump_np(hour, 8.5, 0.8) + 1.1 * _bump_np(hour, 18.0, 0.9)
+            other = 0.2 * act + self.crowd_peak[i] * (
+                _bump_np(hour, 12.3, 1.0) + 0.9 * _bump_np(hour, 19.0, 1.5)
+            )
+            wave = np.where(self.metro[i], metro, other)
+            density = _round_exact(np.maximum(0.0, wave * (0.6 + 0.5 * u) + 0.03 * n1), 3)
+            return [density, np.rint(density * (150.0 + 200.0 * u))]
+        if kind is SensorKind.EBIKE_PARKING:
+            act = _activity_np(hour)
+            level = np.where(
+                self.ebike_busy[i], 25.0 + 55.0 * _bump_np(hour, 12.3, 1.3) + 20.0 * act, 80.0 - 45.0 * act
+            )
+            occupancy = _round_exact(np.minimum(94.0, np.maximum(0.0, level * (0.8 + 0.2 * u) + 1.0 * n1)), 1)
+            return [occupancy, np.rint(occupancy * self.capacity[i] / 100.0)]
+        if kind is SensorKind.STREET_LIGHT:
+            day = (epoch + _CST_OFFSET) / 86400.0
+            c = np.cos(2 * math.pi * ((day + 10) % 365.25 - 172) / 365.25)
+            sunrise, sunset = 5.85 - 1.0 * c, 18.0 + 1.0 * c
+            return [np.where((hour < sunrise - 0.2) | (hour >= sunset + 0.2), 1.0, 0.0)]
+        if kind is SensorKind.LITTER_BIN:
+            busy = self.busy_hours[(((hour - 6.0) % 24.0) * 10.0).astype(np.int64)]
+            rate = self.bin_rate[i]
+            return [np.minimum(100.0, np.maximum(0.0, 3.0 + rate * busy + 1.0 * n1))]
+        if kind is SensorKind.AIR_QUALITY:
+            n2 = _bounded_normal_np(_mix_np(h))
+            days = ((epoch + _CST_OFFSET) // 86400).astype(np.int64)
+            background = np.array([self._day_background(d) for d in days.tolist()], dtype=np.float64)
+            rush = 8.0 * (_bump_np(hour, 8.0, 1.0) + _bump_np(hour, 18.0, 1.2))
+            pm25 = _round_exact(np.maximum(1.0, background + rush + 6.0 * u + 2.5 * n1), 1)
+            return [pm25, pm25 * (1.5 + 0.3 * u) + 3.0 * n2]
+        raise AssertionError(kind)
+
+    def _day_background(self, day: int) -> float:
+        value = self._background.get(day)
+        if value is None:
+            value = self._background[day] = 22.0 + 30.0 * _unit(_mix(self.feed.seed ^ day))
+        return value
 
 
 def _minutes(d: timedelta) -> str:

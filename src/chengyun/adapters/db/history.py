@@ -1,9 +1,10 @@
 """Order history for assessment and analysis: a period's orders with the few timeline entries that count.
 
 A year of a street is about 100,000 orders and a million timeline entries, and it must be assessed in
-seconds. So the database does the gathering: one query returns each order as one JSON array (its columns,
-its stage clocks and its assessed timeline entries, each as [at, kind, value]), and msgspec decodes that
-array in C, times included, straight into typed rows. Python touches each order once, not each entry.
+seconds. So the timeline is not read: each order's assessed entries are kept beside it, as one JSON text,
+in the order_marks projection (marks.py). One query returns each order as a JSON array of its columns,
+its stage clocks and its marks, and msgspec decodes them in C, times included, straight into typed rows.
+Python touches each order once, not each entry.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import msgspec
 from sqlalchemy import Engine
 
-from chengyun.domain.assessment import MARK_KEYS, Mark, OrderRecord
+from chengyun.adapters.db import marks
+from chengyun.domain.assessment import OrderRecord
 from chengyun.domain.geo import Point
 from chengyun.domain.orders import OrderState
 from chengyun.domain.sla import Stage
@@ -30,6 +32,9 @@ class _Clock(msgspec.Struct, frozen=True):
     stage: Stage
     due_at: datetime
     done_at: datetime | None
+
+
+Fetched = tuple[str, str, str | None]  # an order's JSON array, its clocks, its marks (order_marks)
 
 
 class _Row(NamedTuple):
@@ -45,24 +50,13 @@ class _Row(NamedTuple):
     state: OrderState
     assignee: str | None
     suspended_at: datetime | None
-    marks: list[Mark]
 
 
 CHUNK = 5_000  # rows per fetch
 
 _decode = msgspec.json.Decoder(_Row).decode
 _clocks = msgspec.json.Decoder(list[_Clock]).decode
-
-_KINDS = ", ".join(
-    f"'{kind}'" for kind in MARK_KEYS
-)  # the predicate of the partial index ix_timeline_assessed
-
-
-def _value_case(path: str) -> str:
-    """The SQL of each entry's MARK_KEYS value; `path` formats a key into the dialect's JSON access."""
-    whens = " ".join(f"WHEN '{kind}' THEN {path.format(key)}" for kind, key in MARK_KEYS.items() if key)
-    return f"CASE t.kind {whens} END"
-
+_marks = marks.decode
 
 # SQLite keeps UtcDateTime as naive UTC text 'YYYY-MM-DD HH:MM:SS.ffffff': made RFC 3339 in SQL.
 _SQLITE_TIME = "replace({0}, ' ', 'T') || 'Z'"
@@ -70,29 +64,28 @@ _SQLITE = f"""
 SELECT json_array(
   o.id, {_SQLITE_TIME.format("o.received_at")}, o.category, o.area, o.grid, o.building, o.lon, o.lat,
   o.address, o.state, o.assignee,
-  CASE WHEN o.suspended_at IS NULL THEN NULL ELSE {_SQLITE_TIME.format("o.suspended_at")} END,
-  (SELECT json_group_array(
-            json_array({_SQLITE_TIME.format("t.at")}, t.kind, {_value_case("t.data -> '$.{}'")}))
-     FROM (SELECT * FROM timeline t WHERE t.order_id = o.id AND t.kind IN ({_KINDS}) ORDER BY t.seq) AS t)
-), o.clocks
-FROM orders o WHERE o.street = :street AND o.received_at >= :since AND o.received_at < :until
+  CASE WHEN o.suspended_at IS NULL THEN NULL ELSE {_SQLITE_TIME.format("o.suspended_at")} END
+), o.clocks, m.marks
+FROM orders o LEFT JOIN order_marks m ON m.order_id = o.id
+WHERE o.street = :street AND o.received_at >= :since AND o.received_at < :until
 """
-_POSTGRES = f"""
+_POSTGRES = """
 SELECT json_build_array(
   o.id, o.received_at, o.category, o.area, o.grid, o.building, o.lon, o.lat, o.address, o.state, o.assignee,
-  o.suspended_at,
-  (SELECT coalesce(
-            json_agg(json_build_array(t.at, t.kind, {_value_case("t.data -> '{}'")}) ORDER BY t.seq), '[]')
-     FROM timeline t WHERE t.order_id = o.id AND t.kind IN ({_KINDS}))
-)::text, o.clocks::text
-FROM orders o WHERE o.street = %(street)s AND o.received_at >= %(since)s AND o.received_at < %(until)s
+  o.suspended_at
+)::text, o.clocks::text, m.marks
+FROM orders o LEFT JOIN order_marks m ON m.order_id = o.id
+WHERE o.street = %(street)s AND o.received_at >= %(since)s AND o.received_at < %(until)s
 """
 
 
 class SqlOrderHistory:
+    queries: ClassVar[Mapping[str, str]] = {"sqlite": _SQLITE, "postgresql": _POSTGRES}  # Fetched rows
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
+        self._query = self.queries[engine.dialect.name]
 
     def records(self, street: str, since: datetime, until: datetime) -> list[OrderRecord]:
         """Orders of `street` received in [since, until), oldest first."""
@@ -101,7 +94,7 @@ class SqlOrderHistory:
             params |= {"since": _sqlite_text(since), "until": _sqlite_text(until)}
         points: dict[tuple[float, float], Point] = {}  # orders at one building share one point
         records = []
-        for row_json, clocks_json in self._rows(params):
+        for row_json, clocks_json, marks_json in self._rows(params):
             row = _decode(row_json)
             point = None
             if row.lon is not None and row.lat is not None:
@@ -122,16 +115,16 @@ class SqlOrderHistory:
                     row.assignee,
                     row.suspended_at,
                     _clocks(clocks_json),
-                    row.marks,
+                    _marks(marks_json) if marks_json is not None else [],
                 )
             )
         records.sort(key=_by_receipt)
         return records
 
-    def _rows(self, params: dict[str, object]) -> Iterator[tuple[str, str]]:
+    def _rows(self, params: dict[str, object]) -> Iterator[Fetched]:
         """The query's rows in chunks, fetched by a thread of their own: the driver works without the
         GIL (SQLite's engine, libpq), so the database gathers the next chunk while this thread decodes."""
-        chunks: queue.Queue[Sequence[tuple[str, str]] | BaseException | None] = queue.Queue(maxsize=4)
+        chunks: queue.Queue[Sequence[Fetched] | BaseException | None] = queue.Queue(maxsize=4)
 
         def fetch() -> None:
             try:
@@ -141,7 +134,7 @@ class SqlOrderHistory:
                     try:
                         if not self._sqlite:  # compiling the plan would cost more than it saves here
                             cursor.execute("SET LOCAL jit = off")
-                        cursor.execute(_SQLITE if self._sqlite else _POSTGRES, params)
+                        cursor.execute(self._query, params)
                         while chunk := cursor.fetchmany(CHUNK):
                             chunks.put(chunk)
                     finally:

@@ -37,6 +37,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement, UnaryExpression
 
+from chengyun.adapters.db import marks
 from chengyun.adapters.db import tables as t
 from chengyun.domain.categories import Category
 from chengyun.domain.errors import Conflict, NotFound, Unavailable
@@ -817,12 +818,21 @@ class SqlOrderRepository(_Repository):
     def discard_timeline(self) -> None:
         self._pending = []
 
+    def pending_timeline(self) -> builtins.list[dict[str, Any]]:
+        """The entries not yet written (a copy), for restore_timeline() after a savepoint's rollback."""
+        return builtins.list(self._pending)
+
+    def restore_timeline(self, pending: builtins.list[dict[str, Any]]) -> None:
+        self._pending = pending
+
     def flush_timeline(self) -> None:
         """Write the entries collected so far. The unit of work calls this just before it commits, so
         PostgreSQL's timeline lock is held for as short a time as possible."""
         if not self._pending:
             return
         rows, self._pending = self._pending, []
+        with translate_errors():  # the assessed marks' projection, in this transaction (before the lock)
+            marks.project(self._conn, rows)
         if self._dialect == "postgresql":
             # Live feeds read "ids above the last one seen", so ids must become visible in id order.
             # A sequence hands out ids at insert time, not at commit: without this lock a later id could

@@ -252,6 +252,16 @@ timeline = Table(
     sqlite_autoincrement=True,
 )
 
+# A projection of the timeline: each order's assessed marks (the MARK_KEYS entries, each as
+# [at, kind, value], in timeline order) as one JSON text, written in the transaction that writes the entries
+# (adapters/db/marks.py). A year of a street is assessed from its 100,000 rows, not a million entries.
+order_marks = Table(
+    "order_marks",
+    metadata,
+    Column("order_id", Integer(), ForeignKey("orders.id"), primary_key=True),
+    Column("marks", Text(), nullable=False),
+)
+
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
@@ -764,16 +774,6 @@ party_members = Table(
     Column("leads", Boolean(), nullable=False),
     Column("duties", Text(), nullable=False),
     Column("phone", String(32), nullable=False),
-)
-
-# Assessment (adapters/db/history.py) reads only these kinds of a timeline: a partial index holds them.
-_ASSESSED_KINDS = "kind IN ('dispatched', 'reassigned', 'returned', 'reopened', 'loop_closed', 'closed')"
-Index(
-    "ix_timeline_assessed",
-    timeline.c.order_id,
-    timeline.c.seq,
-    postgresql_where=text(_ASSESSED_KINDS),
-    sqlite_where=text(_ASSESSED_KINDS),
 )
 
 # --- five colours, supervision and notifications ----------------------------------------------------

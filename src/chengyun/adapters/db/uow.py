@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import weakref
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Self
 
@@ -139,6 +140,36 @@ class SqlUnitOfWork:
         self._orders.discard_timeline()
         with translate_errors():
             self.connection.rollback()
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """SAVEPOINT … RELEASE; an exception rolls back to the savepoint and is raised on. Timeline
+        entries collected in the block are dropped with it, and entries of earlier work that the block
+        wrote out (and so rolled back) are collected again, to be written at commit.
+
+        Plain SQL on the connection: SQLAlchemy's begin_nested() compiled its SAVEPOINT and RELEASE
+        clauses on every use, a tenth of the server's time under an intake rush."""
+        orders = self._orders
+        pending = orders.pending_timeline()
+        connection = self.connection
+        with translate_errors():
+            connection.exec_driver_sql(_SAVEPOINT)
+        try:
+            yield
+        except BaseException:
+            orders.restore_timeline(pending)
+            with translate_errors():
+                connection.exec_driver_sql(_ROLLBACK_TO)
+                connection.exec_driver_sql(_RELEASE)
+            raise
+        with translate_errors():
+            connection.exec_driver_sql(_RELEASE)
+
+
+# Savepoints of the same name nest: RELEASE and ROLLBACK TO act on the innermost one.
+_SAVEPOINT = "SAVEPOINT cy_work"
+_ROLLBACK_TO = "ROLLBACK TO SAVEPOINT cy_work"
+_RELEASE = "RELEASE SAVEPOINT cy_work"
 
 
 _SQLITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()

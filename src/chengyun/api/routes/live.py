@@ -24,9 +24,9 @@ from chengyun.api.deps import ActorDep, CenterDep
 from chengyun.api.feed_hub import FeedHub
 from chengyun.api.schemas import MAX_ID
 from chengyun.bootstrap import Center
-from chengyun.domain.access import READERS, Actor, require_role
+from chengyun.domain.access import READERS, Actor, require_role, sees_contact_on
 from chengyun.domain.events import OrderEvent
-from chengyun.domain.orders import OrderState
+from chengyun.domain.orders import OrderState, mask_phones_in
 from chengyun.services.ports import AlarmFeedItem
 
 router = APIRouter(prefix="/api/v1", tags=["实时"])
@@ -36,16 +36,17 @@ KEEPALIVE_S = 15.0
 BATCH = 500
 
 
-def event_json(center: Center, event_id: int, event: OrderEvent) -> dict[str, Any]:
+def event_json(center: Center, event_id: int, event: OrderEvent, actor: Actor) -> dict[str, Any]:
     catalogue = center.orders.catalogue(event.street)
     entry = event.entry
+    note = entry.note if sees_contact_on(actor, event.street, event.assignee) else mask_phones_in(entry.note)
     return {
         "id": event_id,
         "order_id": event.order_id,
         "street": event.street,
         "kind": entry.kind,
         "at": entry.at.isoformat(),
-        "note": entry.note,
+        "note": note,
         "actor_name": entry.actor_name,
         "state": event.state,
         "state_label": OrderState(event.state).label,
@@ -211,7 +212,7 @@ async def _stream(
                 skip_to = last
             for event_id, event in batch:
                 last = event_id
-                payload = json.dumps(event_json(center, event_id, event), ensure_ascii=False)
+                payload = json.dumps(event_json(center, event_id, event, actor), ensure_ascii=False)
                 yield f"id: {position()}\nevent: order\ndata: {payload}\n\n"
             last = max(last, skip_to)  # the other streets' events: seen, not sent
             if last_alarm is not None:

@@ -32,7 +32,7 @@ from chengyun.domain.calendar import SHANGHAI
 from chengyun.domain.categories import Attribute, Category, Datatype
 from chengyun.domain.errors import DomainError, NotFound, PermissionDenied, Unauthenticated, Unavailable
 from chengyun.domain.geo import Point
-from chengyun.domain.orders import MAX_TEXT, Contact, OrderState, WorkOrder, mask_phone
+from chengyun.domain.orders import MAX_TEXT, Contact, OrderState, WorkOrder, mask_phones_in
 from chengyun.domain.places import PlaceKind
 from chengyun.domain.sla import STAGES, DeadlinePolicy
 from chengyun.services.orders import NewOrder
@@ -64,7 +64,6 @@ DATATYPE_HINTS = {
 MAX_ATTRIBUTE_TEXT = 500
 PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,19}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,20}$")
-MOBILE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\]]+)\](\[\])?$")
 
 STATE_NOTES = {
@@ -322,10 +321,6 @@ class _Context:
     outcomes: dict[int, str]
 
 
-def _mask(text: str) -> str:
-    return MOBILE_IN_TEXT.sub(lambda found: mask_phone(found.group(0)), text)
-
-
 def _minutes(value: float) -> str:
     return f"{value:g}"
 
@@ -363,7 +358,7 @@ def _status_notes(order: WorkOrder, outcome: str | None) -> str:
         note = f"{note}（并入诉求 {order.merged_into}）"
     elif outcome:
         note = f"{note}：{outcome}"
-    return _mask(note)
+    return mask_phones_in(note)
 
 
 def _request(ctx: _Context, order: WorkOrder) -> dict[str, Any]:
@@ -378,7 +373,7 @@ def _request(ctx: _Context, order: WorkOrder) -> dict[str, Any]:
         "status_notes": _status_notes(order, ctx.outcomes.get(order.id)),
         "service_name": category.name if category else order.category,
         "service_code": order.category,
-        "description": _mask(order.description),
+        "description": mask_phones_in(order.description),
         "agency_responsible": ctx.departments.get(category.department, category.department)
         if category
         else None,

@@ -1,0 +1,200 @@
+"""Group commit: orders that arrive together are stored in one transaction, each answered on its own."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import Any, Self
+
+import pytest
+
+from builders import POLICY, a_token, an_order
+from chengyun.bootstrap import Center
+from chengyun.domain.access import Role
+from chengyun.domain.errors import Conflict, Unavailable
+from chengyun.services.group_commit import GroupCommit
+from chengyun.services.orders import KEY_REUSED, Created
+from chengyun.services.ports import OrderQuery, UnitOfWork, UnitOfWorkFactory
+from street import Recorder, person, tile
+
+HOTLINE = person(Role.HOTLINE_SYSTEM)
+DESK = person(Role.HOTLINE_HANDLER, "H1", "孙丽")
+
+
+def together(writer: GroupCommit, calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run the calls in threads while the writer's turn is held, so that all of them queue up and are
+    then stored as one batch; each call's result or exception, in order."""
+    outcomes: list[Any] = [None] * len(calls)
+
+    def call(i: int) -> None:
+        try:
+            outcomes[i] = calls[i]()
+        except Exception as exc:
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(calls))]
+    with writer.held():
+        for i, thread in enumerate(threads):
+            thread.start()
+            # Started one after the other, so the batch keeps the calls' order.
+            deadline = time.monotonic() + 30
+            while writer.waiting() < i + 1 and outcomes[i] is None:
+                assert time.monotonic() < deadline, "a call did not reach the writer"
+                time.sleep(0.005)
+    for thread in threads:
+        thread.join(30)
+    return outcomes
+
+
+def test_orders_arriving_together_are_stored_in_one_transaction(center: Center, recorder: Recorder) -> None:
+    writer = center.orders.writer
+    before = writer.batches
+    outcomes = together(writer, [lambda: center.orders.create(HOTLINE, tile()) for _ in range(5)])
+    assert writer.batches == before + 1
+    ids = []
+    for created in outcomes:
+        assert isinstance(created, Created) and not created.replayed
+        assert created.order.id is not None
+        ids.append(created.order.id)
+    assert ids == sorted(set(ids))  # five orders, stored in the order they arrived
+    assert center.orders.search(DESK, OrderQuery()).total == 5
+    kinds = [[e.kind for e in center.orders.timeline(DESK, i)] for i in ids]
+    assert kinds[0] == ["received", "first_contact_task", "dispatched"]
+    # Each later order is proposed as a duplicate of the ones stored before it in the same transaction.
+    for n, order_id in enumerate(ids[1:], start=1):
+        assert kinds[n] == ["received", "first_contact_task", "dispatched", "duplicate_suspected"]
+        proposal = center.orders.timeline(DESK, order_id)[-1]
+        assert {c["order_id"] for c in proposal.data["candidates"]} == set(ids[:n])
+    assert sorted(e.order_id for e in recorder.events if e.kind == "received") == ids
+
+
+def test_the_same_key_twice_in_one_batch_gives_one_order(center: Center) -> None:
+    outcomes = together(
+        center.orders.writer,
+        [lambda: center.orders.create(HOTLINE, tile(), idempotency_key="batch-key") for _ in range(3)],
+    )
+    assert all(isinstance(o, Created) for o in outcomes)
+    assert [o.replayed for o in outcomes] == [False, True, True]
+    assert len({o.order.id for o in outcomes}) == 1
+    assert center.orders.search(DESK, OrderQuery()).total == 1
+
+
+def test_a_failing_order_in_a_batch_does_not_lose_the_others(center: Center) -> None:
+    first, refused, plain, last = together(
+        center.orders.writer,
+        [
+            lambda: center.orders.create(HOTLINE, tile(), idempotency_key="k1"),
+            lambda: center.orders.create(HOTLINE, tile(description="另一件事"), idempotency_key="k1"),
+            lambda: center.orders.create(HOTLINE, tile(description="第三件事")),
+            lambda: center.orders.create(HOTLINE, tile(), idempotency_key="k2"),
+        ],
+    )
+    assert isinstance(refused, Conflict) and refused.details["code"] == KEY_REUSED
+    for created in (first, plain, last):
+        assert isinstance(created, Created) and not created.replayed and created.order.id is not None
+        timeline = center.orders.timeline(DESK, created.order.id)
+        assert [e.kind for e in timeline][:2] == ["received", "first_contact_task"]
+    assert center.orders.search(DESK, OrderQuery()).total == 3
+    again = center.orders.create(HOTLINE, tile(), idempotency_key="k1")
+    assert again.replayed and isinstance(first, Created) and again.order.id == first.order.id
+
+
+def test_work_that_raises_is_undone_alone(center: Center) -> None:
+    def store(text: str, fail: bool) -> Callable[[UnitOfWork], int]:
+        def work(uow: UnitOfWork) -> int:
+            order = an_order(street="T", description=text, area="A1")
+            uow.orders.add(order, POLICY)
+            if fail:
+                raise RuntimeError(text)
+            assert order.id is not None
+            return order.id
+
+        return work
+
+    writer = center.orders.writer
+    a, b, c = together(
+        writer,
+        [
+            lambda: writer.run(store("一", False)),
+            lambda: writer.run(store("二", True)),
+            lambda: writer.run(store("三", False)),
+        ],
+    )
+    assert isinstance(b, RuntimeError) and str(b) == "二"
+    assert isinstance(a, int) and isinstance(c, int)
+    descriptions = {o.description for o in center.orders.search(DESK, OrderQuery()).items}
+    assert descriptions == {"一", "三"}
+
+
+class _FailingCommit:
+    """A unit of work whose commit fails, as when the database goes away at that moment."""
+
+    def __init__(self, inner: UnitOfWork) -> None:
+        self._inner = inner
+
+    def __enter__(self) -> Self:
+        self._inner.__enter__()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._inner.__exit__(exc_type, exc, tb)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        return self._inner.savepoint()
+
+    def commit(self) -> None:
+        raise Unavailable("数据库暂时无法访问")
+
+
+@pytest.fixture
+def failing_commits(center: Center, monkeypatch: pytest.MonkeyPatch) -> None:
+    factory: UnitOfWorkFactory = center.uow
+    monkeypatch.setattr(center.orders.writer, "_uow", lambda: _FailingCommit(factory()))
+
+
+def test_no_order_is_acknowledged_when_its_commit_fails(center: Center, failing_commits: None) -> None:
+    outcomes = together(
+        center.orders.writer,
+        [lambda i=i: center.orders.create(HOTLINE, tile(), idempotency_key=f"c{i}") for i in range(3)],
+    )
+    assert all(isinstance(o, Unavailable) for o in outcomes)
+    assert center.orders.search(DESK, OrderQuery()).total == 0
+
+
+@pytest.mark.parametrize("writers", [1, 3])
+def test_every_piece_of_work_is_stored_once_whatever_the_number_of_writers(
+    center: Center, writers: int
+) -> None:
+    writer = GroupCommit(center.uow, writers=writers)
+
+    def store(n: int) -> Callable[[UnitOfWork], int]:
+        def work(uow: UnitOfWork) -> int:
+            uow.tokens.add(a_token(f"w{n}"), f"hash-{n}")
+            return n
+
+        return work
+
+    results: list[int] = []
+
+    def call(n: int) -> None:
+        results.append(writer.run(store(n)))
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results) == list(range(24))
+    assert writer.stored == 24 and 1 <= writer.batches <= 24
+    with center.uow() as uow:
+        assert sorted(t.id for t in uow.tokens.list() if t.id.startswith("w")) == sorted(
+            f"w{n}" for n in range(24)
+        )
