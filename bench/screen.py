@@ -7,8 +7,10 @@ street's 14,855 sensor points, and the page's memory under demo traffic.
            screen re-read its figures). The order's creation itself is inside every figure.
   frames   requestAnimationFrame intervals while the map is dragged for a few seconds, with the sensor
            layer drawn and, as the comparison, with it emptied.
-  memory   `chengyun demo --speed S` in a subprocess; the page's JS heap after a forced garbage collection
-           and its DOM node count, sampled every --every seconds for --minutes.
+  memory   `chengyun demo --speed S` in a subprocess; the screen and, as the baseline, a bare page on the
+           same live feed, in one browser: each page's JS heap after a forced garbage collection and its
+           DOM node count, and the whole browser's RSS, sampled every --every seconds for --minutes; the
+           slope after warm-up in MiB per hour.
   redraw   `chengyun demo --speed S` in a subprocess and two screens on it side by side, in one browser,
            for --minutes: this tree's page, and the same page with screen.js as it is in --baseline-ref
            (git; default main) as the comparison. For each, after a warm-up (the first minute: the
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import statistics
 import subprocess
@@ -235,26 +238,92 @@ def start_demo(speed: float, port: int) -> tuple[subprocess.Popen[str], str, str
     return demo, url, token
 
 
-def memory(minutes: float, every: float, speed: float, port: int) -> list[tuple[float, float, int]]:
+BARE_FEED = """
+(() => {
+  // The baseline page: the same origin and the same live feed, keeping the last 40 events as the
+  // screen's feed does, and nothing else.
+  const token = encodeURIComponent(localStorage.getItem("chengyun.token"));
+  const kept = window.__kept = [];
+  const source = new EventSource("/api/v1/events?alarms=true&access_token=" + token);
+  const keep = (m) => { kept.push(JSON.parse(m.data)); if (kept.length > 40) kept.shift(); };
+  source.addEventListener("order", keep);
+  source.addEventListener("alarm", keep);
+})();
+"""
+
+
+def browser_rss_mib() -> float:
+    """The resident memory of every Chromium process under this one (browser, renderers, GPU, utility)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0, list(children.get(os.getpid(), []))
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        name = re.search(r"Name:\s+(\S+)", status)
+        rss = re.search(r"VmRSS:\s+(\d+) kB", status)
+        if name and "chrom" in name.group(1) and rss:
+            total += int(rss.group(1))
+    return total / 1024
+
+
+def memory(
+    minutes: float, every: float, speed: float, port: int
+) -> dict[str, list[tuple[float, float, int]]]:
+    """The screen and, as the baseline, a bare page on the same feed, side by side in one browser for
+    `minutes`: per page (minutes since the start, JS heap after a forced GC in MiB, DOM nodes), plus the
+    whole browser's RSS. The pause between samples is the harness's own (time.sleep), so a busy page
+    cannot stretch it; each sample prints how long its CDP calls took."""
     demo, url, token = start_demo(speed, port)
-    samples: list[tuple[float, float, int]] = []
+    samples: dict[str, list[tuple[float, float, int]]] = {
+        "screen": [],
+        "bare feed page": [],
+        "browser RSS": [],
+    }
     try:
         with sync_playwright() as p:
             browser = launch(p)
-            page = open_screen(browser, url, token)
-            cdp = page.context.new_cdp_session(page)
-            cdp.send("Performance.enable")
+            screen = open_screen(browser, url, token)
+            bare = browser.new_page()
+            bare.goto(f"{url}/api/v1/health")
+            bare.evaluate("(t) => localStorage.setItem('chengyun.token', t)", token)
+            bare.evaluate(BARE_FEED)
+            pages = {"screen": screen, "bare feed page": bare}
+            cdps = {name: page.context.new_cdp_session(page) for name, page in pages.items()}
+            for cdp in cdps.values():
+                cdp.send("Performance.enable")
             start = time.monotonic()
-            while time.monotonic() - start < minutes * 60:
-                cdp.send("HeapProfiler.collectGarbage")
-                heap = cdp.send("Runtime.getHeapUsage")["usedSize"] / 2**20
-                metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-                samples.append(((time.monotonic() - start) / 60, heap, int(metrics["Nodes"])))
+            while True:
+                at = (time.monotonic() - start) / 60
+                took = []
+                for name, cdp in cdps.items():
+                    t0 = time.monotonic()
+                    cdp.send("HeapProfiler.collectGarbage")
+                    heap = cdp.send("Runtime.getHeapUsage")["usedSize"] / 2**20
+                    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+                    samples[name].append((at, heap, int(metrics["Nodes"])))
+                    took.append(f"{name} {time.monotonic() - t0:.1f} s")
+                rss = browser_rss_mib()
+                samples["browser RSS"].append((at, rss, 0))
                 print(
-                    f"  {samples[-1][0]:5.1f} min  heap {heap:6.1f} MiB  DOM nodes {samples[-1][2]}",
+                    f"  {at:5.1f} min  screen heap {samples['screen'][-1][1]:6.1f} MiB, "
+                    f"{samples['screen'][-1][2]} DOM nodes; bare page heap "
+                    f"{samples['bare feed page'][-1][1]:5.1f} MiB; browser RSS {rss:6.0f} MiB "
+                    f"(sampling took {', '.join(took)})",
                     flush=True,
                 )
-                page.wait_for_timeout(every * 1000)
+                if at >= minutes:
+                    break
+                time.sleep(max(0.0, start + len(samples["screen"]) * every - time.monotonic()))
             browser.close()
     finally:
         demo.terminate()
@@ -423,14 +492,20 @@ def main() -> int:
             browser.close()
         server.should_exit = True
     if "memory" in args.what:
-        samples = memory(args.minutes, args.every, args.speed, args.port + 1)
-        if len(samples) >= 3:
-            warm = samples[min(2, len(samples) - 1)]
-            last = samples[-1]
+        series_of = memory(args.minutes, args.every, args.speed, args.port + 1)
+        print("\n### Memory after warm-up (the first 10 % of the run, at least one minute, left out)\n")
+        print("| | after warm-up MiB | at the end MiB | max MiB | slope MiB/hour | DOM nodes (warm → end) |")
+        print("|---|---|---|---|---|---|")
+        for name, series in series_of.items():
+            warm_at = max(1.0, 0.1 * series[-1][0])
+            warm = [s for s in series if s[0] >= warm_at] or series[-1:]
+            if len(warm) < 2:
+                continue
+            rate = slope([s[0] for s in warm], [s[1] for s in warm]) * 60
+            nodes = f"{warm[0][2]} → {warm[-1][2]}" if name != "browser RSS" else "-"
             print(
-                f"\nafter warm-up ({warm[0]:.1f} min): heap {warm[1]:.1f} MiB, {warm[2]} DOM nodes; "
-                f"at the end ({last[0]:.1f} min): heap {last[1]:.1f} MiB, {last[2]} DOM nodes; "
-                f"max heap {max(s[1] for s in samples):.1f} MiB"
+                f"| {name} | {warm[0][1]:.1f} | {warm[-1][1]:.1f} | {max(s[1] for s in warm):.1f} "
+                f"| {rate:+.2f} | {nodes} |"
             )
     if "redraw" in args.what:
         got = redraw(args.minutes, args.every, args.speed, args.port + 2, args.baseline_ref)
