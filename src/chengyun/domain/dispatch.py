@@ -188,7 +188,11 @@ def route(
     return done(person, "fallback_a", f"无人在班，仍派遣给 A 角 {person.name}，请值班长关注", None)
 
 
-IN_TIME_RULES = frozenset({"a", "b", "nearest"})  # the decisions that expect an arrival in time
+# Whom the dispatcher reassigns a late holder's order to: the area's own A or B, when they can make it in
+# time. Not the nearest of the others: pulling a neighbouring area's manager away to save one order left
+# their own area's next orders to the fastest (the simulated busy day of seed 23: 91.7 % of orders meeting
+# all four stages without reassigning, 87.9 % reassigning to anyone in time, 90.8 % to A or B only).
+RELIEF_RULES = frozenset({"a", "b"})
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from chengyun.domain.access import (
 )
 from chengyun.domain.calendar import SHANGHAI
 from chengyun.domain.categories import Catalogue, Category, categories_from_dicts
-from chengyun.domain.dispatch import IN_TIME_RULES, Decision, Held, RoutingRules, late_holders
+from chengyun.domain.dispatch import RELIEF_RULES, Decision, Held, RoutingRules, late_holders
 from chengyun.domain.duplicates import RADIUS_M, DuplicateProposal, propose
 from chengyun.domain.duplicates import WINDOW as DUPLICATE_WINDOW
 from chengyun.domain.errors import Conflict, InvalidInput, NotFound
@@ -596,9 +596,9 @@ class OrderService:
 
     def relieve_late(self, street: str) -> int:
         """The dispatcher's look over the orders in hand: each one whose holder is judged to reach the
-        site after its arrival deadline (`domain.dispatch.late_holders`: the orders ahead of it in their
-        hand) is reassigned (改派) to someone routing expects there in time, when there is anyone; the
-        first contact already made stands. Returns how many were reassigned."""
+        site after its arrival deadline (`domain.dispatch.late_holders`) is reassigned (改派) to the area's
+        A or B when routing expects them there in time from a known position; the first contact already
+        made stands. Returns how many were reassigned."""
         now = self._clock.now()
         with self._uow() as uow:
             held_orders = uow.orders.search(OrderQuery(street=street, states=HELD, limit=10_000)).items
@@ -612,7 +612,8 @@ class OrderService:
             remaining = (h.arrive_due - now).total_seconds() / 60
             decision = duty.decide(h.area, now, h.site, remaining, self.routing, frozenset({h.assignee}))
             # Only to someone judged there in time from where they are known to be.
-            if decision is None or decision.rule not in IN_TIME_RULES or decision.walk_minutes is None:
+            # Only to the area's own A or B, judged there in time from where they are known to be.
+            if decision is None or decision.rule not in RELIEF_RULES or decision.walk_minutes is None:
                 continue
             holder = duty.names.get(h.assignee, h.assignee)
             reason = (
