@@ -181,6 +181,7 @@ def fresh(api: Api, order_id: int) -> None:
 # action: (state it needs, body, a role that must be refused, a role that may, the timeline entry it makes)
 ACTIONS: dict[str, tuple[Prepare, dict[str, Any], str, str, str]] = {
     "dispatch": (fresh, {"assignee": "M2", "note": "改派"}, "M1", "desk", "reassigned"),
+    "reassign": (responded, {"assignee": "M2", "reason": "李思远在另一处现场"}, "M1", "duty", "reassigned"),
     "respond": (fresh, {"note": "已电话联系"}, "patrol", "M1", "responded"),
     "arrive": (responded, {"position": HERE}, "desk", "M1", "arrived"),
     "handle": (on_site, {"note": "已修复"}, "responder", "M1", "handled"),

@@ -96,6 +96,28 @@ def test_an_unlocated_order_may_be_dispatched_to_a_named_person_with_its_area(ap
     assert api.timeline(order_id)[-1]["note"] == "派遣给 赵敏"
 
 
+def test_a_responded_order_is_reassigned_with_a_reason_and_keeps_its_first_contact(api: Api) -> None:
+    order_id = api.create()["id"]
+    api.ok(order_id, "respond", "desk", note="先联：已电话联系")
+    assert_error(api.act(order_id, "reassign", "duty", assignee="M2"), 422, "invalid_request")
+    refused = assert_error(
+        api.act(order_id, "reassign", "duty", assignee="M2", reason=" "), 422, "invalid_input"
+    )
+    assert "改派原因" in refused["message"]
+    moved = api.ok(order_id, "reassign", "duty", reason="李思远在另一处现场，无法按时到场")
+    assert (moved["state"], moved["assignee"]) == ("responded", "M2")  # routing chose the B partner
+    entry = api.timeline(order_id)[-1]
+    assert (entry["kind"], entry["note"]) == (
+        "reassigned",
+        "改派给 陆佳颖：李思远在另一处现场，无法按时到场；A 角 李思远 即原承办人，转 B 角 陆佳颖",
+    )
+    api.ok(order_id, "arrive", "M2", position=HERE)
+    refused = assert_error(
+        api.act(order_id, "reassign", "duty", assignee="M1", reason="换回"), 409, "illegal_transition"
+    )
+    assert "不能执行「改派」" in refused["message"]
+
+
 def test_a_red_category_gets_the_tighter_policy(api: Api) -> None:
     order = api.create(category="040101", description="路面塌陷一个大坑")
     respond = order["clocks"][0]

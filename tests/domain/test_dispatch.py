@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
-from chengyun.domain.dispatch import Decision, RoutingRules, StaffStatus, Strategy, route, walk_metres
+from chengyun.domain.dispatch import (
+    Decision,
+    Held,
+    RoutingRules,
+    StaffStatus,
+    Strategy,
+    late_holders,
+    route,
+    walk_metres,
+)
 from chengyun.domain.geo import Point
 from chengyun.domain.staff import ABPair
 
@@ -146,3 +155,52 @@ def test_the_arrival_estimate_counts_setting_off_but_the_note_gives_the_walk() -
         "A 角 李思远 步行约 13 分钟，连同出发准备约 16 分钟到场（到场时限 15 分钟）"
     )
     assert decision.walk_minutes is not None and round(decision.walk_minutes, 1) == 4.3
+
+
+# --- the holder who will not make it (改派) ------------------------------------------------------------
+
+NOW = datetime(2026, 11, 25, 10, 0)
+
+
+def held(order_id: int, minutes_left: float | None, site: Point = SITE, on_site: bool = False) -> Held:
+    due = None if minutes_left is None else NOW + timedelta(minutes=minutes_left)
+    return Held(order_id, "S1", "A1", site, due, on_site)
+
+
+def test_a_holder_busy_on_another_site_is_judged_late_for_the_next_one() -> None:
+    staff = people(S1={"position": near(100), "open_orders": 2})
+    # Working on site 1 (15 minutes), then 2.5 to set off and 1.4 of walk: 18.9 > 12 minutes left.
+    late = late_holders(NOW, [held(1, None, near(100), on_site=True), held(2, 12)], staff)
+    assert [(h.order_id, round(m, 1)) for h, m in late] == [(2, 18.9)]
+    # With 20 minutes left it is in time.
+    assert late_holders(NOW, [held(1, None, near(100), on_site=True), held(2, 20)], staff) == []
+
+
+def test_the_order_a_holder_goes_to_first_is_judged_as_if_they_were_on_the_way() -> None:
+    # Nothing ahead of order 1 (the earliest deadline): its holder may be on the way already. Checked in
+    # 2 km away (28.6 minutes' walk) 5 minutes ago: at best 23.6 minutes from the site.
+    five_ago = NOW - timedelta(minutes=5)
+    staff = people(S1={"position": near(2000), "position_at": five_ago, "open_orders": 2})
+    late = late_holders(NOW, [held(1, 20), held(2, 30, near(50))], staff)
+    assert [(h.order_id, round(m, 1)) for h, m in late] == [(1, 23.6)]  # 2: after 1, 15 + 2.5 + 0.7
+    near_enough = people(S1={"position": near(800), "position_at": five_ago})  # at best 6.4 minutes
+    assert late_holders(NOW, [held(1, 12)], near_enough) == []
+    unknown_when = people(S1={"position": near(2000)})  # a position without its time: not judged
+    assert late_holders(NOW, [held(1, 12)], unknown_when) == []
+
+
+def test_nothing_is_judged_without_a_position_or_for_the_naive_baseline_or_past_the_deadline() -> None:
+    hand = [held(1, None, near(100), on_site=True), held(2, 12)]
+    assert late_holders(NOW, hand, people()) == []  # S1's position unknown
+    staff = people(S1={"position": near(100), "open_orders": 2})
+    assert late_holders(NOW, hand, staff, RoutingRules(strategy=Strategy.A_ONLY)) == []
+    assert late_holders(NOW, [hand[0], held(2, -1)], staff) == []  # already late: the escalation's job
+
+
+def test_routing_can_leave_the_holder_out() -> None:
+    decision = route(PAIR, PAIR_DAY, people(), SITE, 15, RoutingRules(), exclude=frozenset({"S1"}))
+    assert (decision.staff_id, decision.rule) == ("S2", "b")
+    assert decision.reason == "A 角 李思远 即原承办人，转 B 角 陆佳颖"
+    alone = {"S1": StaffStatus("S1", "李思远", on_duty=True)}
+    nobody = route(PAIR, PAIR_DAY, alone, SITE, 15, RoutingRules(), exclude=frozenset({"S1"}))
+    assert nobody.rule == "nobody"

@@ -75,6 +75,7 @@ def do(action: Action, order: WorkOrder) -> None:
     order.id = order.id or 1
     moves: dict[Action, Callable[[], object]] = {
         Action.DISPATCH: lambda: order.dispatch(now, CLERK, PARTNER),
+        Action.REASSIGN: lambda: order.reassign(now, CLERK, PARTNER, "原承办人无法按时到场"),
         Action.RESPOND: lambda: order.respond(now, MANAGER, POLICY),
         Action.ARRIVE: lambda: order.arrive(now, MANAGER, POLICY, SITE),
         Action.HANDLE: lambda: order.handle(now, MANAGER, "处置完毕", POLICY),
@@ -117,6 +118,7 @@ LEGAL: dict[OrderState, set[Action]] = {
     },
     OrderState.DISPATCHED: {
         Action.DISPATCH,
+        Action.REASSIGN,
         Action.RESPOND,
         Action.RETURN,
         Action.REQUEST_EXTENSION,
@@ -142,6 +144,7 @@ LEGAL: dict[OrderState, set[Action]] = {
         Action.CIRCULATE,
     },
     OrderState.RESPONDED: {
+        Action.REASSIGN,
         Action.ARRIVE,
         Action.RETURN,
         Action.REQUEST_EXTENSION,
@@ -285,6 +288,37 @@ def test_reassigning_before_response_is_recorded_as_reassigned() -> None:
     order.dispatch(at(2), DIRECTOR, PARTNER)
     entry = order.new_entries[-1]
     assert entry.kind == "reassigned" and entry.data["previous"] == MANAGER.id
+
+
+def test_reassigning_a_responded_order_keeps_the_first_contact_and_the_clocks() -> None:
+    order = in_state(OrderState.RESPONDED)
+    clocks = {s: (c.started_at, c.due_at, c.done_at) for s, c in order.clocks.items()}
+    order.reassign(at(4), DIRECTOR, PARTNER, "李专管手头另有两件工单，无法在时限内到场", "B 角就近")
+    entry = order.new_entries[-1]
+    assert (order.state, order.assignee) == (OrderState.RESPONDED, PARTNER.id)
+    assert {s: (c.started_at, c.due_at, c.done_at) for s, c in order.clocks.items()} == clocks
+    assert order.clocks[Stage.RESPOND].on_time is True
+    assert (entry.kind, entry.actor, entry.state) == ("reassigned", DIRECTOR.id, OrderState.RESPONDED)
+    assert entry.data["previous"] == MANAGER.id and entry.data["assignee"] == PARTNER.id
+    assert entry.data["reason"] == "李专管手头另有两件工单，无法在时限内到场"
+    assert entry.note == f"改派给 {PARTNER.name}：李专管手头另有两件工单，无法在时限内到场；B 角就近"
+    order.arrive(at(9), PARTNER, POLICY, SITE)  # the new holder carries on from where it was
+    assert order.clocks[Stage.ARRIVE].on_time is True
+
+
+def test_reassigning_needs_a_reason_and_another_person() -> None:
+    order = in_state(OrderState.RESPONDED)
+    with pytest.raises(InvalidInput, match="改派原因"):
+        order.reassign(at(4), DIRECTOR, PARTNER, "  ")
+    with pytest.raises(InvalidInput, match="无需改派"):
+        order.reassign(at(4), DIRECTOR, MANAGER, "换人")
+    assert order.assignee == MANAGER.id and order.new_entries[-1].kind == "responded"
+
+
+def test_an_order_on_site_is_not_reassigned_but_returned() -> None:
+    order = in_state(OrderState.ON_SITE)
+    with pytest.raises(IllegalTransition, match="「已到场」，不能执行「改派」"):
+        order.reassign(at(11), DIRECTOR, PARTNER, "换人")
 
 
 def test_a_plan_gives_the_loop_its_planned_date() -> None:

@@ -10,6 +10,7 @@ from builders import DOG
 from chengyun.adapters.clock import ManualClock
 from chengyun.bootstrap import Center
 from chengyun.domain.access import Actor, Role
+from chengyun.domain.dispatch import RoutingRules, Strategy
 from chengyun.domain.errors import (
     Conflict,
     IllegalTransition,
@@ -20,6 +21,7 @@ from chengyun.domain.errors import (
 )
 from chengyun.domain.geo import Point
 from chengyun.domain.orders import Contact, OrderState
+from chengyun.domain.sla import Stage
 from chengyun.services.ports import OrderQuery
 from street import ADMIN, STREET, Recorder, person, tile
 
@@ -231,3 +233,90 @@ def test_a_bad_catalogue_is_refused_row_by_row_and_nothing_is_stored(center: Cen
         assert uow.config.categories(STREET) == []
     with pytest.raises(PermissionDenied):
         center.orders.set_categories(DESK, STREET, [DOG])
+
+
+# --- 改派: reassigning an order its holder has not reached ------------------------------------------
+
+B1 = Point(121.442, 31.225)  # 愚园路608弄6号
+
+
+def responded_order(center: Center) -> int:
+    order = center.orders.create(HOTLINE, tile()).order  # to M1
+    assert order.id is not None and order.assignee == "M1"
+    center.orders.respond(DESK, order.id, "先联：已电话联系诉求人")
+    return order.id
+
+
+def test_the_duty_officer_reassigns_a_responded_order_with_a_reason(center: Center) -> None:
+    order_id = responded_order(center)
+    with pytest.raises(PermissionDenied):
+        center.orders.reassign(M1, order_id, "M2", "我去不了")  # the holder returns it instead
+    with pytest.raises(InvalidInput, match="改派原因"):
+        center.orders.reassign(DUTY, order_id, "M2", " ")
+    with pytest.raises(InvalidInput, match="人员 X9 不存在"):
+        center.orders.reassign(DUTY, order_id, "X9", "换人")
+    order = center.orders.reassign(DUTY, order_id, "M2", "李思远在另一处现场，无法按时到场")
+    assert (order.state, order.assignee) == (OrderState.RESPONDED, "M2")
+    assert order.clocks[Stage.RESPOND].on_time is True  # the first contact stands
+    entry = center.orders.timeline(DESK, order_id)[-1]
+    assert (entry.kind, entry.actor, entry.note) == (
+        "reassigned",
+        "O1",
+        "改派给 陆佳颖：李思远在另一处现场，无法按时到场",
+    )
+    assert (entry.data["previous"], entry.data["assignee"]) == ("M1", "M2")
+
+
+def test_reassigning_without_a_name_lets_routing_choose_someone_else(center: Center) -> None:
+    order_id = responded_order(center)
+    order = center.orders.reassign(DESK, order_id, None, "承办人不在班")
+    assert order.assignee == "M2"
+    assert center.orders.timeline(DESK, order_id)[-1].note == (
+        "改派给 陆佳颖：承办人不在班；A 角 李思远 即原承办人，转 B 角 陆佳颖"
+    )
+
+
+def test_an_order_on_site_cannot_be_reassigned(center: Center) -> None:
+    order_id = responded_order(center)
+    center.orders.arrive(M1, order_id, B1)
+    with pytest.raises(IllegalTransition, match="不能执行「改派」"):
+        center.orders.reassign(DUTY, order_id, "M2", "换人")
+
+
+def test_the_dispatcher_reassigns_an_order_its_holder_cannot_reach_in_time(
+    center: Center, clock: ManualClock
+) -> None:
+    center.directory.check_in(M1, B1, clock.now())
+    center.directory.check_in(M2, Point(121.4425, 31.2252), clock.now())  # 70 m away, on the hotline
+    first = center.orders.create(HOTLINE, tile()).order
+    second = center.orders.create(HOTLINE, tile(description="愚园路608弄6号门口地砖松动")).order
+    assert first.id is not None and second.id is not None and first.assignee == "M1"
+    center.orders.dispatch(DESK, second.id, "M1", "受理员指定李思远")  # M1 is to do both
+    center.orders.respond(DESK, second.id, "先联：已电话联系诉求人")
+    center.orders.respond(M1, first.id)
+    center.orders.arrive(M1, first.id, B1)  # working on the first for a while
+    clock.advance(minutes=1)
+    assert center.orders.relieve_late(STREET) == 1
+    order = center.orders.get(DESK, second.id)
+    assert (order.state, order.assignee) == (OrderState.RESPONDED, "M2")
+    entry = center.orders.timeline(DESK, second.id)[-1]
+    assert (entry.kind, entry.actor) == ("reassigned", "system")
+    left = int((order.clocks[Stage.ARRIVE].due_at - clock.now()).total_seconds() // 60)
+    # 15 minutes for the order on site, 2.5 to set off, no walk: 17.5.
+    assert entry.note == (
+        f"改派给 陆佳颖：李思远 预计约 18 分钟后才能到场（到场时限还剩 {left} 分钟），"
+        "自动改派；A 角 李思远 即原承办人，转 B 角 陆佳颖（步行约 1 分钟）"
+    )
+    assert center.orders.relieve_late(STREET) == 0  # M2 has nothing ahead of it
+
+
+def test_the_naive_dispatcher_never_reassigns(center: Center, clock: ManualClock) -> None:
+    center.orders.routing = RoutingRules(strategy=Strategy.A_ONLY)
+    center.directory.check_in(M1, B1, clock.now())
+    first = center.orders.create(HOTLINE, tile()).order
+    second = center.orders.create(HOTLINE, tile(description="愚园路608弄6号门口地砖松动")).order
+    assert first.id and second.id and first.assignee == second.assignee == "M1"
+    center.orders.respond(M1, first.id)
+    center.orders.arrive(M1, first.id, B1)
+    clock.advance(minutes=1)
+    assert center.orders.relieve_late(STREET) == 0

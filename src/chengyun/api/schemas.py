@@ -374,6 +374,13 @@ class DispatchIn(Strict):
     note: Note = ""
 
 
+class ReassignIn(Strict):
+    assignee: str | None = Field(
+        None, max_length=40, description="新承办人编号；不填则按剩余到场时限自动选择他人"
+    )
+    reason: Note = Field(description="改派原因（如原承办人无法按时到场）")
+
+
 class RespondIn(Strict):
     note: Note = ""
     position: Position | None = None

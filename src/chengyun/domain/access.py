@@ -74,6 +74,7 @@ FIELD_ACTIONS = frozenset(
 )
 ALSO_ALLOWED: dict[Action, frozenset[Role]] = {
     Action.DISPATCH: DISPATCHERS,
+    Action.REASSIGN: DISPATCHERS,
     Action.RESPOND: frozenset({Role.HOTLINE_HANDLER, Role.CHIEF_RESPONDER}),  # 先联 by the hotline desk
     Action.CLOSE_LOOP: SUPERVISORS | {Role.CHIEF_RESPONDER, Role.HOTLINE_HANDLER},
     Action.CLOSE: SUPERVISORS | {Role.CHIEF_RESPONDER, Role.HOTLINE_HANDLER},

@@ -104,6 +104,7 @@ STATE_GROUPS = {
 
 class Action(StrEnum):
     DISPATCH = "dispatch"
+    REASSIGN = "reassign"
     RESPOND = "respond"
     ARRIVE = "arrive"
     HANDLE = "handle"
@@ -132,6 +133,7 @@ class Action(StrEnum):
 
 ACTION_LABELS = {
     Action.DISPATCH: "派遣",
+    Action.REASSIGN: "改派",
     Action.RESPOND: "响应",
     Action.ARRIVE: "到场签到",
     Action.HANDLE: "处置完成",
@@ -162,6 +164,8 @@ LIVE_STATES = _LIVE  # states in which someone still owes work on the order
 # they are allowed; the target state of each move is decided by its method.
 ALLOWED_FROM: Mapping[Action, frozenset[OrderState]] = {
     Action.DISPATCH: frozenset({OrderState.RECEIVED, OrderState.RETURNED, OrderState.DISPATCHED}),
+    # 改派 of an order someone holds but has not reached yet: the first contact already made stands.
+    Action.REASSIGN: frozenset({OrderState.DISPATCHED, OrderState.RESPONDED}),
     Action.RESPOND: frozenset({OrderState.DISPATCHED}),
     Action.ARRIVE: frozenset({OrderState.RESPONDED}),
     Action.HANDLE: frozenset({OrderState.ON_SITE, OrderState.PLANNED}),
@@ -477,6 +481,30 @@ class WorkOrder:
                 "assignee_name": assignee.name,
                 "previous": previous,
                 "area": self.location.area,
+            },
+        )
+
+    def reassign(self, now: datetime, by: Who, assignee: Who, reason: str, note: str = "") -> None:
+        """改派: hand an order its holder has not reached yet to someone else, with the reason (the holder
+        cannot arrive in time, is off shift, ...); `note`: how the new holder was chosen. Unlike a
+        dispatch it keeps the state: a first contact already made (`responded`) stands, and every stage
+        clock runs on as it was."""
+        self._require(Action.REASSIGN)
+        _need_text(reason, "改派原因")
+        if assignee.id == self.assignee:
+            raise InvalidInput(f"工单已由 {assignee.name} 承办，无需改派", assignee=assignee.id)
+        previous, self.assignee = self.assignee, assignee.id
+        self._record(
+            now,
+            by,
+            "reassigned",
+            f"改派给 {assignee.name}：{reason.strip()}" + (f"；{note.strip()}" if note.strip() else ""),
+            data={
+                "assignee": assignee.id,
+                "assignee_name": assignee.name,
+                "previous": previous,
+                "area": self.location.area,
+                "reason": reason.strip(),
             },
         )
 

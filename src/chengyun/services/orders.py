@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
@@ -23,16 +24,18 @@ from chengyun.domain.access import (
 )
 from chengyun.domain.calendar import SHANGHAI
 from chengyun.domain.categories import Catalogue, Category, categories_from_dicts
-from chengyun.domain.dispatch import Decision, RoutingRules
+from chengyun.domain.dispatch import RELIEF_RULES, Decision, Held, RoutingRules, late_holders
 from chengyun.domain.duplicates import RADIUS_M, DuplicateProposal, propose
 from chengyun.domain.duplicates import WINDOW as DUPLICATE_WINDOW
 from chengyun.domain.errors import Conflict, InvalidInput, NotFound
 from chengyun.domain.events import OrderEvent, events_of
 from chengyun.domain.geo import Point
 from chengyun.domain.orders import (
+    ALLOWED_FROM,
     Action,
     Contact,
     Location,
+    OrderState,
     ReturnReason,
     Satisfaction,
     Source,
@@ -43,7 +46,7 @@ from chengyun.domain.orders import (
 )
 from chengyun.domain.severity import Colour
 from chengyun.domain.sla import DEFAULT_POLICIES, DeadlinePolicy, PolicySet, Stage
-from chengyun.domain.staff import Post
+from chengyun.domain.staff import Post, Staff
 from chengyun.services.grading import GradingService, IntakeGrade
 from chengyun.services.group_commit import GroupCommit
 from chengyun.services.ports import (
@@ -102,6 +105,7 @@ class Created:
 # A suggestion this confident is taken without asking the handler to check it.
 CONFIDENT = 0.5
 AUTO_DISPATCH = Who("system", "自动派单")
+HELD = (OrderState.DISPATCHED, OrderState.RESPONDED, OrderState.ON_SITE)  # orders someone is to reach or work
 INTAKE = Who("system", "智能受理")
 
 Suggest = Callable[[str, str], Sequence[tuple[str, float]]]  # (street, text) → (code, confidence) best first
@@ -563,12 +567,7 @@ class OrderService:
             if area is not None and not self._gazetteer_for(order.street).area_exists(area):
                 raise InvalidInput(f"居民区 {area} 不存在", area=area)
             if assignee is not None:
-                try:
-                    person = uow.people.get_staff(assignee)
-                except NotFound:  # the order exists: an unknown person is bad input, not a 404
-                    raise InvalidInput(f"人员 {assignee} 不存在", assignee=assignee) from None
-                if person.street != order.street or not person.active:
-                    raise InvalidInput(f"人员 {assignee} 不能承办本街道工单", assignee=assignee)
+                person = self._assignable(uow, order, assignee)
                 order.dispatch(now, actor.who, Who(person.id, person.name), note, area)
                 return
             target_area = area or order.location.area
@@ -585,6 +584,91 @@ class OrderService:
             duty.took(decision.staff_id)
 
         return self._act(actor, order_id, Action.DISPATCH, change)
+
+    def reassign(self, actor: Actor, order_id: int, assignee: str | None, reason: str) -> WorkOrder:
+        """改派 an order its holder has not reached yet (dispatched or responded), with the reason: to
+        `assignee`, or (None) to whom routing chooses among the others for the time left to the arrival
+        deadline."""
+
+        def change(order: WorkOrder, now: datetime, _: DeadlinePolicy, uow: UnitOfWork) -> None:
+            previous = order.assignee
+            duty = self._duties.get(order.street, now, uow)
+            if assignee is not None:
+                person = self._assignable(uow, order, assignee)
+                order.reassign(now, actor.who, Who(person.id, person.name), reason)
+                duty.took(person.id, previous)
+                return
+            if order.location.area is None:
+                raise InvalidInput("工单尚未确定所属居民区，请指定承办人")
+            arrive = order.clocks.get(Stage.ARRIVE)
+            remaining = (arrive.due_at - now).total_seconds() / 60 if arrive and arrive.pending else 15.0
+            exclude = frozenset({previous}) if previous else frozenset()
+            decision = duty.decide(
+                order.location.area, now, order.location.point, max(0.0, remaining), self.routing, exclude
+            )
+            if decision is None:
+                raise InvalidInput("该居民区没有配置 AB 角，请指定承办人")
+            if decision.rule == "nobody":
+                raise InvalidInput("没有其他可以改派的人员，请指定承办人")
+            order.reassign(now, actor.who, Who(decision.staff_id, decision.name), reason, decision.reason)
+            duty.took(decision.staff_id, previous)
+
+        return self._act(actor, order_id, Action.REASSIGN, change)
+
+    def _assignable(self, uow: UnitOfWork, order: WorkOrder, staff_id: str) -> Staff:
+        try:
+            person = uow.people.get_staff(staff_id)
+        except NotFound:  # the order exists: an unknown person is bad input, not a 404
+            raise InvalidInput(f"人员 {staff_id} 不存在", assignee=staff_id) from None
+        if person.street != order.street or not person.active:
+            raise InvalidInput(f"人员 {staff_id} 不能承办本街道工单", assignee=staff_id)
+        return person
+
+    def relieve_late(self, street: str) -> int:
+        """The dispatcher's look over the orders in hand: each one whose holder is judged to reach the
+        site after its arrival deadline (`domain.dispatch.late_holders`) is reassigned (改派) to the area's
+        A or B when routing expects them there in time from a known position; the first contact already
+        made stands. Returns how many were reassigned."""
+        now = self._clock.now()
+        with self._uow() as uow:
+            held_orders = uow.orders.search(OrderQuery(street=street, states=HELD, limit=10_000)).items
+            duty = self._duties.get(street, now, uow)
+        held = [_held(o) for o in held_orders if o.assignee is not None and o.id is not None]
+        late = late_holders(now, held, duty.statuses_now(now), self.routing)
+        moved = 0
+        for h, minutes in late:
+            if h.area is None or h.arrive_due is None:
+                continue
+            remaining = (h.arrive_due - now).total_seconds() / 60
+            decision = duty.decide(h.area, now, h.site, remaining, self.routing, frozenset({h.assignee}))
+            # Only to someone judged there in time from where they are known to be.
+            # Only to the area's own A or B, judged there in time from where they are known to be.
+            if decision is None or decision.rule not in RELIEF_RULES or decision.walk_minutes is None:
+                continue
+            holder = duty.names.get(h.assignee, h.assignee)
+            reason = (
+                f"{holder} 预计约 {math.ceil(minutes)} 分钟后才能到场"
+                f"（到场时限还剩 {max(0, math.floor(remaining))} 分钟），自动改派"
+            )
+            if self._reassign_held(h, Who(decision.staff_id, decision.name), reason, decision.reason, now):
+                duty.took(decision.staff_id, h.assignee)
+                moved += 1
+        return moved
+
+    def _reassign_held(self, h: Held, to: Who, reason: str, note: str, now: datetime) -> bool:
+        with self._uow() as uow:
+            order = uow.orders.get(h.order_id, for_update=True)
+            if order.assignee != h.assignee or order.state not in ALLOWED_FROM[Action.REASSIGN]:
+                return False  # moved on meanwhile
+            policies, _ = self.rules(uow, order.street)
+            before = len(order.new_entries)
+            order.reassign(now, AUTO_DISPATCH, to, reason, note)
+            self.react(uow, order, order.new_entries[before:], now)
+            uow.orders.save(order, policies.get(order.policy_code))
+            events = events_of(order)
+            uow.commit()
+        self._publish(events)
+        return True
 
     def respond(
         self, actor: Actor, order_id: int, note: str = "", position: Point | None = None
@@ -782,6 +866,19 @@ class OrderService:
         if pair is None:
             return None
         return pair.roles_on(self._clock.now().astimezone(SHANGHAI).date())[0]
+
+
+def _held(order: WorkOrder) -> Held:
+    arrive = order.clocks.get(Stage.ARRIVE)
+    assert order.id is not None and order.assignee is not None
+    return Held(
+        order.id,
+        order.assignee,
+        order.location.area,
+        order.location.point,
+        arrive.due_at if arrive is not None and arrive.pending else None,
+        order.state is OrderState.ON_SITE,
+    )
 
 
 def _dispatch_note(decision: Decision, duty: DutySnapshot, category: Category) -> str:

@@ -89,8 +89,10 @@ class DutySnapshot:
         site: Point | None,
         arrive_within_minutes: float,
         rules: RoutingRules = DEFAULT_RULES,
+        exclude: frozenset[str] = frozenset(),
     ) -> Decision | None:
-        """Who should take an order in `area` now; None when the area has no A/B pair."""
+        """Who should take an order in `area` now; None when the area has no A/B pair. `exclude`: people
+        not to choose (an order's holder when it is taken from them)."""
         pair = self.pairs.get(area)
         if pair is None:
             return None
@@ -105,15 +107,30 @@ class DutySnapshot:
                 self._built = statuses(people, on_duty, on_leave, dict(self.open_counts), positions)
                 self._built_for = moment
             staff = dict(self._built)
-        return route(pair, day, staff, site, arrive_within_minutes, rules)
+        return route(pair, day, staff, site, arrive_within_minutes, rules, exclude)
 
-    def took(self, staff_id: str) -> None:
-        """Count a dispatch made by this process until the next reload."""
+    def statuses_now(self, now: datetime) -> dict[str, StaffStatus]:
+        """Everyone's StaffStatus at `now` (as `decide` sees them)."""
+        moment = self._at(now)
+        _, _, on_duty, on_leave, positions, at_desk = moment
         with self.lock:
-            held = self.open_counts[staff_id] = self.open_counts.get(staff_id, 0) + 1
-            status = self._built.get(staff_id)
-            if status is not None:
-                self._built[staff_id] = replace(status, open_orders=held)
+            people = [
+                (i, name, i in self.field_workers and i not in at_desk) for i, name in self.names.items()
+            ]
+            checked_at = {k: at for k, (_, at) in self.positions.items()}
+            return statuses(people, on_duty, on_leave, dict(self.open_counts), positions, checked_at)
+
+    def took(self, staff_id: str, from_staff: str | None = None) -> None:
+        """Count a dispatch made by this process until the next reload (`from_staff`: the holder a
+        reassigned order was taken from)."""
+        with self.lock:
+            for who, change in ((staff_id, 1), (from_staff, -1)):
+                if who is None:
+                    continue
+                held = self.open_counts[who] = max(0, self.open_counts.get(who, 0) + change)
+                status = self._built.get(who)
+                if status is not None:
+                    self._built[who] = replace(status, open_orders=held)
 
 
 def load_duty(uow: UnitOfWork, street: str, now: datetime) -> DutySnapshot:

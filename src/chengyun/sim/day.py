@@ -210,6 +210,7 @@ def _report(
             "extensions_requested": stats.extensions_asked,
             "extensions_approved": stats.extensions_approved,
             "reassigned_by_duty_officer": stats.reassigned,
+            "reassigned_late_holder": stats.relieved,
             "steps_refused": dict(sorted(stats.skipped.items())),
         },
         "staff": sim.utilisation(),

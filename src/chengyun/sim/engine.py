@@ -106,6 +106,7 @@ class Stats:
     extensions_asked: int = 0
     extensions_approved: int = 0
     reassigned: int = 0
+    relieved: int = 0  # reassigned by the dispatcher: the holder would not arrive in time
     readings: int = 0
     rejected_readings: int = 0
     skipped: Counter[str] = field(default_factory=Counter)  # steps the center refused, by step
@@ -691,13 +692,12 @@ class Simulation:
             Role.DUTY_OFFICER, frozenset({self.street}), officer, self._names.get(officer or "", "值班长")
         )
         order = self.center.orders.get(actor, order_id)
-        # A responded order cannot be dispatched again (the desk's first contact at night makes it so):
-        # the officer can only wait for its assignee's shift.
-        if order.state is not OrderState.DISPATCHED or order.assignee is None:
+        if order.state not in (OrderState.DISPATCHED, OrderState.RESPONDED) or order.assignee is None:
             return
         if self._working(order.assignee, at):
             return
-        self.center.orders.dispatch(actor, order_id, None, "承办人不在班，值班长改派")
+        # 改派: a first contact already made (responded) stands.
+        self.center.orders.reassign(actor, order_id, None, "承办人不在班，值班长改派")
         self.stats.reassigned += 1
 
     def _after_handled(self, worker: Worker, order_id: int, at: datetime) -> None:
@@ -746,6 +746,9 @@ class Simulation:
         c = self.center
         while fire_due(c.uow, c.clock, c.bus.publish, c.orders, 200) >= 200:
             pass
+        # The dispatcher looks over the orders in hand each minute: one whose holder will not make its
+        # arrival deadline goes to someone who can (改派).
+        self.stats.relieved += c.orders.relieve_late(self.street)
 
     def _on_sensors(self, _: None, at: datetime) -> None:
         assert self.uploads is not None

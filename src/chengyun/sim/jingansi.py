@@ -16,14 +16,15 @@ block is cut into quarters by a smaller road; every unit grid is one or two quar
 inside one quarter. Door numbers run along a road from its start (east end of an east–west road, south end
 of a north–south road), odd numbers on the left-hand side; the LineStrings run in that direction.
 
-Staffing: each area's A/B partners (AB角) keep the area covered 07:00–22:00 every day between them. On
-weekdays the A works a half day as area manager (07:00–14:30 or 14:30–22:00) while the B takes the other half
-on the 12345 hotline, standing in; on Saturday the A, on Sunday the B, is the area's manager for the whole
-day. A separate hotline team (00:00–08:00 and 16:00–24:00 daily, one handler 08:00–16:00 on weekdays and
-two on weekend days) keeps at least two handlers on the hotline at every moment; one duty officer is on
-duty around the clock in three shifts. A night duty team of eight chief responders (夜间值守) keeps four
-people in the field 22:00–07:00, each starting from an area office chosen so that no point of the street
-is far from one of them; each works every other night.
+Staffing: each area's A/B partners (AB角) keep the area covered 07:00–22:00 every day between them (to
+23:00 on weekdays). On weekdays the A works a half day as area manager (07:00–15:00 or 15:00–23:00: the late
+half stays out through the evening's noise complaints, 22:00–23:00, the night team's first hour) while the B
+takes the other half on the 12345 hotline, standing in; on Saturday the A, on Sunday the B, is the area's
+manager for the whole day. A separate hotline team (00:00–08:00 and 16:00–24:00 daily, one handler
+08:00–16:00 on weekdays and two on weekend days) keeps at least two handlers on the hotline at every
+moment; one duty officer is on duty around the clock in three shifts. A night duty team of eight chief
+responders (夜间值守) keeps four people in the field 22:00–07:00, each starting from an area office chosen
+so that no point of the street is far from one of them; each works every other night.
 """
 
 from __future__ import annotations
@@ -1042,8 +1043,11 @@ def _roles_on(a: str, b: str, day: date) -> tuple[str, str]:
 
 # --- roster -----------------------------------------------------------------------------------------------
 
-_EARLY = (7 * 60, 14 * 60 + 30)
-_LATE = (14 * 60 + 30, 22 * 60)
+# Weekday halves of eight hours each. The late half runs to 23:00 (it was 14:30–22:00, the early one
+# 07:00–14:30): the evening's noise calls peak in the night team's first hour, when four people covered the
+# whole street (README, "Simulating a day").
+_EARLY = (7 * 60, 15 * 60)
+_LATE = (15 * 60, 23 * 60)
 _WHOLE_DAY = (7 * 60, 22 * 60)
 _DUTY_SHIFTS = ((0, 8 * 60), (8 * 60, 16 * 60), (16 * 60, 24 * 60))
 # By day on weekdays one of the team keeps a line open besides the B partners standing in, who go out to

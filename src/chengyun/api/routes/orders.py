@@ -24,6 +24,7 @@ from chengyun.api.schemas import (
     OrderPage,
     PlanIn,
     ReasonIn,
+    ReassignIn,
     ReclassifyIn,
     RegradeIn,
     ReplyIn,
@@ -146,6 +147,11 @@ def get_timeline(order_id: OrderId, center: CenterDep, actor: ActorDep) -> list[
 def dispatch(order_id: OrderId, body: DispatchIn, center: CenterDep, actor: ActorDep) -> OrderOut:
     order = center.orders.dispatch(actor, order_id, body.assignee, body.note, body.area)
     return shape(center, actor, order)
+
+
+@router.post("/{order_id}/reassign", response_model=OrderOut, summary="改派（到场前，含已响应）")
+def reassign(order_id: OrderId, body: ReassignIn, center: CenterDep, actor: ActorDep) -> OrderOut:
+    return shape(center, actor, center.orders.reassign(actor, order_id, body.assignee, body.reason))
 
 
 @router.post("/{order_id}/respond", response_model=OrderOut, summary="响应（先联）")
