@@ -11,6 +11,7 @@
 (() => {
   const REFRESH_MS = 400;          // the quickest the figures are re-read after events
   const SENSORS_REFRESH_MS = 5000; // the sensor layer is bigger: at most this often after alarm events
+  const MARKERS_MS = 250;          // alarm markers: a burst of alarm events is drawn once, this long after its first
   const PERIODIC_MS = 30000;       // re-read anyway (deadlines pass with time, not only with events)
   const FEED_MAX = 40;
   const FEED_BACKLOG = 20;
@@ -357,6 +358,13 @@
     chart("c-map").setOption({ series: [{ id: "orders", data }, { id: "alarms", data: alarmData }] });
   }
 
+  // A burst of alarm events (a block going offline raises hundreds at once) redraws the map once, not once an
+  // event: each redraw renders the whole map, sensor layer included.
+  let markersTimer = null;
+  function drawOrdersSoon() {
+    if (markersTimer === null) markersTimer = setTimeout(() => { markersTimer = null; drawOrders(); }, MARKERS_MS);
+  }
+
   function drawSensorPoints(s) {
     if (!changed("sensor-points", pointsKey(s.points))) return;
     const normal = [], offline = [];
@@ -648,7 +656,7 @@
     } else {
       alarms.delete(ev.alarm_id);
     }
-    drawOrders();
+    drawOrdersSoon();
     refreshSensors();
     if (detail && detail.kind === "alarm" && detail.id === ev.alarm_id) showAlarm(ev.alarm_id, ev.sensor_label);
   }
