@@ -277,7 +277,8 @@ def test_a_dropped_connection_is_re_established_and_nothing_is_lost(
     ingestor = running(config(mqtt_url, street, "a"), sink)
     with MqttPublisher(mqtt_url) as publisher:
         publisher.publish_many([(f"chengyun/{street}/sensors/S1", b"before")])
-        wait_for(lambda: len(sink.messages) == 1)
+        # Stored and acknowledged: a drop before the acknowledgement would (rightly) bring it again.
+        wait_for(lambda: len(sink.messages) == 1 and ingestor.stats()["acked"] == 1)
         # The network drops the connection (the socket closes under the client).
         loop, connection = ingestor._loop, ingestor._client._connection
         assert loop is not None
