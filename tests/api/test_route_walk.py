@@ -112,6 +112,7 @@ EXPECTED: dict[str, dict[str, Outcome]] = {
     "GET /api/v1/orders/{order_id}/duplicates": READ_ONE,
     "GET /api/v1/orders/{order_id}/grade": READ_ONE,
     "POST /api/v1/orders/{order_id}/dispatch": order_action("DISPATCHERS"),
+    "POST /api/v1/orders/{order_id}/reassign": order_action("DISPATCHERS"),
     "POST /api/v1/orders/{order_id}/respond": order_action("M1 desk responder"),
     "POST /api/v1/orders/{order_id}/arrive": order_action("M1"),
     "POST /api/v1/orders/{order_id}/handle": order_action("M1"),
@@ -477,6 +478,7 @@ EXTENSION = {"until": "2026-11-25T10:30:00+08:00", "reason": "需调用高空作
 # action: the steps before it and its body
 ORDER_ACTIONS: dict[str, tuple[tuple[tuple[str, str, dict[str, Any]], ...], dict[str, Any]]] = {
     "dispatch": ((), {"assignee": "M1", "note": "改派"}),
+    "reassign": ((), {"assignee": "M2", "reason": "A 角赶不到现场"}),
     "respond": ((), {"note": "已电话联系"}),
     "arrive": ((RESPONDED,), {"position": HERE}),
     "handle": ((RESPONDED, ARRIVED), {"note": "已修复"}),
