@@ -528,20 +528,7 @@ class Users:
         mine: list[str] = []
         while True:
             if not mine or self.rng.random() < 0.4:
-                lon, lat = self.rng.choice(st.building_points)
-                category, texts = self.rng.choice(TEXTS)
-                form = {
-                    "api_key": st.open311_key,
-                    "jurisdiction_id": st.code,
-                    "service_code": category,
-                    "lat": f"{lat:.6f}",
-                    "long": f"{lon:.6f}",
-                    "description": self.rng.choice(texts).format(addr="我家"),
-                    "phone": "139" + "".join(str(self.rng.randrange(10)) for _ in range(8)),
-                } | st.answers[category]
-                _, answer = await self.call("open311", "POST", "/open311/v2/requests.json", None, data=form)
-                if answer:
-                    mine.append(str(answer[0]["service_request_id"]))
+                await self.citizen_report(st, mine)
             else:
                 rid = self.rng.choice(mine[-20:])
                 await self.call(
