@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from apikit import CHINESE, V1, Api, assert_error
 from chengyun.adapters.clock import ManualClock
 from chengyun.api.app import create_app
-from chengyun.bootstrap import build
+from chengyun.bootstrap import Center, build
 from chengyun.domain.access import Role
 from chengyun.domain.calendar import local_date
 from chengyun.settings import Settings, sqlite_url
@@ -222,15 +222,21 @@ def test_with_several_streets_a_district_admin_is_asked_which_one(api: Api) -> N
     assert named.status_code == 200, named.text
 
 
-def test_the_demo_opens_with_past_days_to_compare_and_tells_nobody_about_them(
-    sqlite_template: Path, tmp_path: Path
-) -> None:
+def demo_street_center(sqlite_template: Path, tmp_path: Path, days: int) -> Center:
+    """The demo street on a fresh SQLite copy, its roster covering `days` before T0 and T0's own day."""
     db = tmp_path / "demo.db"
     shutil.copyfile(sqlite_template, db)
     center = build(
         Settings(database_url=sqlite_url(db), run_worker=False), clock=ManualClock(T0), migrate=False
     )
-    load_demo_street(center, local_date(T0) - timedelta(days=3), 4, sensors=[], community=False)
+    load_demo_street(center, local_date(T0) - timedelta(days=days), days + 1, sensors=[], community=False)
+    return center
+
+
+def test_the_demo_opens_with_past_days_to_compare_and_tells_nobody_about_them(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    center = demo_street_center(sqlite_template, tmp_path, days=3)
     stored = seed_history(center, days=3, orders_per_hour=40, seed=7)
     assert 3 * 24 * 30 < stored < 3 * 24 * 50  # about 40 an hour
     token, _ = center.auth.issue(Role.DIRECTOR, [STREET])
@@ -255,12 +261,7 @@ def test_the_demo_opens_with_past_days_to_compare_and_tells_nobody_about_them(
 def test_a_demo_sped_up_to_thousands_an_hour_stores_a_past_of_a_busy_street_not_thousands_an_hour(
     sqlite_template: Path, tmp_path: Path
 ) -> None:
-    db = tmp_path / "demo.db"
-    shutil.copyfile(sqlite_template, db)
-    center = build(
-        Settings(database_url=sqlite_url(db), run_worker=False), clock=ManualClock(T0), migrate=False
-    )
-    load_demo_street(center, local_date(T0) - timedelta(days=1), 2, sensors=[], community=False)
+    center = demo_street_center(sqlite_template, tmp_path, days=1)
     stored = seed_history(center, days=1, orders_per_hour=3600, seed=7)
     assert 24 * 45 < stored < 24 * 75  # about HISTORY_MAX_RATE (60) an hour
     center.stop()
