@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -53,6 +54,36 @@ def wait_for(condition: object, what: str, timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def scratch_databases(prefix: str) -> Iterator[Callable[[str], str]]:
+    """Creates PostgreSQL databases of the test's own on the shared test server (`create(name)` gives the
+    URL of a new, empty one) and drops them, and only them, afterwards."""
+    from sqlalchemy.engine import make_url
+
+    from chengyun.adapters.db.engine import make_engine
+
+    base = os.environ.get("CHENGYUN_TEST_DATABASE_URL")
+    if not base:
+        missing("CHENGYUN_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+    admin = make_engine(make_url(base).set(database="postgres"))
+    made: list[str] = []
+
+    def create(name: str) -> str:
+        database = f"{prefix}_{name}_{secrets.token_hex(4)}"
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {database}")
+        made.append(database)
+        return make_url(base).set(database=database).render_as_string(hide_password=False)
+
+    try:
+        yield create
+    finally:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            for database in made:
+                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        admin.dispose()
 
 
 def _postgres_bin() -> Path:

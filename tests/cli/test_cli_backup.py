@@ -3,18 +3,15 @@ half-written behind. (The round trip while the center runs: tests/faults/test_ba
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
-from sqlalchemy.engine import make_url
 
 from chengyun.adapters.db.engine import make_engine
 from chengyun.cli import main
-from throwaway import missing
+from throwaway import scratch_databases
 
 UNREACHABLE = "postgresql://postgres@127.0.0.1:9/chengyun"  # the discard port: nothing answers
 
@@ -81,25 +78,8 @@ def test_restore_refuses_what_is_not_a_backup(tmp_path: Path, capsys: pytest.Cap
 @pytest.fixture
 def new_database() -> Iterator[Callable[[], str]]:
     """Makes PostgreSQL databases of the test's own on the test server, dropped afterwards."""
-    base = os.environ.get("CHENGYUN_TEST_DATABASE_URL")
-    if not base:
-        missing("CHENGYUN_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)")
-    admin = make_engine(make_url(base).set(database="postgres"))
-    made: list[str] = []
-
-    def create() -> str:
-        made.append(f"cy_backup_cli_{secrets.token_hex(4)}")
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {made[-1]}")
-        return make_url(base).set(database=made[-1]).render_as_string(hide_password=False)
-
-    try:
-        yield create
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            for database in made:
-                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-        admin.dispose()
+    with scratch_databases("cy_backup_cli") as create:
+        yield lambda: create("db")
 
 
 @pytest.mark.postgres

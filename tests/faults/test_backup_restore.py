@@ -7,8 +7,6 @@ worker fires on the restored deadlines."""
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from apikit import TILE
 from callers import Callers
@@ -29,7 +26,7 @@ from chengyun.domain.access import Role
 from chengyun.settings import Settings
 from community_data import load_community
 from street import ADMIN, STREET, load_street
-from throwaway import missing, server, wait_for
+from throwaway import scratch_databases, server, wait_for
 
 V1 = "/api/v1"
 HERE = {"lon": 121.4421, "lat": 31.2251}  # in front of building B1, area A1
@@ -58,26 +55,8 @@ def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[C
     if request.param == "sqlite":
         yield lambda name: f"sqlite:///{tmp_path / (name + '.db')}"
         return
-    base = os.environ.get("CHENGYUN_TEST_DATABASE_URL")
-    if not base:
-        missing("CHENGYUN_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)")
-    admin = make_engine(make_url(base).set(database="postgres"))
-    made: list[str] = []
-
-    def create(name: str) -> str:
-        database = f"cy_backup_{name}_{secrets.token_hex(4)}"
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {database}")
-        made.append(database)
-        return make_url(base).set(database=database).render_as_string(hide_password=False)
-
-    try:
+    with scratch_databases("cy_backup") as create:
         yield create
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            for database in made:
-                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-        admin.dispose()
 
 
 def source_database(url: str) -> dict[str, str]:
