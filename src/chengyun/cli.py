@@ -343,18 +343,56 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from chengyun.domain.calendar import local
     from chengyun.services.audit import AuditAction
 
-    try:
-        since = datetime.fromisoformat(args.since) if args.since else None
-    except ValueError:
-        since = None
-    if args.since and (since is None or since.tzinfo is None):
-        print("--since 须为带时区的时间，如 2026-11-25T08:00:00+08:00", file=sys.stderr)
+    if args.what == "prune":
+        return _audit_prune(args)
+    since = _aware(args.since, "--since", "2026-11-25T08:00:00+08:00") if args.since else None
+    if args.since and since is None:
         return 2
     action = AuditAction(args.action) if args.action else None
     for e in _center(args).audit.entries(None, since, action, args.limit):
         streets = ",".join(sorted(e.streets)) or "*"
         who = f"{e.actor_name}（{e.actor_id}）"
         print(f"{local(e.at):%Y-%m-%d %H:%M:%S}\t{who}\t{e.action.label}\t{e.subject}\t{streets}")
+    return 0
+
+
+def _aware(value: str, flag: str, example: str) -> datetime | None:
+    """An ISO-8601 time with its offset; None (and why, on stderr) for anything else."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        print(f"{flag} 须为带时区的时间，如 {example}", file=sys.stderr)
+        return None
+    return parsed
+
+
+def _audit_prune(args: argparse.Namespace) -> int:
+    from chengyun.adapters.audit_archive import JsonLinesArchive
+
+    if not args.before or not args.archive:
+        print("清理审计日志须给出 --before（带时区的时间）和 --archive（归档文件）", file=sys.stderr)
+        return 2
+    before = _aware(args.before, "--before", "2026-01-01T00:00:00+08:00")
+    if before is None:
+        return 2
+    target = Path(args.archive)
+    center = _center(args)
+    try:
+        archive = JsonLinesArchive(target)
+    except FileExistsError:
+        print(f"归档文件 {target} 已存在，不会覆盖；请换一个文件名", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"无法创建归档文件 {target}：{exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        count = center.audit.prune(before, archive, archive_file=str(target.resolve()))
+    except BaseException:
+        archive.discard()
+        raise
+    print(f"已将 {before.isoformat()} 以前的 {count} 条审计记录归档到 {target} 并从数据库删除")
     return 0
 
 
@@ -831,11 +869,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--database-url")
 
-    p = sub.add_parser("audit", help="审计日志：谁查看了诉求人联系方式、谁签发或吊销了令牌（新的在前）")
+    from chengyun.services.audit import AuditAction
+
+    p = sub.add_parser(
+        "audit",
+        help="审计日志：谁查看了诉求人联系方式、谁签发或吊销了令牌（新的在前）；"
+        "prune：把半年以前的记录归档到文件后从数据库删除",
+    )
     p.set_defaults(run=cmd_audit)
-    p.add_argument("--since", help="起始时间（带时区）")
-    p.add_argument("--action", choices=["contact_viewed", "token_issued", "token_revoked", "staff_replaced"])
-    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("what", nargs="?", choices=["list", "prune"], default="list", help="list（默认）或 prune")
+    p.add_argument("--since", help="list：起始时间（带时区）")
+    p.add_argument("--action", choices=[a.value for a in AuditAction], help="list：只看这一类")
+    p.add_argument("--limit", type=int, default=200, help="list：最多几条")
+    p.add_argument("--before", help="prune：清理此时间以前的记录（带时区；须在 180 天以前）")
+    p.add_argument("--archive", help="prune：归档文件（JSON Lines，以 .gz 结尾则压缩；不覆盖已有文件）")
     p.add_argument("--database-url")
 
     what = ["places", "departments", "staff", "pairs", "roster", "categories", "sensors"]

@@ -1,17 +1,20 @@
-"""Storage of the audit log: inserts and reads, never an update or a delete."""
+"""Storage of the audit log: inserts and reads, never an update; deletes only of what a prune archived
+(the database's triggers, migration 0012, refuse the rest)."""
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, delete, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from chengyun.adapters.db import tables as t
 from chengyun.adapters.db.repositories import _Repository
-from chengyun.services.audit import AuditAction, AuditEntry
+from chengyun.domain.errors import InvalidInput
+from chengyun.services.audit import KEEP_DAYS, AuditAction, AuditEntry
 
 
 class SqlAuditRepository(_Repository):
@@ -54,6 +57,21 @@ class SqlAuditRepository(_Repository):
                 if len(found) == limit:
                     break
         return found
+
+    def older_than(self, before: datetime) -> Iterator[AuditEntry]:
+        c = t.audit_log.c
+        query = select(t.audit_log).where(c.at < before).order_by(c.id)
+        for row in self._run(query.execution_options(yield_per=1000)):
+            yield _entry(row)
+
+    def delete_older_than(self, before: datetime, up_to_id: int) -> int:
+        c = t.audit_log.c
+        try:
+            return self._run(delete(t.audit_log).where(c.at < before, c.id <= up_to_id)).rowcount
+        except IntegrityError as exc:  # the database's guard (migration 0012) refused: too recent
+            raise InvalidInput(
+                f"数据库拒绝删除：审计日志只能删除 {KEEP_DAYS} 天以前的记录（按数据库服务器的时间）"
+            ) from exc
 
 
 def _entry(row: Row[Any]) -> AuditEntry:
