@@ -327,3 +327,25 @@ def test_the_wall_screen_roles_read_the_summary_with_the_next_fairs_own_figures(
     assert [(r["code"], r["signed"], r["households"], r["threshold"]) for r in s["renovation"]] == [
         ("R1", 7, 10, 0.9)
     ]
+
+
+def test_residents_shown_in_full_are_in_the_audit_log_and_masked_ones_are_not(api_c: Api) -> None:
+    for made in (booking(), booking(stall="S2", slot=None, name="李伯伯")):
+        assert api_c.post(f"{P}/bookings", None, json=made).status_code == 201
+    doctor = stall_holder(api_c, "hosp")
+    masked = api_c.client.get("/api/v1/community/bookings", headers=doctor, params={"since": MARKET_DAY})
+    assert masked.json()[0]["phone"] == "138****5678"
+    assert api_c.get("/community/volunteer-hours", "M1").status_code == 200  # masked for an area manager
+
+    everyone = api_c.get("/community/bookings", "worker", params={"since": MARKET_DAY}).json()
+    api_c.get("/community/party/units", "worker")
+
+    logged = api_c.get("/audit", "admin", params={"action": "residents_viewed"}).json()
+    assert [(e["role"], e["subject"]) for e in logged] == [
+        ("community_worker", "party:T"),
+        ("community_worker", "bookings:T"),
+    ]
+    assert logged[1]["action_label"] == "查看居民姓名与电话"
+    assert logged[1]["details"] == {"count": 2, "ids": sorted(str(b["id"]) for b in everyone)}
+    assert {b["name"] for b in everyone} == {"王阿姨", "李伯伯"}
+    assert logged[0]["details"]["count"] > 0

@@ -25,6 +25,7 @@ class AuditAction(StrEnum):
     TOKEN_ISSUED = "token_issued"
     TOKEN_REVOKED = "token_revoked"
     STAFF_REPLACED = "staff_replaced"
+    RESIDENTS_VIEWED = "residents_viewed"
     AUDIT_PRUNED = "audit_pruned"
 
     @property
@@ -37,9 +38,11 @@ AUDIT_LABELS = {
     AuditAction.TOKEN_ISSUED: "签发令牌",
     AuditAction.TOKEN_REVOKED: "吊销令牌",
     AuditAction.STAFF_REPLACED: "导入人员与岗位",
+    AuditAction.RESIDENTS_VIEWED: "查看居民姓名与电话",
     AuditAction.AUDIT_PRUNED: "归档并清理审计日志",
 }
 KEEP_DAYS = 180  # the least an entry is kept
+MAX_IDS = 500  # the records named in one residents_viewed entry
 COMMAND_LINE = ("cli", "命令行", "admin")  # who acts when nobody signed in: the `chengyun` command
 
 
@@ -113,6 +116,29 @@ class Audit:
             with self._uow() as uow:
                 uow.audit.add(entries)
                 uow.commit()
+
+    def residents_viewed(self, actor: Actor, street: str, what: str, ids: Sequence[object]) -> None:
+        """Record that `actor` was shown, in full, the names and phones of residents in `what` (bookings,
+        signups, households…) of `street`: one entry per answer, with the records' ids (the first
+        MAX_IDS of them) and how many. Callers pass only what they showed unmasked."""
+        if not ids:
+            return
+        shown = [str(i) for i in ids[:MAX_IDS]]
+        with self._uow() as uow:
+            uow.audit.add(
+                [
+                    entry(
+                        actor,
+                        self._clock.now(),
+                        AuditAction.RESIDENTS_VIEWED,
+                        f"{what}:{street}",
+                        [street],
+                        count=len(ids),
+                        ids=shown,
+                    )
+                ]
+            )
+            uow.commit()
 
     def staff_replaced(self, actor: Actor, street: str, count: int) -> None:
         with self._uow() as uow:

@@ -4,6 +4,7 @@ check-in and hours, job applications, renovation signing and milestones, the par
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -48,6 +49,7 @@ from chengyun.api.schemas_community import (
     staff_application,
     staff_booking,
 )
+from chengyun.bootstrap import Center
 from chengyun.domain.access import Actor
 from chengyun.domain.calendar import local
 from chengyun.domain.community.jobs import ApplicationStatus, FairFigures
@@ -176,6 +178,7 @@ def bookings(
     )
     stalls = center.community.market.menu(street).stalls
     full = sees_residents(actor)
+    _shown(center, actor, street, "bookings", [b.id for b in found])
     return [staff_booking(b, stalls[b.stall].name if b.stall in stalls else b.stall, full) for b in found]
 
 
@@ -186,6 +189,7 @@ def attend(booking_id: Id, center: CenterDep, actor: ActorDep, street: StreetQue
     street = street_of(actor, street)
     b = center.community.market.attend(actor, street, booking_id)
     stalls = center.community.market.menu(street).stalls
+    _shown(center, actor, street, "bookings", [b.id])
     return staff_booking(b, stalls[b.stall].name if b.stall in stalls else b.stall, sees_residents(actor))
 
 
@@ -211,19 +215,28 @@ def market_figures(
 def signups(
     shift: CodePath, center: CenterDep, actor: ActorDep, street: StreetQuery = None
 ) -> list[StaffSignupOut]:
-    return [_signup(s) for s in center.community.volunteers.signups(actor, street_of(actor, street), shift)]
+    street = street_of(actor, street)
+    found = center.community.volunteers.signups(actor, street, shift)
+    _shown(center, actor, street, "signups", [s.id for s in found])
+    return [_signup(s) for s in found]
 
 
 @router.post("/volunteer-signups/{signup_id}/check-in", response_model=StaffSignupOut, summary="志愿者签到")
 def check_in(signup_id: Id, center: CenterDep, actor: ActorDep, street: StreetQuery = None) -> StaffSignupOut:
-    return _signup(center.community.volunteers.check_in(actor, street_of(actor, street), signup_id))
+    street = street_of(actor, street)
+    done = center.community.volunteers.check_in(actor, street, signup_id)
+    _shown(center, actor, street, "signups", [signup_id])
+    return _signup(done)
 
 
 @router.post("/volunteer-signups/{signup_id}/check-out", response_model=StaffSignupOut, summary="志愿者签退")
 def check_out(
     signup_id: Id, center: CenterDep, actor: ActorDep, street: StreetQuery = None
 ) -> StaffSignupOut:
-    return _signup(center.community.volunteers.check_out(actor, street_of(actor, street), signup_id))
+    street = street_of(actor, street)
+    done = center.community.volunteers.check_out(actor, street, signup_id)
+    _shown(center, actor, street, "signups", [signup_id])
+    return _signup(done)
 
 
 @router.get("/volunteer-hours", response_model=list[VolunteerHoursOut], summary="志愿者服务时长排行")
@@ -234,7 +247,9 @@ def volunteer_hours(
     since: AwareMoment | None = None,
     until: AwareMoment | None = None,
 ) -> list[VolunteerHoursOut]:
-    found = center.community.volunteers.hours(actor, street_of(actor, street), since, until)
+    street = street_of(actor, street)
+    found = center.community.volunteers.hours(actor, street, since, until)
+    _shown(center, actor, street, "volunteers", [v.phone for v in found])
     return [_hours(v, sees_residents(actor)) for v in found]
 
 
@@ -252,7 +267,9 @@ def applications(
     post: Annotated[str | None, Query(max_length=64)] = None,
     status: ApplicationStatus | None = None,
 ) -> list[StaffApplicationOut]:
-    found = center.community.jobs.applications(actor, street_of(actor, street), fair, post, status)
+    street = street_of(actor, street)
+    found = center.community.jobs.applications(actor, street, fair, post, status)
+    _shown(center, actor, street, "applications", [a.id for a in found])
     return [staff_application(a, sees_residents(actor)) for a in found]
 
 
@@ -262,9 +279,9 @@ def applications(
 def move_application(
     application_id: Id, body: ApplicationMove, center: CenterDep, actor: ActorDep, street: StreetQuery = None
 ) -> StaffApplicationOut:
-    moved = center.community.jobs.move(
-        actor, street_of(actor, street), application_id, body.status, body.note
-    )
+    street = street_of(actor, street)
+    moved = center.community.jobs.move(actor, street, application_id, body.status, body.note)
+    _shown(center, actor, street, "applications", [moved.id])
     return staff_application(moved, sees_residents(actor))
 
 
@@ -290,8 +307,10 @@ def projects(center: CenterDep, actor: ActorDep, street: StreetQuery = None) -> 
 def project(
     code: CodePath, center: CenterDep, actor: ActorDep, street: StreetQuery = None
 ) -> ProjectDetailOut:
-    d = center.community.renovation.project(actor, street_of(actor, street), code)
+    street = street_of(actor, street)
+    d = center.community.renovation.project(actor, street, code)
     full = sees_residents(actor)
+    _shown(center, actor, street, f"households/{code}", [h.code for h in d.households])
     return ProjectDetailOut(
         **_project(d.view).model_dump(),
         by_building=[
@@ -333,9 +352,9 @@ def household(
     actor: ActorDep,
     street: StreetQuery = None,
 ) -> HouseholdOut:
-    h = center.community.renovation.household(
-        actor, street_of(actor, street), code, household, body.action, body.on, body.note
-    )
+    street = street_of(actor, street)
+    h = center.community.renovation.household(actor, street, code, household, body.action, body.on, body.note)
+    _shown(center, actor, street, f"households/{code}", [h.code])
     return HouseholdOut(
         code=h.code,
         building=h.building,
@@ -374,7 +393,9 @@ def milestone_done(
 
 @router.get("/party/units", response_model=PartyGridOut, summary="党建网格：四级组织与党员")
 def party_units(center: CenterDep, actor: ActorDep, street: StreetQuery = None) -> PartyGridOut:
-    units, members = center.community.party.grid(actor, street_of(actor, street))
+    street = street_of(actor, street)
+    units, members = center.community.party.grid(actor, street)
+    _shown(center, actor, street, "party", [m.code for m in members])
     by_unit: dict[str, list[PartyMember]] = {}
     for m in members:
         by_unit.setdefault(m.unit, []).append(m)
@@ -402,8 +423,11 @@ def responsible(
     building: Annotated[str | None, Query(max_length=64, description="楼栋编码")] = None,
     address: Annotated[str | None, Query(max_length=200, description="或楼栋地址，如 愚园路608弄6号")] = None,
 ) -> ResponsibleOut:
-    answer = center.community.party.responsible(actor, street_of(actor, street), building, address)
+    street = street_of(actor, street)
+    answer = center.community.party.responsible(actor, street, building, address)
     r = answer.responsible
+    leaders = [m for m in (r.leader, *(m for _, m in r.chain)) if m is not None]
+    _shown(center, actor, street, "party", sorted({m.code for m in leaders}))
     return ResponsibleOut(
         building=answer.building.code,
         building_name=answer.building.name,
@@ -507,6 +531,12 @@ def _project(v: ProjectView) -> ProjectOut:
         completion=v.progress.share,
         completed=v.progress.completed,
     )
+
+
+def _shown(center: Center, actor: Actor, street: str, what: str, ids: Sequence[object]) -> None:
+    """The audit entry for residents' names and phones shown in full (to the programs' staff only)."""
+    if sees_residents(actor):
+        center.audit.residents_viewed(actor, street, what, ids)
 
 
 def _member(m: PartyMember, actor: Actor) -> MemberOut:
