@@ -113,9 +113,7 @@ class Audit:
             if o.complainants and sees_contact(actor, o)
         ]
         if entries:
-            with self._uow() as uow:
-                uow.audit.add(entries)
-                uow.commit()
+            self._append(entries)
 
     def residents_viewed(self, actor: Actor, street: str, what: str, ids: Sequence[object]) -> None:
         """Record that `actor` was shown, in full, the names and phones of residents in `what` (bookings,
@@ -124,36 +122,21 @@ class Audit:
         if not ids:
             return
         shown = [str(i) for i in ids[:MAX_IDS]]
-        with self._uow() as uow:
-            uow.audit.add(
-                [
-                    entry(
-                        actor,
-                        self._clock.now(),
-                        AuditAction.RESIDENTS_VIEWED,
-                        f"{what}:{street}",
-                        [street],
-                        count=len(ids),
-                        ids=shown,
-                    )
-                ]
-            )
-            uow.commit()
+        subject = f"{what}:{street}"
+        now = self._clock.now()
+        self._append(
+            [entry(actor, now, AuditAction.RESIDENTS_VIEWED, subject, [street], count=len(ids), ids=shown)]
+        )
 
     def staff_replaced(self, actor: Actor, street: str, count: int) -> None:
+        now = self._clock.now()
+        self._append(
+            [entry(actor, now, AuditAction.STAFF_REPLACED, f"staff:{street}", [street], count=count)]
+        )
+
+    def _append(self, entries: Sequence[AuditEntry]) -> None:
         with self._uow() as uow:
-            uow.audit.add(
-                [
-                    entry(
-                        actor,
-                        self._clock.now(),
-                        AuditAction.STAFF_REPLACED,
-                        f"staff:{street}",
-                        [street],
-                        count=count,
-                    )
-                ]
-            )
+            uow.audit.add(entries)
             uow.commit()
 
     def entries(
