@@ -12,9 +12,12 @@ from typing import Any, Self
 import pytest
 
 from builders import POLICY, a_token, an_order
+from chengyun.adapters.clock import ManualClock
+from chengyun.adapters.db.uow import SqlUnitOfWork
 from chengyun.bootstrap import Center
 from chengyun.domain.access import Role
 from chengyun.domain.errors import Conflict, Unavailable
+from chengyun.domain.severity import Colour
 from chengyun.services.group_commit import GroupCommit
 from chengyun.services.orders import KEY_REUSED, Created
 from chengyun.services.ports import OrderQuery, UnitOfWork, UnitOfWorkFactory
@@ -24,9 +27,12 @@ HOTLINE = person(Role.HOTLINE_SYSTEM)
 DESK = person(Role.HOTLINE_HANDLER, "H1", "孙丽")
 
 
-def together(writer: GroupCommit, calls: list[Callable[[], Any]]) -> list[Any]:
+def together(
+    writer: GroupCommit, calls: list[Callable[[], Any]], meanwhile: Callable[[], None] = lambda: None
+) -> list[Any]:
     """Run the calls in threads while the writer's turn is held, so that all of them queue up and are
-    then stored as one batch; each call's result or exception, in order."""
+    then stored as one batch (`meanwhile` runs once all are queued, before they are stored); each
+    call's result or exception, in order."""
     outcomes: list[Any] = [None] * len(calls)
 
     def call(i: int) -> None:
@@ -44,6 +50,7 @@ def together(writer: GroupCommit, calls: list[Callable[[], Any]]) -> list[Any]:
             while writer.waiting() < i + 1 and outcomes[i] is None:
                 assert time.monotonic() < deadline, "a call did not reach the writer"
                 time.sleep(0.005)
+        meanwhile()
     for thread in threads:
         thread.join(30)
     return outcomes
@@ -198,3 +205,48 @@ def test_every_piece_of_work_is_stored_once_whatever_the_number_of_writers(
         assert sorted(t.id for t in uow.tokens.list() if t.id.startswith("w")) == sorted(
             f"w{n}" for n in range(24)
         )
+
+
+@pytest.fixture
+def one_unit_of_work_per_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail at once when a thread opens a unit of work while it holds one: on SQLite the second one
+    waits for the first one's write lock until the busy timeout (10 s), then fails with a Conflict."""
+    held = threading.local()
+    enter, leave = SqlUnitOfWork.__enter__, SqlUnitOfWork.__exit__
+
+    def guarded_enter(self: SqlUnitOfWork) -> SqlUnitOfWork:
+        depth = getattr(held, "depth", 0)
+        assert depth == 0, "a second unit of work opened inside an open one, in the same thread"
+        opened = enter(self)
+        held.depth = depth + 1
+        return opened
+
+    def guarded_exit(self: SqlUnitOfWork, *exc_info: Any) -> None:
+        held.depth = 0
+        leave(self, *exc_info)
+
+    monkeypatch.setattr(SqlUnitOfWork, "__enter__", guarded_enter)
+    monkeypatch.setattr(SqlUnitOfWork, "__exit__", guarded_exit)
+
+
+def test_a_repeat_report_that_changes_the_policy_reads_a_stale_duty_snapshot_in_its_own_transaction(
+    center: Center, clock: ManualClock, one_unit_of_work_per_thread: None
+) -> None:
+    # Reported at the orange level: the usual policy. Reported again at the same place, the repeat is
+    # graded one colour higher when it is stored (red, another policy), and so rebuilt in the writer's
+    # transaction: its deadlines, 先联 and routing, from the duty snapshot. That snapshot goes stale
+    # while the order waits for the writer (here it is dropped meanwhile).
+    first = center.orders.create(HOTLINE, tile(colour=Colour.ORANGE)).order
+    assert (first.colour, first.policy_code) == (Colour.ORANGE, "51530")
+    clock.advance(minutes=10)
+    (outcome,) = together(
+        center.orders.writer,
+        [lambda: center.orders.create(HOTLINE, tile(colour=Colour.ORANGE))],
+        meanwhile=center.orders.forget_rules,
+    )
+    assert isinstance(outcome, Created), outcome
+    again = outcome.order
+    assert (again.colour, again.policy_code) == (Colour.RED, "51530-red")
+    assert again.assignee is not None  # dispatched from the snapshot read again
+    received = center.orders.timeline(DESK, again.id or 0)[0]
+    assert "重复反映：提高 1 级" in received.note
