@@ -107,8 +107,13 @@ class NotificationService:
             people = _People(uow, now)
             feed: list[Notification] = []
             outbox: list[Delivery] = []
+            streets: dict[str, tuple[NotificationRules, Catalogue]] = {}
             for event_id, event in events:
-                told, sent = self._plan(uow, people, event_id, event, now)
+                street = streets.get(event.street)
+                if street is None:  # once per street and round, not per event
+                    street = (self.rules(event.street, uow), self._rules_of(uow, event.street)[1])
+                    streets[event.street] = street
+                told, sent = self._plan(people, *street, event_id, event, now)
                 feed += told
                 outbox += sent
             uow.notifications.add(feed)
@@ -118,16 +123,25 @@ class NotificationService:
         return len(events)
 
     def _plan(
-        self, uow: UnitOfWork, people: _People, event_id: int, event: OrderEvent, now: datetime
+        self,
+        people: _People,
+        rules: NotificationRules,
+        catalogue: Catalogue,
+        event_id: int,
+        event: OrderEvent,
+        now: datetime,
     ) -> tuple[list[Notification], list[Delivery]]:
-        rules = self.rules(event.street, uow)
-        entry = event.entry
-        name = self._rules_of(uow, event.street)[1].name_of(event.category)
-        headline = title(event.kind, event.order_id, name, event.colour)
+        recipients = rules.recipients(event.kind, event.colour)
+        hooks = rules.webhooks_for(event.kind, event.colour)
         feed: list[Notification] = []
         outbox: list[Delivery] = []
+        if not recipients and not hooks:
+            return feed, outbox  # most entries tell nobody: nothing to build
+        entry = event.entry
+        name = catalogue.name_of(event.category)
+        headline = title(event.kind, event.order_id, name, event.colour)
         told: set[str] = set()
-        for who, channels in rules.recipients(event.kind, event.colour).items():
+        for who, channels in recipients.items():
             for staff in people.resolve(who, event):
                 if staff == entry.actor or staff in told:
                     continue  # nobody is told about what they did themselves, or twice
@@ -161,8 +175,8 @@ class NotificationService:
                             event.order_id,
                         )
                     )
-        payload = _payload(event_id, event, name)
-        for hook in rules.webhooks_for(event.kind, event.colour):
+        payload = _payload(event_id, event, name) if hooks else {}
+        for hook in hooks:
             outbox.append(
                 Delivery(
                     event.street, "webhook", hook.code, event_id, event.kind, payload, now, event.order_id

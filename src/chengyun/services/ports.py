@@ -109,6 +109,13 @@ class OrderRepository(Protocol):
     ) -> list[tuple[int, OrderEvent]]:
         """Timeline entries with a global id above `after_id`, oldest first, as events (the live feed)."""
 
+    def events_of_kinds(
+        self, after_id: int, kinds: frozenset[str], limit: int
+    ) -> tuple[int, int, list[tuple[int, OrderEvent]]]:
+        """Of the next `limit` timeline entries after `after_id`: the id of the last one (`after_id` when
+        there are none), how many there are, and those of these kinds as events, oldest first. A reader
+        that needs a few kinds moves its place past the rest without loading them."""
+
     def last_event_id(self) -> int: ...
 
     def open_similar(

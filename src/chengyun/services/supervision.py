@@ -98,20 +98,21 @@ class SupervisionService:
         deadline workers never race for the same notice. Returns how many events were read."""
         with self._uow() as uow:
             after = uow.notifications.cursor(CURSOR)
-            events = uow.orders.events_since(after, None, batch)
-            if not events:
+            # Only lateness matters here: the rest (most of the timeline) is passed over unread.
+            last, read, events = uow.orders.events_of_kinds(after, LATENESS_KINDS, batch)
+            if not read:
                 return 0
             changed: list[OrderEvent] = []
             for event_id, event in events:
-                if event.kind in LATENESS_KINDS and event.assignee is not None:
+                if event.assignee is not None:
                     uow.notices.mark_late(
                         event.street, event.assignee, event.order_id, event_id, event.entry.at
                     )
                     changed += self._person(uow, event.street, event.order_id, event.assignee, event_id)
-            uow.notifications.set_cursor(CURSOR, events[-1][0])
+            uow.notifications.set_cursor(CURSOR, last)
             uow.commit()
         self._publish(changed)
-        return len(events)
+        return read
 
     def _person(
         self, uow: UnitOfWork, street: str, order_id: int, staff: str, event_id: int

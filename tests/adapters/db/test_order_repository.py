@@ -534,6 +534,28 @@ def test_events_since_returns_later_entries_oldest_first_as_events_of_their_orde
     assert everything[1][1].assignee == MANAGER.id and everything[1][1].area == "a1"
 
 
+def test_events_of_kinds_passes_over_the_other_entries_of_the_next_batch(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    here, there = dispatched(an_order()), an_order(street=OTHER_STREET, colour=Colour.RED)
+    stored(uow_factory, here, there)
+
+    with uow_factory() as uow:
+        everything = uow.orders.events_since(0, None, 100)
+        ids = [event_id for event_id, _ in everything]
+        all_dispatched = uow.orders.events_of_kinds(0, frozenset({"dispatched"}), 100)
+        first_two = uow.orders.events_of_kinds(0, frozenset({"received"}), 2)
+        rest = uow.orders.events_of_kinds(ids[1], frozenset({"received", "dispatched"}), 100)
+        none_of_them = uow.orders.events_of_kinds(0, frozenset({"closed"}), 100)
+        nothing_after = uow.orders.events_of_kinds(ids[-1], frozenset({"received"}), 100)
+
+    assert all_dispatched == (ids[-1], 3, [everything[1]])
+    assert first_two == (ids[1], 2, [everything[0]])  # the batch's second entry is not a "received"
+    assert rest == (ids[2], 1, [everything[2]])
+    assert none_of_them == (ids[-1], 3, [])
+    assert nothing_after == (ids[-1], 0, [])
+
+
 def test_the_last_event_id_of_an_empty_timeline_is_zero(uow_factory: UnitOfWorkFactory) -> None:
     with uow_factory() as uow:
         assert uow.orders.last_event_id() == 0

@@ -7,29 +7,69 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy import Row, Table, bindparam, func, or_, select, update
 
 from chengyun.adapters.db import tables as t
 from chengyun.adapters.db.repositories import _insert_ignoring_duplicates, _Repository
 from chengyun.domain.notify import Delivery, DeliveryStatus, Notification
 
+# Built once: the notifier runs these several times a second while orders come in.
+_CURSOR = (
+    select(t.notify_cursor.c.last_event_id)
+    .where(t.notify_cursor.c.name == bindparam("name"))
+    .with_for_update()
+)
+_SET_CURSOR = (
+    update(t.notify_cursor)
+    .where(t.notify_cursor.c.name == bindparam("reader"))
+    .values(last_event_id=bindparam("event_id"))
+)
+_CLAIM = (
+    select(t.deliveries)
+    .where(
+        t.deliveries.c.status == DeliveryStatus.PENDING.value,
+        or_(t.deliveries.c.next_try_at.is_(None), t.deliveries.c.next_try_at <= bindparam("now")),
+    )
+    .order_by(t.deliveries.c.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_FINISH = (
+    update(t.deliveries)
+    .where(t.deliveries.c.id == bindparam("delivery_id"))
+    .values(
+        status=bindparam("new_status"),
+        attempts=bindparam("new_attempts"),
+        next_try_at=bindparam("new_next_try_at"),
+        last_error=bindparam("new_last_error"),
+        sent_at=bindparam("new_sent_at"),
+    )
+)
+_IGNORING: dict[tuple[str, str], Any] = {}
+
+
+def _ignoring_duplicates(dialect: str, table: Table) -> Any:
+    key = (dialect, table.name)
+    statement = _IGNORING.get(key)
+    if statement is None:
+        statement = _IGNORING[key] = _insert_ignoring_duplicates(dialect, table)
+    return statement
+
 
 class SqlNotificationRepository(_Repository):
     def cursor(self, name: str) -> int:
-        c = t.notify_cursor.c
-        value = self._run(select(c.last_event_id).where(c.name == name).with_for_update()).scalar()
+        value = self._run(_CURSOR, {"name": name}).scalar()
         if value is None:
             # A reader's first round on a database it was not migrated with: start from the beginning.
             self._run(
                 _insert_ignoring_duplicates(self._dialect, t.notify_cursor),
                 {"name": name, "last_event_id": 0},
             )
-            value = self._run(select(c.last_event_id).where(c.name == name).with_for_update()).scalar_one()
+            value = self._run(_CURSOR, {"name": name}).scalar_one()
         return int(value)
 
     def set_cursor(self, name: str, event_id: int) -> None:
-        c = t.notify_cursor.c
-        self._run(update(t.notify_cursor).where(c.name == name).values(last_event_id=event_id))
+        self._run(_SET_CURSOR, {"reader": name, "event_id": event_id})
 
     def add(self, notifications: Sequence[Notification]) -> int:
         if not notifications:
@@ -49,7 +89,7 @@ class SqlNotificationRepository(_Repository):
             }
             for n in notifications
         ]
-        self._run(_insert_ignoring_duplicates(self._dialect, t.notifications), rows)
+        self._run(_ignoring_duplicates(self._dialect, t.notifications), rows)
         return len(rows)
 
     def add_deliveries(self, deliveries: Sequence[Delivery]) -> int:
@@ -73,7 +113,7 @@ class SqlNotificationRepository(_Repository):
             }
             for d in deliveries
         ]
-        self._run(_insert_ignoring_duplicates(self._dialect, t.deliveries), rows)
+        self._run(_ignoring_duplicates(self._dialect, t.deliveries), rows)
         return len(rows)
 
     def feed(
@@ -100,37 +140,25 @@ class SqlNotificationRepository(_Repository):
         return int(result.rowcount)
 
     def claim_deliveries(self, now: datetime, limit: int, lease_until: datetime) -> list[Delivery]:
-        d = t.deliveries.c
-        rows = list(
-            self._run(
-                select(t.deliveries)
-                .where(
-                    d.status == DeliveryStatus.PENDING.value,
-                    or_(d.next_try_at.is_(None), d.next_try_at <= now),
-                )
-                .order_by(d.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-        )
+        rows = list(self._run(_CLAIM, {"now": now, "limit": limit}))
         if rows:
+            d = t.deliveries.c
             self._run(
                 update(t.deliveries).where(d.id.in_([r.id for r in rows])).values(next_try_at=lease_until)
             )
         return [_delivery_from(row) for row in rows]
 
     def finish(self, delivery: Delivery) -> None:
-        d = t.deliveries.c
         self._run(
-            update(t.deliveries)
-            .where(d.id == delivery.id)
-            .values(
-                status=delivery.status.value,
-                attempts=delivery.attempts,
-                next_try_at=delivery.next_try_at,
-                last_error=delivery.last_error,
-                sent_at=delivery.sent_at,
-            )
+            _FINISH,
+            {
+                "delivery_id": delivery.id,
+                "new_status": delivery.status.value,
+                "new_attempts": delivery.attempts,
+                "new_next_try_at": delivery.next_try_at,
+                "new_last_error": delivery.last_error,
+                "new_sent_at": delivery.sent_at,
+            },
         )
 
     def deliveries(

@@ -501,6 +501,48 @@ def _similar_statement(dialect: str, point: bool, building: bool, address: bool,
     return statement
 
 
+def _events_select() -> Select[Any]:
+    tl, o = t.timeline.c, t.orders.c
+    return (
+        select(t.timeline, o.category, o.colour, o.area, o.assignee)
+        .join_from(t.timeline, t.orders, tl.order_id == o.id)
+        .order_by(tl.id)
+    )
+
+
+# Built once: the notifier and the supervision pump read the timeline several times a second.
+_EVENTS_SINCE = _events_select().where(t.timeline.c.id > bindparam("after")).limit(bindparam("limit"))
+_EVENTS_BETWEEN = _events_select().where(
+    t.timeline.c.id > bindparam("after"), t.timeline.c.id <= bindparam("last")
+)
+_NEXT_IDS = (
+    select(t.timeline.c.id)
+    .where(t.timeline.c.id > bindparam("after"))
+    .order_by(t.timeline.c.id)
+    .limit(bindparam("limit"))
+    .subquery()
+)
+_LAST_OF_NEXT = select(func.max(_NEXT_IDS.c.id).label("last"), func.count(_NEXT_IDS.c.id).label("read"))
+_EVENTS_OF_KINDS: dict[frozenset[str], Select[Any]] = {}
+
+
+def _event_from(row: Row[Any]) -> tuple[int, OrderEvent]:
+    # The order's category, colour, area and assignee are today's, not those at the entry's time.
+    return (
+        row.id,
+        OrderEvent(
+            row.order_id,
+            row.street,
+            row.category,
+            row.colour,
+            row.state,
+            row.area,
+            row.assignee,
+            _entry_from(row),
+        ),
+    )
+
+
 class SqlOrderRepository(_Repository):
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
@@ -745,33 +787,35 @@ class SqlOrderRepository(_Repository):
         self, after_id: int, streets: frozenset[str] | None, limit: int
     ) -> builtins.list[tuple[int, OrderEvent]]:
         self.flush_timeline()
-        tl, o = t.timeline.c, t.orders.c
-        statement = (
-            select(t.timeline, o.category, o.colour, o.area, o.assignee)
-            .join_from(t.timeline, t.orders, tl.order_id == o.id)
-            .where(tl.id > after_id)
-            .order_by(tl.id)
-            .limit(limit)
-        )
-        if streets is not None:
-            statement = statement.where(tl.street.in_(sorted(streets)))
-        # The order's category, colour, area and assignee are today's, not those at the entry's time.
-        return [
-            (
-                row.id,
-                OrderEvent(
-                    row.order_id,
-                    row.street,
-                    row.category,
-                    row.colour,
-                    row.state,
-                    row.area,
-                    row.assignee,
-                    _entry_from(row),
-                ),
+        params = {"after": after_id, "limit": limit}
+        if streets is None:
+            rows = self._run(_EVENTS_SINCE, params)
+        else:
+            statement = _EVENTS_SINCE.where(t.timeline.c.street.in_(sorted(streets)))
+            rows = self._run(statement, params)
+        return [_event_from(row) for row in rows]
+
+    def events_of_kinds(
+        self, after_id: int, kinds: frozenset[str], limit: int
+    ) -> tuple[int, int, builtins.list[tuple[int, OrderEvent]]]:
+        self.flush_timeline()
+        row = self._run(_LAST_OF_NEXT, {"after": after_id, "limit": limit}).one()
+        last, read = row.last, row.read
+        if not read:
+            return after_id, 0, []
+        # Every entry up to `last` is visible already: ids become visible in id order (flush_timeline).
+        statement = _EVENTS_OF_KINDS.get(kinds)
+        if statement is None:
+            # Literal values, not an expanding IN: that one rewrites the SQL on every execution.
+            if not all(k.isidentifier() for k in kinds):
+                raise ValueError(f"not an entry kind: {sorted(kinds)}")
+            listed: ColumnElement[Any] = literal_column(
+                "(" + ", ".join(f"'{k}'" for k in sorted(kinds)) + ")"
             )
-            for row in self._run(statement)
-        ]
+            statement = _EVENTS_BETWEEN.where(t.timeline.c.kind.op("IN", is_comparison=True)(listed))
+            _EVENTS_OF_KINDS[kinds] = statement
+        rows = self._run(statement, {"after": after_id, "last": last})
+        return int(last), int(read), [_event_from(row) for row in rows]
 
     def last_event_id(self) -> int:
         self.flush_timeline()
