@@ -447,7 +447,8 @@ _REMEMBER_KEY = {
     dialect: _insert_ignoring_duplicates(dialect, t.idempotency_keys).returning(t.idempotency_keys.c.key)
     for dialect in ("postgresql", "sqlite")
 }
-_SIMILAR: dict[tuple[str, bool, bool, bool, int], Select[Any]] = {}
+_SIMILAR: dict[tuple[str, bool, bool, bool, bool], Select[Any]] = {}
+_BY_IDS = select(t.orders).where(t.orders.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _no_index(dialect: str, column: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -462,10 +463,12 @@ _LIVE_LIST: ColumnElement[Any] = literal_column(
 )
 
 
-def _similar_statement(dialect: str, point: bool, building: bool, address: bool, limit: int) -> Select[Any]:
+def _similar_statement(
+    dialect: str, point: bool, building: bool, address: bool, ids_only: bool = False
+) -> Select[Any]:
     """The duplicate candidates' query for one combination of clues, built once: every new order runs
-    one, and building the select cost more than running it."""
-    key = (dialect, point, building, address, limit)
+    one, and building the select cost more than running it. `ids_only`: their ids, nothing else."""
+    key = (dialect, point, building, address, ids_only)
     statement = _SIMILAR.get(key)
     if statement is None:
         o = t.orders.c
@@ -486,7 +489,7 @@ def _similar_statement(dialect: str, point: bool, building: bool, address: bool,
         if address:
             near.append(o.address == bindparam("address"))
         statement = _SIMILAR[key] = (
-            select(t.orders)
+            (select(o.id) if ids_only else select(t.orders))
             .where(
                 o.street == bindparam("street"),
                 o.category == bindparam("category"),
@@ -496,7 +499,9 @@ def _similar_statement(dialect: str, point: bool, building: bool, address: bool,
                 or_(*near),
             )
             .order_by(received_at.desc())
-            .limit(limit)
+            # Both bound (SQLite's compiler adds an OFFSET of its own otherwise).
+            .limit(bindparam("limit"))
+            .offset(bindparam("offset"))
         )
     return statement
 
@@ -660,7 +665,13 @@ class SqlOrderRepository(_Repository):
         or address: the candidates a new order may repeat."""
         if point is None and not building and not address:
             return []
-        params: dict[str, Any] = {"street": street, "category": category, "since": since}
+        params: dict[str, Any] = {
+            "street": street,
+            "category": category,
+            "since": since,
+            "limit": limit,
+            "offset": 0,
+        }
         if point is not None:
             dlat = radius_m / 111_320.0
             dlon = dlat / max(0.1, math.cos(math.radians(point.lat)))
@@ -674,9 +685,19 @@ class SqlOrderRepository(_Repository):
             params["building"] = building
         if address:
             params["address"] = address
-        statement = _similar_statement(self._dialect, point is not None, bool(building), bool(address), limit)
-        rows = self._run(statement, params)
-        return [self._loaded(row) for row in rows]
+        clues = (point is not None, bool(building), bool(address))
+        # On SQLite the ids first, straight on the driver's cursor (SQLAlchemy's work per execution
+        # cost more than the query, and every new order runs one); most orders have no candidate.
+        cursor = self._run_prepared(_similar_statement(self._dialect, *clues, ids_only=True), [params])
+        if cursor is None:
+            rows = self._run(_similar_statement(self._dialect, *clues), params)
+            return [self._loaded(row) for row in rows]
+        ids = [row[0] for row in cursor.fetchall()]
+        cursor.close()
+        if not ids:
+            return []
+        loaded = {row.id: self._loaded(row) for row in self._run(_BY_IDS, {"ids": ids})}
+        return [loaded[i] for i in ids if i in loaded]
 
     def open_counts(self, street: str) -> dict[str, int]:
         """How many orders each person must still go to or is working on site (not planned ones)."""
