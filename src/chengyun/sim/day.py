@@ -120,7 +120,10 @@ def run(options: Options, progress: Progress | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="chengyun-sim-") as tmp:
         url = options.database_url or f"sqlite:///{Path(tmp) / 'sim.db'}"
         clock = ManualClock(options.start)
-        center = build(Settings(database_url=url, run_worker=False), clock=clock)
+        center = build(
+            Settings(database_url=url, run_worker=False, scratch_database=options.database_url is None),
+            clock=clock,
+        )
         try:
             days = int(options.hours // 24) + 2
             sensors = sensor_sample(options.seed, options.sensors) if options.sensors > 0 else []
