@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import builtins
 import functools
-import operator
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -99,9 +98,6 @@ def _shown(text: str) -> str:
     """Untrusted text as it can be stored: PostgreSQL refuses NUL in text (a refused payload holding one
     would fail its whole batch, redelivered for ever), so it is kept as a visible `\\u0000`."""
     return text.replace("\x00", "\\u0000")
-
-
-_point_key = operator.itemgetter(0, 1, 2)  # a point row's (sensor_id, quantity, ts): the table's key
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -496,13 +492,9 @@ class SqlSensorRepository:
         values = rows
         with self._driver() as cursor:
             if not self._pg:
-                # In key order: the table is clustered by (sensor, quantity, time), and a batch as it
-                # arrives (sensor after sensor in gateway order, quantities interleaved) puts each point
-                # on another page than the last; in order, neighbours share a page and the B-tree walk.
-                # About 3x cheaper per point on a table of a few hours, more as it grows
-                # (bench/README.md, "simulate.py"). A stable sort: of two points with one key in the
-                # batch, the first still wins (OR IGNORE).
-                cursor.executemany(_SQLITE_ADD_READINGS, sorted(values, key=_point_key))
+                # Ingestion gives the rows sensor by sensor in id order, the table's clustering order
+                # (services/ingest.py `_by_sensor`): far fewer pages touched than in arrival order.
+                cursor.executemany(_SQLITE_ADD_READINGS, values)
                 return int(cursor.rowcount)
             cursor.execute(_PG_READINGS_IN)
             with cursor.copy(_PG_COPY_READINGS) as copy:
