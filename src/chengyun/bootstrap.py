@@ -133,7 +133,7 @@ class Center:
 
 
 def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) -> Center:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, sqlite_scratch=settings.scratch_database)
     if migrate:
         upgrade(engine)
     if clock is None:

@@ -31,6 +31,8 @@ class Settings:
     # Seconds between two saves of a sensor's live state (rule state, latest values); 0: after every
     # batch. Above 0 only where one process ingests the sensors (services/ingest.py `state_every`).
     sensor_state_save_s: float = 0.0
+    # The database is a throwaway SQLite file (the simulator's): traded for speed (adapters/db/engine.py).
+    scratch_database: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:

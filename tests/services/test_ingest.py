@@ -94,6 +94,47 @@ def test_readings_are_stored_and_a_flood_raises_an_alarm_that_files_a_located_or
     assert live.last_ts == T0 + timedelta(minutes=2)
 
 
+def test_a_batch_is_stored_sensor_by_sensor_in_id_order_each_in_its_own_order(
+    sensors: Center, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The points go to the store grouped by sensor in id order (the readings table's clustering), each
+    sensor's points as they came, and every one is stored; the rules still see each sensor's readings."""
+    center = sensors
+    clock.set(T0 + timedelta(minutes=5))
+    given: list[list[tuple[str, str, int, float, str]]] = []
+    add_points = SqlSensorRepository.add_points
+
+    def spy(self: SqlSensorRepository, rows: list[tuple[str, str, int, float, str]]) -> int:
+        given.append(list(rows))
+        return add_points(self, rows)
+
+    monkeypatch.setattr(SqlSensorRepository, "add_points", spy)
+    batch = [
+        msg("W2", 0, level=1.0),
+        msg("S1", 0, obscuration=0.5),
+        msg("W1", 0, level=2.0),
+        msg("W2", 1, level=1.5),
+        msg("W1", 1, level=3.0),
+        msg("W1", 2, level=16.0),
+        msg("S1", 1, obscuration=0.25),
+    ]
+    report = center.ingest.ingest_messages(batch)
+    assert (report.readings, report.points, report.rejected) == (7, 7, [])
+    [rows] = given
+    assert [(r[0], r[3]) for r in rows] == [
+        ("S1", 0.5),
+        ("S1", 0.25),
+        ("W1", 2.0),
+        ("W1", 3.0),
+        ("W1", 16.0),
+        ("W2", 1.0),
+        ("W2", 1.5),
+    ]
+    assert active_alarms(center) == [("W1", "water-high", "raised"), ("W1", "water-rising", "raised")]
+    with center.uow() as uow:
+        assert uow.sensors.reading_count(STREET) == 7
+
+
 def test_an_alarm_whose_order_could_not_be_filed_gets_it_from_the_repair_once(
     sensors: Center, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

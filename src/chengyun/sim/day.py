@@ -8,6 +8,7 @@ dispatcher, and puts both outcomes side by side.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import random
 import resource
@@ -120,7 +121,10 @@ def run(options: Options, progress: Progress | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="chengyun-sim-") as tmp:
         url = options.database_url or f"sqlite:///{Path(tmp) / 'sim.db'}"
         clock = ManualClock(options.start)
-        center = build(Settings(database_url=url, run_worker=False), clock=clock)
+        center = build(
+            Settings(database_url=url, run_worker=False, scratch_database=options.database_url is None),
+            clock=clock,
+        )
         try:
             days = int(options.hours // 24) + 2
             sensors = sensor_sample(options.seed, options.sensors) if options.sensors > 0 else []
@@ -156,13 +160,21 @@ def run(options: Options, progress: Progress | None = None) -> dict[str, Any]:
                 f"开始模拟：{options.start:%Y-%m-%d %H:%M} 起 {options.hours:g} 小时，"
                 f"{len(reports)} 件上报，{len(sensors)} 个传感器，派单策略 {options.strategy.value}"
             )
+            # The street, the classifier, the registry and every sensor's evaluator are long-lived: as
+            # the server does with its stream, exempt them from the collections the day's allocations
+            # trigger (each walked them all again: about 7 % of the sensor rounds' time).
+            gc.collect()
+            gc.freeze()
             run_began = time.perf_counter()
-            sim.run(
-                lambda at: say(
-                    f"  模拟时间 {at.astimezone(jingansi.CST):%m-%d %H:%M}，"
-                    f"已用 {time.perf_counter() - run_began:.0f} 秒"
+            try:
+                sim.run(
+                    lambda at: say(
+                        f"  模拟时间 {at.astimezone(jingansi.CST):%m-%d %H:%M}，"
+                        f"已用 {time.perf_counter() - run_began:.0f} 秒"
+                    )
                 )
-            )
+            finally:
+                gc.unfreeze()
             sim.close()
             report = _report(center, sim, options, rain, feed)
         finally:

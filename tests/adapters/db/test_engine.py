@@ -38,6 +38,28 @@ def test_sqlite_connections_use_wal_normal_sync_a_ten_second_busy_timeout_and_fo
         assert pragma("foreign_keys") == 1
 
 
+def test_a_scratch_sqlite_file_is_unsynced_with_a_large_cache_and_sorts_in_memory(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "scratch.db"
+    target.write_bytes(sqlite_template.read_bytes())
+    scratch = make_engine(f"sqlite:///{target}", sqlite_scratch=True)
+    usual = make_engine(f"sqlite:///{target}")
+    try:
+        with scratch.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 0  # OFF
+            assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -256 * 1024  # KiB
+            assert connection.exec_driver_sql("PRAGMA temp_store").scalar() == 2  # MEMORY
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        # an engine on a file that is not scratch keeps the usual settings
+        with usual.connect() as other:
+            assert other.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+            assert other.exec_driver_sql("PRAGMA cache_size").scalar() == -2000  # SQLite's default
+    finally:
+        scratch.dispose()
+        usual.dispose()
+
+
 def test_a_sqlite_unit_of_work_holds_the_write_lock_from_its_start(sqlite_engine: Engine) -> None:
     database = sqlite_engine.url.database
     assert database is not None

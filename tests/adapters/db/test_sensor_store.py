@@ -194,6 +194,28 @@ def test_points_in_the_drivers_shape_are_stored_as_their_readings_would_be(
     assert [(p.ts, p.mean) for p in got] == [(T, 0.5), (T + timedelta(seconds=1), 0.75)]
 
 
+def test_points_out_of_key_order_are_all_stored_and_the_first_of_one_key_wins(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    # A gateway batch as it arrives: sensor after sensor, quantities interleaved, times not sorted.
+    ms = round(T.timestamp() * 1000)
+    rows = [
+        ("S-9", "tilt_y", ms + 2000, 1.0, "JAS"),
+        ("S-1", "tilt_x", ms + 1000, 2.0, "JAS"),
+        ("S-9", "tilt_x", ms, 3.0, "JAS"),
+        ("S-1", "tilt_x", ms, 4.0, "JAS"),
+        ("S-1", "tilt_x", ms + 1000, 5.0, "JAS"),  # the key of the second row again: not stored
+        ("S-5", "level", ms, 6.0, "NJX"),
+    ]
+    with uow_factory() as uow:
+        assert uow.sensors.add_points(rows) == 5
+        uow.commit()
+        got = uow.sensors.series("S-1", "tilt_x", T, T + timedelta(minutes=1), "raw")
+        assert uow.sensors.reading_count() == 5
+        assert uow.sensors.reading_count("NJX") == 1
+    assert [(p.ts - T, p.mean) for p in got] == [(timedelta(0), 4.0), (timedelta(seconds=1), 2.0)]
+
+
 def test_raw_series_gives_each_point_as_a_bucket_of_one(uow_factory: UnitOfWorkFactory) -> None:
     with uow_factory() as uow:
         uow.sensors.add_readings(
@@ -235,6 +257,52 @@ def test_roll_up_makes_minute_and_hour_buckets_idempotently(uow_factory: UnitOfW
         (timedelta(0), 4, 1.0, 10.0, 4.0),
         (timedelta(hours=1), 1, 7.0, 7.0, 7.0),
     ]
+
+
+def test_roll_up_of_many_series_matches_the_points_it_covers(uow_factory: UnitOfWorkFactory) -> None:
+    # Several sensors and quantities, points inside and outside the rolled-up range: each minute and hour
+    # bucket is what its points give, and nothing outside the range is rolled up.
+    points = []
+    for k in range(240):
+        sensor, quantity = f"S-{k % 7}", ("tilt_x", "tilt_y", "level")[k % 3]
+        at = T + timedelta(seconds=37 * k)  # 0 .. ~2.5 hours
+        points.append(point(sensor, quantity, at, float((k * 13) % 29) - 7.5))
+    lo, hi = T + timedelta(minutes=20), T + timedelta(minutes=100)
+    with uow_factory() as uow:
+        uow.sensors.add_readings(points)
+        uow.sensors.roll_up(lo, hi)
+        got_minutes = {
+            (s, q): [
+                (p.ts, p.count, p.minimum, p.maximum, round(p.mean, 9))
+                for p in uow.sensors.series(s, q, T, T + timedelta(hours=3), "1m")
+            ]
+            for s in {p.sensor_id for p in points}
+            for q in ("tilt_x", "tilt_y", "level")
+        }
+        got_hours = {
+            key: [(p.ts, p.count) for p in uow.sensors.series(*key, T, T + timedelta(hours=3), "1h")]
+            for key in got_minutes
+        }
+
+    def expected(step: timedelta, first: datetime, last: datetime) -> dict[tuple[str, str], list]:
+        out: dict[tuple[str, str], dict[datetime, list[float]]] = {}
+        for p in points:
+            if first <= p.ts < last:
+                bucket = T + (p.ts - T) // step * step
+                out.setdefault((p.sensor_id, p.quantity), {}).setdefault(bucket, []).append(p.value)
+        return {key: sorted(buckets.items()) for key, buckets in out.items()}
+
+    minutes = expected(timedelta(minutes=1), lo, hi)
+    for key, got in got_minutes.items():
+        want = [(b, len(v), min(v), max(v), round(sum(v) / len(v), 9)) for b, v in minutes.get(key, [])]
+        assert got == want, key
+    # The hours are rolled up from the minute buckets of the range.
+    for key, got in got_hours.items():
+        want_h: dict[datetime, int] = {}
+        for b, v in minutes.get(key, []):
+            hour = T + (b - T) // timedelta(hours=1) * timedelta(hours=1)
+            want_h[hour] = want_h.get(hour, 0) + len(v)
+        assert got == sorted(want_h.items()), key
 
 
 def test_a_late_point_is_counted_when_its_minute_is_rolled_up_again(
