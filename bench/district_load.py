@@ -383,6 +383,7 @@ class Recorder:
         self.offered: dict[str, int] = defaultdict(int)  # requests sent while measuring
         self.in_flight: dict[str, int] = defaultdict(int)  # requests sent and not answered yet, now
         self.feed_drops = 0
+        self.lag_ms: list[float] = []  # how late the client's own event loop woke (see Users.loop_lag)
 
     def record(self, kind: str, status: int, elapsed_s: float, detail: str = "", items: int = 0) -> None:
         if not self.measuring:
@@ -456,6 +457,16 @@ class Users:
             return status, json.loads(body)
         except ValueError:
             return status, None
+
+    async def loop_lag(self) -> None:
+        """How late a 50 ms sleep of this client wakes: a busy client adds that to every latency it
+        measures, so the summary shows it beside order creation's."""
+        loop = asyncio.get_running_loop()
+        while not self.stop.is_set():
+            started = loop.time()
+            await asyncio.sleep(0.05)
+            if self.rec.measuring:
+                self.rec.lag_ms.append((loop.time() - started - 0.05) * 1000)
 
     async def think(self, mean_s: float) -> bool:
         """Waits about `mean_s` (exponential); True once the phase is over."""
@@ -902,6 +913,7 @@ async def run_phase(
             tasks += [users.open311(streets[k % len(streets)], 0) for k in range(PEAK["open311"])]
         if sensors:
             tasks.append(users.sensors(feed, SENSOR_PERIOD_S))
+        tasks.append(users.loop_lag())
 
         window: list[dict[str, float]] = []
         in_flight: dict[str, int] = {}
@@ -933,6 +945,8 @@ async def run_phase(
     for kind, row in rows.items():
         row["offered_rate"] = offered.get(kind, 0) / elapsed
         row["in_flight_end"] = in_flight.get(kind, 0)
+        if kind in POOLED:
+            row["client_lag_ms"] = [round(x, 1) for x in users.rec.lag_ms]
     return rows, elapsed, window[0], window[1]
 
 
@@ -1102,6 +1116,7 @@ def report(results: list[dict[str, Any]]) -> None:
             for w in workers:
                 cells = [c for c in by.get((phase, kind, w), []) if "latencies_ms" in c]
                 lat = [x for c in cells for x in c["latencies_ms"]]
+                lag = [x for c in cells for x in c.get("client_lag_ms", [])]
                 if lat:
                     pooled.append(
                         [
@@ -1114,6 +1129,7 @@ def report(results: list[dict[str, Any]]) -> None:
                             f"{percentile(lat, 99):.0f}",
                             f"{max(lat):.0f}",
                             str(sum(x >= 100 for x in lat)),
+                            f"{percentile(lag, 99):.0f} / {max(lag):.0f}" if lag else "–",
                         ]
                     )
         if pooled:
@@ -1122,6 +1138,7 @@ def report(results: list[dict[str, Any]]) -> None:
                 "latency in ms"
             )
             header = ["kind", "workers", "windows", "requests", "p50", "p95", "p99", "max", "≥ 100 ms"]
+            header.append("client loop late p99 / max")
             print(table(header, pooled))
         totals = []
         for w in workers:
