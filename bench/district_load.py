@@ -286,6 +286,19 @@ def tree_memory_mb(pid: int) -> tuple[float, float]:
     return rss, peak
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and all its descendants, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in _descendants(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
 def _descendants(pid: int) -> list[int]:
     out = [pid]
     for p in out:
@@ -872,6 +885,7 @@ async def run_phase(
     sensors: bool,
     database_url: str,
     old_tasks: bool = False,
+    server_pid: int | None = None,
 ) -> tuple[dict[str, dict[str, Any]], float, dict[str, float], dict[str, float]]:
     from chengyun.sim.sensors import SensorFeed, demo_sensors
 
@@ -916,6 +930,7 @@ async def run_phase(
         tasks.append(users.loop_lag())
 
         window: list[dict[str, float]] = []
+        server_cpu: list[float] = []  # the server's CPU seconds in the window
         in_flight: dict[str, int] = {}
         offered: dict[str, int] = {}
 
@@ -924,9 +939,12 @@ async def run_phase(
             window.append(await asyncio.to_thread(backlog, database_url))
             users.rec.measuring = True
             started = time.perf_counter()
+            cpu = tree_cpu_s(server_pid) if server_pid else 0.0
             await asyncio.sleep(measure_s)
             users.rec.measuring = False
             elapsed = time.perf_counter() - started
+            if server_pid:
+                server_cpu.append(tree_cpu_s(server_pid) - cpu)
             in_flight.update(users.rec.in_flight)
             offered.update(users.rec.offered)
             window.append(await asyncio.to_thread(backlog, database_url))
@@ -947,6 +965,8 @@ async def run_phase(
         row["in_flight_end"] = in_flight.get(kind, 0)
         if kind in POOLED:
             row["client_lag_ms"] = [round(x, 1) for x in users.rec.lag_ms]
+    if server_cpu:
+        window[1]["server_cpu_s"] = server_cpu[0]
     return rows, elapsed, window[0], window[1]
 
 
@@ -1020,7 +1040,16 @@ def run_server(
             progress(f"[run {number}, workers {workers}] {phase}: {warmup:.0f} s warm-up, {seconds:.0f} s …")
             rows, elapsed, before, after = asyncio.run(
                 run_phase(
-                    base, streets, admin, phase, warmup, seconds, not args.no_sensors, url, args.old_tasks
+                    base,
+                    streets,
+                    admin,
+                    phase,
+                    warmup,
+                    seconds,
+                    not args.no_sensors,
+                    url,
+                    args.old_tasks,
+                    process.pid,
                 )
             )
             rss, peak = tree_memory_mb(process.pid)
@@ -1155,10 +1184,26 @@ def report(results: list[dict[str, Any]]) -> None:
                 for cell in r["cells"]
                 if cell["phase"] == phase and cell["workers"] == w
             ]
+            cores = [
+                cell["after"]["server_cpu_s"] / cell["seconds"]
+                for r in results
+                for cell in r["cells"]
+                if cell["phase"] == phase and cell["workers"] == w and "server_cpu_s" in cell["after"]
+            ]
+            per_request = [
+                1000
+                * cell["after"]["server_cpu_s"]
+                / sum(row["rate"] * cell["seconds"] for row in cell["kinds"].values())
+                for r in results
+                for cell in r["cells"]
+                if cell["phase"] == phase and cell["workers"] == w and "server_cpu_s" in cell["after"]
+            ]
             totals.append(
                 [
                     str(w),
                     med_range(per_run),
+                    med_range(cores, 2) if cores else "–",
+                    med_range(per_request, 1) if per_request else "–",
                     med_range(grew, 0),
                     med_range([m[0] for m in mem], 0),
                     med_range([m[1] for m in mem], 0),
@@ -1169,6 +1214,8 @@ def report(results: list[dict[str, Any]]) -> None:
                 [
                     "workers",
                     "user req/s answered (all kinds but sensors)",
+                    "server CPU, cores",
+                    "server CPU ms per request (sensor POSTs too)",
                     "orders waiting for a step: change",
                     "server RSS MiB",
                     "sum of peaks MiB",
