@@ -117,6 +117,7 @@ SCREEN_COMMUNITY_S = 60.0  # screen.js COMMUNITY_MS
 MANAGER_STEP_S = 60.0  # mean time from seeing an order's next step on the list to doing it (exponential)
 CITIZEN_READS = 2.0  # Open311 citizens read their request back this many times each, on average
 # peak: requests in flight per kind for the whole district, no think time (the capacity).
+POOLED = ("hotline", "open311")  # kinds with a few requests a window: their latencies pooled over the runs
 PEAK: dict[str, int] = {"hotline": 8, "manager": 8, "board": 2, "screen": 2, "open311": 4}
 NEXT_STEP = {"dispatched": "respond", "responded": "arrive", "on_site": "handle", "planned": "handle"}
 TASKS_NEXT = NEXT_STEP | {"handled": "close-loop"}  # tasks.js NEXT
@@ -285,6 +286,19 @@ def tree_memory_mb(pid: int) -> tuple[float, float]:
     return rss, peak
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and all its descendants, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in _descendants(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
 def _descendants(pid: int) -> list[int]:
     out = [pid]
     for p in out:
@@ -354,7 +368,7 @@ class Stats:
     refusals: list[str] = field(default_factory=list)  # 4xx, a few examples
     items: int = 0  # readings for sensors
 
-    def row(self, seconds: float) -> dict[str, Any]:
+    def row(self, seconds: float, keep_latencies: bool = False) -> dict[str, Any]:
         five = sum(n for s, n in self.statuses.items() if s >= 500 or s == 0)
         four = sum(n for s, n in self.statuses.items() if 400 <= s < 500)
         lat = self.latencies_ms
@@ -370,6 +384,8 @@ class Stats:
             "statuses": dict(self.statuses),
             "examples": self.failures[:5],
             "refusals": self.refusals[:5],
+            # Each one, for the summary to pool over the runs (order creation: a few a window).
+            **({"latencies_ms": [round(x, 1) for x in self.latencies_ms]} if keep_latencies else {}),
         }
 
 
@@ -380,6 +396,7 @@ class Recorder:
         self.offered: dict[str, int] = defaultdict(int)  # requests sent while measuring
         self.in_flight: dict[str, int] = defaultdict(int)  # requests sent and not answered yet, now
         self.feed_drops = 0
+        self.lag_ms: list[float] = []  # how late the client's own event loop woke (see Users.loop_lag)
 
     def record(self, kind: str, status: int, elapsed_s: float, detail: str = "", items: int = 0) -> None:
         if not self.measuring:
@@ -413,11 +430,22 @@ class Users:
         self.old_tasks = False  # tasks.js before: re-read after every event of the street and every 30 s
 
     async def call(
-        self, kind: str, method: str, path: str, token: str | None, *, items: int = 0, **kw: Any
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        token: str | None,
+        *,
+        items: int = 0,
+        cache: dict[str, str] | None = None,
+        **kw: Any,
     ) -> tuple[int, Any]:
+        """`cache`: the browser cache of this URL: its ETag goes out as If-None-Match."""
         headers = dict(kw.pop("headers", {}))
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
+        if cache is not None and "etag" in cache:
+            headers["If-None-Match"] = cache["etag"]
         started = time.perf_counter()
         if self.rec.measuring:
             self.rec.offered[kind] += 1
@@ -426,6 +454,8 @@ class Users:
             async with self.session.request(method, path, headers=headers, **kw) as response:
                 body = await response.read()
                 status = response.status
+                if cache is not None and "ETag" in response.headers:
+                    cache["etag"] = response.headers["ETag"]
         except (aiohttp.ClientError, TimeoutError) as e:
             self.rec.record(kind, 0, time.perf_counter() - started, f"{type(e).__name__}: {e}")
             return 0, None
@@ -440,6 +470,16 @@ class Users:
             return status, json.loads(body)
         except ValueError:
             return status, None
+
+    async def loop_lag(self) -> None:
+        """How late a 50 ms sleep of this client wakes: a busy client adds that to every latency it
+        measures, so the summary shows it beside order creation's."""
+        loop = asyncio.get_running_loop()
+        while not self.stop.is_set():
+            started = loop.time()
+            await asyncio.sleep(0.05)
+            if self.rec.measuring:
+                self.rec.lag_ms.append((loop.time() - started - 0.05) * 1000)
 
     async def think(self, mean_s: float) -> bool:
         """Waits about `mean_s` (exponential); True once the phase is over."""
@@ -775,8 +815,10 @@ class Users:
                 self.call("screen", "GET", f"/api/v1/screen/orders{q}", token),
             )
 
+        layer_cache: dict[str, str] = {}  # fetch() revalidates with the ETag, as the browser's cache does
+
         async def layer() -> None:
-            await self.call("screen", "GET", f"/api/v1/screen/sensors{q}", token)
+            await self.call("screen", "GET", f"/api/v1/screen/sensors{q}", token, cache=layer_cache)
 
         async def community() -> None:
             await self.call("screen", "GET", f"/api/v1/community/summary{q}", token)
@@ -843,6 +885,7 @@ async def run_phase(
     sensors: bool,
     database_url: str,
     old_tasks: bool = False,
+    server_pid: int | None = None,
 ) -> tuple[dict[str, dict[str, Any]], float, dict[str, float], dict[str, float]]:
     from chengyun.sim.sensors import SensorFeed, demo_sensors
 
@@ -884,8 +927,10 @@ async def run_phase(
             tasks += [users.open311(streets[k % len(streets)], 0) for k in range(PEAK["open311"])]
         if sensors:
             tasks.append(users.sensors(feed, SENSOR_PERIOD_S))
+        tasks.append(users.loop_lag())
 
         window: list[dict[str, float]] = []
+        server_cpu: list[float] = []  # the server's CPU seconds in the window
         in_flight: dict[str, int] = {}
         offered: dict[str, int] = {}
 
@@ -894,9 +939,12 @@ async def run_phase(
             window.append(await asyncio.to_thread(backlog, database_url))
             users.rec.measuring = True
             started = time.perf_counter()
+            cpu = tree_cpu_s(server_pid) if server_pid else 0.0
             await asyncio.sleep(measure_s)
             users.rec.measuring = False
             elapsed = time.perf_counter() - started
+            if server_pid:
+                server_cpu.append(tree_cpu_s(server_pid) - cpu)
             in_flight.update(users.rec.in_flight)
             offered.update(users.rec.offered)
             window.append(await asyncio.to_thread(backlog, database_url))
@@ -909,10 +957,16 @@ async def run_phase(
         for task in [*running, *users.spawned]:
             task.cancel()
         await asyncio.gather(*running, *users.spawned, return_exceptions=True)
-    rows = {kind: users.rec.stats[kind].row(elapsed) for kind in KINDS if kind in users.rec.stats}
+    rows = {
+        kind: users.rec.stats[kind].row(elapsed, kind in POOLED) for kind in KINDS if kind in users.rec.stats
+    }
     for kind, row in rows.items():
         row["offered_rate"] = offered.get(kind, 0) / elapsed
         row["in_flight_end"] = in_flight.get(kind, 0)
+        if kind in POOLED:
+            row["client_lag_ms"] = [round(x, 1) for x in users.rec.lag_ms]
+    if server_cpu:
+        window[1]["server_cpu_s"] = server_cpu[0]
     return rows, elapsed, window[0], window[1]
 
 
@@ -986,7 +1040,16 @@ def run_server(
             progress(f"[run {number}, workers {workers}] {phase}: {warmup:.0f} s warm-up, {seconds:.0f} s …")
             rows, elapsed, before, after = asyncio.run(
                 run_phase(
-                    base, streets, admin, phase, warmup, seconds, not args.no_sensors, url, args.old_tasks
+                    base,
+                    streets,
+                    admin,
+                    phase,
+                    warmup,
+                    seconds,
+                    not args.no_sensors,
+                    url,
+                    args.old_tasks,
+                    process.pid,
                 )
             )
             rss, peak = tree_memory_mb(process.pid)
@@ -1077,6 +1140,35 @@ def report(results: list[dict[str, Any]]) -> None:
         print(f"\n{phase}: median (min–max) of the runs; latency in ms; errors summed over the runs")
         header = ["kind", "workers", "sent/s", "answered/s", "in flight at end", "p50", "p95", "p99"]
         print(table([*header, "5xx", "4xx"], rows))
+        pooled = []
+        for kind in POOLED:
+            for w in workers:
+                cells = [c for c in by.get((phase, kind, w), []) if "latencies_ms" in c]
+                lat = [x for c in cells for x in c["latencies_ms"]]
+                lag = [x for c in cells for x in c.get("client_lag_ms", [])]
+                if lat:
+                    pooled.append(
+                        [
+                            kind,
+                            str(w),
+                            str(len(cells)),
+                            str(len(lat)),
+                            f"{percentile(lat, 50):.0f}",
+                            f"{percentile(lat, 95):.0f}",
+                            f"{percentile(lat, 99):.0f}",
+                            f"{max(lat):.0f}",
+                            str(sum(x >= 100 for x in lat)),
+                            f"{percentile(lag, 99):.0f} / {max(lag):.0f}" if lag else "–",
+                        ]
+                    )
+        if pooled:
+            print(
+                f"\n{phase}: each request of the runs pooled (a window holds a few: its p99 is its slowest); "
+                "latency in ms"
+            )
+            header = ["kind", "workers", "windows", "requests", "p50", "p95", "p99", "max", "≥ 100 ms"]
+            header.append("client loop late p99 / max")
+            print(table(header, pooled))
         totals = []
         for w in workers:
             per_run = [
@@ -1092,10 +1184,26 @@ def report(results: list[dict[str, Any]]) -> None:
                 for cell in r["cells"]
                 if cell["phase"] == phase and cell["workers"] == w
             ]
+            cores = [
+                cell["after"]["server_cpu_s"] / cell["seconds"]
+                for r in results
+                for cell in r["cells"]
+                if cell["phase"] == phase and cell["workers"] == w and "server_cpu_s" in cell["after"]
+            ]
+            per_request = [
+                1000
+                * cell["after"]["server_cpu_s"]
+                / sum(row["rate"] * cell["seconds"] for row in cell["kinds"].values())
+                for r in results
+                for cell in r["cells"]
+                if cell["phase"] == phase and cell["workers"] == w and "server_cpu_s" in cell["after"]
+            ]
             totals.append(
                 [
                     str(w),
                     med_range(per_run),
+                    med_range(cores, 2) if cores else "–",
+                    med_range(per_request, 1) if per_request else "–",
                     med_range(grew, 0),
                     med_range([m[0] for m in mem], 0),
                     med_range([m[1] for m in mem], 0),
@@ -1106,6 +1214,8 @@ def report(results: list[dict[str, Any]]) -> None:
                 [
                     "workers",
                     "user req/s answered (all kinds but sensors)",
+                    "server CPU, cores",
+                    "server CPU ms per request (sensor POSTs too)",
                     "orders waiting for a step: change",
                     "server RSS MiB",
                     "sum of peaks MiB",

@@ -164,6 +164,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
         next_alert=lambda: _next_alert(uow()),
         clock=clock,
         batch=DEADLINE_BATCH,
+        relieve=lambda: _relieve_late(uow, orders),
     )
     classifier = ClassifierService(
         uow, clock, orders.catalogue, TfidfSvmClassifier, load_builtin_examples, catalogue_examples
@@ -247,6 +248,13 @@ def _stall_holder_tokens(auth: Auth) -> Callable[[str, str], tuple[str, str]]:
         return token, record.id
 
     return issue
+
+
+def _relieve_late(uow: UnitOfWorkFactory, orders: OrderService) -> int:
+    """The dispatcher's look over every street's orders in hand (改派 of those whose holder is late)."""
+    with uow() as u:
+        streets = [code for code, _ in u.config.streets()]
+    return sum(orders.relieve_late(street) for street in streets)
 
 
 def _next_alert(uow: UnitOfWork) -> datetime | None:

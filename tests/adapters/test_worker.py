@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
-from chengyun.adapters.worker import LoopThread, SensorWorker
+from chengyun.adapters.clock import ManualClock
+from chengyun.adapters.worker import DeadlineWorker, LoopThread, SensorWorker
 
 
 def test_the_sensor_worker_sweeps_every_round_and_rolls_up_purges_and_files_missed_orders_less_often() -> (
@@ -57,3 +59,31 @@ def test_a_loop_thread_survives_a_failing_round_and_stops() -> None:
     assert two.wait(5)  # the failed round is logged and retried a second later
     loop.stop()
     assert len(rounds) >= 2
+
+
+def test_the_deadline_worker_has_the_dispatcher_look_each_minute_of_the_centers_clock() -> None:
+    clock = ManualClock(datetime(2026, 12, 7, 2, 0, tzinfo=UTC))
+    looks: list[datetime] = []
+    second = threading.Event()
+
+    def relieve() -> int:
+        looks.append(clock.now())
+        if len(looks) == 2:
+            second.set()
+        return 1
+
+    worker = DeadlineWorker(lambda: 0, lambda: None, clock, max_sleep_s=0.01, relieve=relieve)
+    worker.start()
+    try:
+        pause = threading.Event()
+        for _ in range(500):  # many rounds on the same minute of the clock: one look
+            if worker.rounds >= 20:
+                break
+            pause.wait(0.01)
+        assert worker.rounds >= 20 and len(looks) == 1
+        clock.advance(minutes=1)
+        assert second.wait(5)
+    finally:
+        worker.stop()
+    assert looks == [datetime(2026, 12, 7, 2, 0, tzinfo=UTC), datetime(2026, 12, 7, 2, 1, tzinfo=UTC)]
+    assert worker.relieved == 2

@@ -126,6 +126,32 @@ def test_the_sensor_layer_has_every_point_the_online_share_and_active_alarms(
     assert by_kind["gas"]["label"] == "燃气" and by_kind["gas"]["alarms"] == 1
 
 
+def test_the_sensor_layer_is_revalidated_with_its_etag_and_follows_new_readings(
+    api: Api, clock: ManualClock
+) -> None:
+    register_sensors(api)
+    clock.set(T0 + timedelta(minutes=2))
+    reading(api, "G1", 1.5, lel=1.0)
+    first = api.get("/screen/sensors", "director")
+    etag = first.headers["ETag"]
+    assert first.status_code == 200 and etag.startswith('W/"')
+    assert "no-cache" in first.headers["Cache-Control"]
+    assert first.json()["online"] == 1
+    same = api.get("/screen/sensors", "director", headers={"If-None-Match": etag})
+    assert same.status_code == 304 and same.content == b"" and same.headers["ETag"] == etag
+    clock.advance(minutes=1)  # a new read of the layer (the clock moved on), nothing else changed
+    again = api.get("/screen/sensors", "director", headers={"If-None-Match": f'"x", {etag}'})
+    assert again.status_code == 304
+    reading(api, "W1", 3.5, level=0.2)  # the silent sensor reports: its status and the counts change
+    clock.advance(minutes=1)
+    changed = api.get("/screen/sensors", "director", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    body = changed.json()
+    assert (body["online"], body["silent"]) == (2, 0)
+    assert sorted(p[3] for p in body["points"]) == [0, 0]
+    assert next(iter(body)) == "at" and body["at"] != first.json()["at"]
+
+
 def test_the_screens_data_is_for_readers_of_the_street_only(api: Api) -> None:
     for path in ("/screen/overview", "/screen/orders", "/screen/sensors"):
         assert_error(api.get(path, "sensor"), 403, "forbidden")

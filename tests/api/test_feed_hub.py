@@ -123,3 +123,41 @@ def test_more_new_events_than_a_batch_are_all_read_in_one_tick() -> None:
         return [i for i, _ in held or []]
 
     assert asyncio.run(scenario()) == [1, 2, 3, 4, 5]
+
+
+def test_a_feed_is_woken_only_by_events_of_its_streets_and_when_the_hub_stops() -> None:
+    timeline = Timeline()
+
+    async def scenario() -> list[tuple[bool, bool, bool]]:
+        hub = hub_on(timeline)
+        hub.open()
+        jas, njx, district = (
+            hub.wake_for(frozenset({"JAS"})),
+            hub.wake_for(frozenset({"NJX"})),
+            hub.wake_for(None),
+        )
+        await hub.tick().wait()
+        seen = []
+        for street in ("JAS", "NJX"):
+            for wake in (jas, njx, district):
+                wake.clear()
+            event_id = timeline.write(street)
+            while hub.orders is None or hub.orders.last < event_id:
+                await hub.tick().wait()
+            seen.append((jas.is_set(), njx.is_set(), district.is_set()))
+        for wake in (jas, njx, district):
+            wake.clear()
+        await hub.tick().wait()  # a tick with nothing new wakes no feed
+        seen.append((jas.is_set(), njx.is_set(), district.is_set()))
+        hub.unwake(njx)
+        hub.close()
+        await hub.tick().wait()  # the reader stops: the feeds still registered read for themselves
+        seen.append((jas.is_set(), njx.is_set(), district.is_set()))
+        return seen
+
+    assert asyncio.run(scenario()) == [
+        (True, False, True),
+        (False, True, True),
+        (False, False, False),
+        (True, False, True),
+    ]

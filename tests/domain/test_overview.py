@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+
 from chengyun.domain.alarms import Alarm, AlarmState
 from chengyun.domain.orders import OrderState, Source
 from chengyun.domain.overview import (
@@ -173,3 +175,17 @@ def test_sensor_health_counts_online_sensors_and_marks_alarming_and_silent_ones(
         1,
     )
     assert SensorKind.NOISE not in by_kind  # kinds the street does not have are left out
+
+
+def test_sensor_health_takes_the_reading_times_given_apart_from_the_places() -> None:
+    places = [
+        SensorPoint("s1", SensorKind.TILT, 121.44, 31.22, 60, None),
+        SensorPoint("s2", SensorKind.TILT, 121.44, 31.22, 60, NOW),  # stale: the times given count
+        SensorPoint("s3", SensorKind.GAS, 121.44, 31.22, 60, None),
+    ]
+    ms = [round((NOW - 2 * MIN).timestamp() * 1000), round((NOW - 4 * MIN).timestamp() * 1000), None]
+    health = sensor_health(places, [], NOW, ms)
+    assert (health.total, health.online, health.silent) == (3, 1, 1)
+    assert health.statuses == [PointStatus.NORMAL, PointStatus.OFFLINE, PointStatus.OFFLINE]
+    with pytest.raises(ValueError):
+        sensor_health(places, [], NOW, ms[:2])

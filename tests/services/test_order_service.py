@@ -310,6 +310,31 @@ def test_the_dispatcher_reassigns_an_order_its_holder_cannot_reach_in_time(
     assert center.orders.relieve_late(STREET) == 0  # M2 has nothing ahead of it
 
 
+def test_the_servers_deadline_worker_reassigns_late_orders_each_minute_of_its_clock(
+    center: Center, clock: ManualClock
+) -> None:
+    worker = center.worker  # the server's deadline worker, as `chengyun serve` and `worker` run it
+    assert worker.relieve_if_due() == 0  # a first look: nothing in hand; the next one a minute on
+    center.directory.check_in(M1, B1, clock.now())
+    center.directory.check_in(M2, Point(121.4425, 31.2252), clock.now())
+    first = center.orders.create(HOTLINE, tile()).order
+    second = center.orders.create(HOTLINE, tile(description="愚园路608弄6号门口地砖松动")).order
+    assert first.id is not None and second.id is not None
+    center.orders.dispatch(DESK, second.id, "M1", "受理员指定李思远")
+    center.orders.respond(DESK, second.id, "先联：已电话联系诉求人")
+    center.orders.respond(M1, first.id)
+    center.orders.arrive(M1, first.id, B1)
+    clock.advance(seconds=30)
+    assert worker.relieve_if_due() == 0  # half a minute since its last look: not yet
+    assert center.orders.get(DESK, second.id).assignee == "M1"
+    clock.advance(seconds=30)
+    assert worker.relieve_if_due() == 1
+    assert worker.relieved == 1
+    order = center.orders.get(DESK, second.id)
+    assert (order.state, order.assignee) == (OrderState.RESPONDED, "M2")
+    assert center.orders.timeline(DESK, second.id)[-1].kind == "reassigned"
+
+
 def test_the_naive_dispatcher_never_reassigns(center: Center, clock: ManualClock) -> None:
     center.orders.routing = RoutingRules(strategy=Strategy.A_ONLY)
     center.directory.check_in(M1, B1, clock.now())

@@ -1,12 +1,13 @@
-"""Background loops: the deadline worker (fires due alerts, sleeping until the next one) and the sensor
-worker (offline sweeps, roll-ups, retention), on one small thread base."""
+"""Background loops: the deadline worker (fires due alerts, sleeping until the next one, and has the
+dispatcher look over the orders in hand each minute) and the sensor worker (offline sweeps, roll-ups,
+retention), on one small thread base."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chengyun.domain.errors import Conflict, Unavailable
 from chengyun.services.ports import Clock
@@ -62,7 +63,10 @@ class LoopThread:
 
 class DeadlineWorker(LoopThread):
     """Calls `fire` until nothing is due, then sleeps until the next alert (at most `max_sleep_s`
-    of real time, so new deadlines, from this process or another, are seen promptly)."""
+    of real time, so new deadlines, from this process or another, are seen promptly). Every
+    `relieve_every` of the center's clock it calls `relieve` (the dispatcher's 改派 of orders whose
+    holder will miss the arrival deadline, `OrderService.relieve_late`), as the simulator does each
+    simulated minute; a second worker doing the same finds the order moved already and leaves it."""
 
     name = "deadline-worker"
 
@@ -73,8 +77,14 @@ class DeadlineWorker(LoopThread):
         clock: Clock,
         batch: int = 500,
         max_sleep_s: float = 0.25,
+        relieve: Callable[[], int] | None = None,
+        relieve_every: timedelta = timedelta(minutes=1),
     ) -> None:
         self._fire = fire
+        self._relieve = relieve
+        self._relieve_every = relieve_every
+        self._relieved_at: datetime | None = None
+        self.relieved = 0  # orders reassigned by `relieve`
         self._next_alert = next_alert
         self._clock = clock
         self._batch = batch
@@ -96,8 +106,22 @@ class DeadlineWorker(LoopThread):
             if n < self._batch:
                 return total
 
+    def relieve_if_due(self) -> int:
+        """Runs `relieve` when `relieve_every` of the clock has passed since it last ran; returns how
+        many orders it reassigned."""
+        if self._relieve is None:
+            return 0
+        now = self._clock.now()
+        if self._relieved_at is not None and abs(now - self._relieved_at) < self._relieve_every:
+            return 0
+        self._relieved_at = now  # a failing round is retried at the next minute, not each second
+        moved = self._relieve()
+        self.relieved += moved
+        return moved
+
     def _round(self) -> float:
         self.fired += self.run_once()
+        self.relieve_if_due()
         return self._sleep_seconds()
 
     def _sleep_seconds(self) -> float:

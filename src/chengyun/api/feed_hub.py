@@ -11,6 +11,11 @@ caught up, as every feed did before. The alarms' history (asked for by the wall 
 feeds) is still read by each feed: an alarm's row is completed (its order) right after it is announced,
 and a feed reads it as late as it can.
 
+A feed that takes its events from the hub sleeps until the hub holds an event of its streets (`wake_for`), or
+until its keepalive is due: at a busy hour most pages' streets have no event in most ticks, and waking
+every feed every tick (360 coroutines a second, each checking its connection and making two waits) was the
+largest part of an API process's event loop (bench/README.md, "district_load.py").
+
 The events a feed sends are the same either way: the hub reads exactly what a feed's own query would
 (`id > position` in id order), for all streets at once, at about the same moment.
 """
@@ -89,6 +94,9 @@ class FeedHub:
         self._task: asyncio.Task[None] | None = None
         self._woken = asyncio.Event()
         self._tick = asyncio.Event()
+        # The feeds' own wake-ups: by street, and those of every street (a district's feed).
+        self._by_street: dict[str, set[asyncio.Event]] = {}
+        self._everywhere: set[asyncio.Event] = set()
 
     # --- for the feeds ---
 
@@ -106,6 +114,40 @@ class FeedHub:
     def tick(self) -> asyncio.Event:
         """Set once the hub has read again; take it *before* looking at what the hub holds."""
         return self._tick
+
+    def wake_for(self, streets: frozenset[str] | None) -> asyncio.Event:
+        """An event the hub sets when it holds new events of `streets` (None: of any street) and when it
+        stops holding events (the feed is then to read for itself). Clear it before looking at what
+        the hub holds; `unwake` it when the feed ends."""
+        wake = asyncio.Event()
+        if streets is None:
+            self._everywhere.add(wake)
+        else:
+            for street in streets:
+                self._by_street.setdefault(street, set()).add(wake)
+        return wake
+
+    def unwake(self, wake: asyncio.Event) -> None:
+        self._everywhere.discard(wake)
+        for street in [s for s, wakes in self._by_street.items() if wake in wakes]:
+            wakes = self._by_street[street]
+            wakes.discard(wake)
+            if not wakes:
+                del self._by_street[street]
+
+    def _wake(self, streets: set[str] | None) -> None:
+        """Wakes the feeds of `streets` (None: every feed)."""
+        if streets is None:
+            for wakes in self._by_street.values():
+                for wake in wakes:
+                    wake.set()
+        else:
+            for street in streets:
+                for wake in self._by_street.get(street, ()):
+                    wake.set()
+        if streets is None or streets:
+            for wake in self._everywhere:
+                wake.set()
 
     def orders_after(self, position: int) -> list[tuple[int, OrderEvent]] | None:
         return None if self.orders is None else self.orders.after(position)
@@ -140,12 +182,19 @@ class FeedHub:
             self._task = None
             tick, self._tick = self._tick, asyncio.Event()
             tick.set()
+            self._wake(None)
 
     async def _read(self) -> None:
         assert self.orders is not None
         self.reads += 1
-        while True:
-            orders = await run_in_threadpool(self._fetch_orders, self.orders.last, self.batch)
-            self.orders.add(orders)
-            if len(orders) < self.batch:
-                return
+        streets: set[str] = set()
+        try:
+            while True:
+                orders = await run_in_threadpool(self._fetch_orders, self.orders.last, self.batch)
+                self.orders.add(orders)
+                streets.update(event.street for _, event in orders)
+                if len(orders) < self.batch:
+                    return
+        finally:
+            if streets:
+                self._wake(streets)

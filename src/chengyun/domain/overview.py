@@ -268,8 +268,18 @@ class SensorHealth:
         return self.online / self.total if self.total else None
 
 
-def sensor_health(points: Sequence[SensorPoint], active: Iterable[Alarm], now: datetime) -> SensorHealth:
-    """Online: reported within OFFLINE_FACTOR × its interval. An active alarm marks its sensor."""
+def sensor_health(
+    points: Sequence[SensorPoint],
+    active: Iterable[Alarm],
+    now: datetime,
+    last_seen: Sequence[int | None] | None = None,
+) -> SensorHealth:
+    """Online: reported within OFFLINE_FACTOR × its interval. An active alarm marks its sensor.
+    `last_seen`: each point's newest reading in epoch milliseconds, in the points' order, to use instead
+    of the points' own `last_ts` (a screen keeps the sensors' places and reads only these times again)."""
+    if last_seen is not None and len(last_seen) != len(points):
+        raise ValueError(f"{len(last_seen)} reading times for {len(points)} sensors")
+    now_ms = now.timestamp() * 1000
     alarms_by_sensor: Counter[str] = Counter()
     by_colour = dict.fromkeys(Colour, 0)
     for alarm in active:
@@ -281,12 +291,18 @@ def sensor_health(points: Sequence[SensorPoint], active: Iterable[Alarm], now: d
     alarms: Counter[SensorKind] = Counter()
     statuses: list[int] = []
     silent = 0
-    for point in points:
+    for i, point in enumerate(points):
         total[point.kind] += 1
-        alive = point.last_ts is not None and (
-            (now - point.last_ts).total_seconds() <= OFFLINE_FACTOR * point.interval_s
-        )
-        silent += point.last_ts is None
+        if last_seen is None:
+            never = point.last_ts is None
+            alive = point.last_ts is not None and (
+                (now - point.last_ts).total_seconds() <= OFFLINE_FACTOR * point.interval_s
+            )
+        else:
+            ms = last_seen[i]
+            never = ms is None
+            alive = ms is not None and now_ms - ms <= OFFLINE_FACTOR * point.interval_s * 1000
+        silent += never
         online[point.kind] += alive
         alarms[point.kind] += alarms_by_sensor.get(point.id, 0)
         if point.id in alarms_by_sensor:

@@ -60,7 +60,7 @@ class Overview:
 class SensorLayer:
     at: datetime
     stamp: int  # the newest alarm event when it was read
-    points: list[SensorPoint]
+    points: list[SensorPoint]  # places; their `last_ts` may be older than `health`, which is current
     health: SensorHealth
     alarms: list[Alarm]  # active, newest first
 
@@ -89,6 +89,7 @@ class OverviewService:
         self._clock = clock
         self._snapshots: dict[str, tuple[float, _Snapshot]] = {}
         self._layers: dict[str, tuple[float, SensorLayer]] = {}
+        self._places: dict[str, tuple[int, list[SensorPoint]]] = {}  # street → (registry stamp, points)
         self._lock = threading.Lock()
 
     def overview(self, actor: Actor, street: str) -> Overview:
@@ -132,7 +133,22 @@ class OverviewService:
                 hit[0], hit[1].at, hit[1].stamp, stamp, now, self.SENSORS_TTL_S
             ):
                 return hit[1]
-            points = uow.sensors.points(street)
+            # The sensors' places change with the registry only: kept per street between its changes;
+            # each read takes the newest reading times alone (one array on PostgreSQL).
+            registry = uow.sensors.registry_stamp()
+            with self._lock:
+                places = self._places.get(street)
+            seen: list[int | None] | None = None
+            if places is not None and places[0] == registry:
+                points = places[1]
+                seen = uow.sensors.last_seen(street)
+                if len(seen) != len(points):  # the registry changed between the two reads
+                    seen = None
+                    points = uow.sensors.points(street)
+            else:
+                points = uow.sensors.points(street)
+                with self._lock:
+                    self._places[street] = (registry, points)
             alarms, _ = uow.sensors.search_alarms(
                 AlarmQuery(
                     street=street,
@@ -140,7 +156,7 @@ class OverviewService:
                     limit=MAX_ACTIVE_ALARMS,
                 )
             )
-        layer = SensorLayer(now, stamp, points, sensor_health(points, alarms, now), alarms)
+        layer = SensorLayer(now, stamp, points, sensor_health(points, alarms, now, seen), alarms)
         with self._lock:
             self._layers[street] = (time.monotonic(), layer)
         return layer

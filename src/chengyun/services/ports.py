@@ -540,6 +540,10 @@ class SensorRepository(Protocol):
     def points(self, street: str) -> list[SensorPoint]:
         """Every sensor of the street with its position and the time of its newest reading (the map)."""
 
+    def last_seen(self, street: str) -> list[int | None]:
+        """The time of each of the street's sensors' newest reading (epoch ms, None: never), in the
+        order of `points`: what changes of the map between two registry changes."""
+
     # last: inside the class, the name `list` is this method
     def list(
         self,

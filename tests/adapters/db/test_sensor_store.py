@@ -126,6 +126,23 @@ def test_live_state_is_upserted_and_read_back(uow_factory: UnitOfWorkFactory) ->
     assert got.last_ts is not None and got.last_ts.tzinfo is not None
 
 
+def test_last_seen_gives_the_reading_times_in_the_order_of_the_points(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        uow.sensors.upsert([a_sensor("B-2"), a_sensor("A-1"), a_sensor("C-3"), a_sensor("X-1", street="NJX")])
+        uow.sensors.save_live(
+            [SensorLive("B-2", "JAS", T), SensorLive("C-3", "JAS", T + timedelta(seconds=1))]
+        )
+        uow.commit()
+    with uow_factory() as uow:
+        points = uow.sensors.points("JAS")
+        seen = uow.sensors.last_seen("JAS")
+        assert uow.sensors.last_seen("nowhere") == []
+    assert [p.id for p in points] == ["A-1", "B-2", "C-3"]
+    ms = round(T.timestamp() * 1000)
+    assert seen == [None, ms, ms + 1000]
+    assert [p.last_ts for p in points] == [None, T, T + timedelta(seconds=1)]
+
+
 def test_live_reads_many_sensors_at_once(uow_factory: UnitOfWorkFactory) -> None:
     states = [SensorLive(f"S-{i:05d}", "JAS", T, {"level": float(i)}) for i in range(6000)]
     with uow_factory() as uow:

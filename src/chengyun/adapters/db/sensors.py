@@ -909,3 +909,13 @@ class SqlSensorRepository:
             )
             for sensor_id, kind, lon, lat, interval_s, last_ts in _plain(self._run(statement))
         ]
+
+    def last_seen(self, street: str) -> builtins.list[int | None]:
+        s, live = t.sensors.c, t.sensor_live.c
+        joined = t.sensors.outerjoin(t.sensor_live, live.sensor_id == s.id)
+        if self._pg:  # one row holding an array: 14,000 rows of one value cost far more to fetch
+            agg = func.array_agg(postgresql.aggregate_order_by(live.last_ts, s.id))
+            value = self._run(select(agg).select_from(joined).where(s.street == street)).scalar()
+            return list(value or [])
+        statement = select(live.last_ts).select_from(joined).where(s.street == street).order_by(s.id)
+        return [row[0] for row in self._run(statement)]

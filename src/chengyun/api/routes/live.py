@@ -14,6 +14,7 @@ import asyncio
 import json
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import suppress
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -197,10 +198,12 @@ async def _stream(
 
     unsubscribe_alarms = center.alarm_bus.subscribe(wake) if alarm_start is not None else None
     hub.open()
+    news = hub.wake_for(streets)  # the hub holds new events of this feed's streets
     try:
         yield "retry: 2000\n\n"
         while not await request.is_disconnected():
             tick = hub.tick()
+            news.clear()
             full = False
             held = hub.orders_after(last)
             if held is not None:
@@ -229,6 +232,12 @@ async def _stream(
             if loop.time() - quiet_since >= KEEPALIVE_S:
                 quiet_since = loop.time()
                 yield ": keepalive\n\n"
+            if held is not None and last_alarm is None:
+                # Fed by the hub, orders only: asleep until an event of its streets (or the hub stops
+                # holding), or until the keepalive is due. A client that leaves ends the stream anyway.
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(news.wait(), max(0.0, KEEPALIVE_S - (loop.time() - quiet_since)))
+                continue
             waits = [asyncio.ensure_future(tick.wait()), asyncio.ensure_future(alarmed.wait())]
             try:
                 await asyncio.wait(waits, timeout=POLL_S, return_when=asyncio.FIRST_COMPLETED)
@@ -237,6 +246,7 @@ async def _stream(
                     waiting.cancel()
             alarmed.clear()
     finally:
+        hub.unwake(news)
         hub.close()
         if unsubscribe_alarms is not None:
             unsubscribe_alarms()

@@ -3,10 +3,11 @@ markers and its sensors as a compact point layer. The counting is services/overv
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, Field
 from pydantic_core import to_json
 
@@ -17,6 +18,7 @@ from chengyun.domain.overview import Compliance
 from chengyun.domain.sensors import SensorKind
 from chengyun.domain.severity import Colour
 from chengyun.domain.sla import Stage
+from chengyun.services.overview import SensorLayer
 
 router = APIRouter(prefix="/api/v1/screen", tags=["大屏"])
 
@@ -244,17 +246,22 @@ def live_orders(center: CenterDep, actor: ActorDep, street: Street = None) -> Ma
     return MarkersOut(at=at, items=items)
 
 
-@router.get("/sensors", response_model=SensorsOut, summary="感知设备健康度与点位")
-def sensors(center: CenterDep, actor: ActorDep, street: Street = None) -> Response:
-    """Every sensor as a compact point (14,000+ fit in a few hundred kB), the online share, active
-    alarms by colour and by kind, and the active alarms with where their sensors are."""
-    layer = center.overview.sensors(actor, street_or_only(center, actor, street))
+# The sensor layer as sent, per street: encoded once per layer the overview service reads (a layer lives
+# until an alarm changes or SENSORS_TTL_S passes), whichever screens of the street ask meanwhile.
+_layer_bodies: dict[str, tuple[SensorLayer, bytes, str]] = {}
+
+
+def _layer_body(street: str, layer: SensorLayer) -> tuple[bytes, str]:
+    """The layer's JSON and its weak ETag: a digest of everything but `at` (when it was read), so a
+    screen that already has the same points, statuses and alarms is answered 304."""
+    known = _layer_bodies.get(street)
+    if known is not None and known[0] is layer:
+        return known[1], known[2]
     health = layer.health
     kinds = list(SensorKind)
     index = {k: i for i, k in enumerate(kinds)}
     where = {p.id: p for p in layer.points}
-    body = {
-        "at": layer.at,
+    rest = {
         "total": health.total,
         "online": health.online,
         "online_share": health.online_share,
@@ -287,4 +294,41 @@ def sensors(center: CenterDep, actor: ActorDep, street: Street = None) -> Respon
         ],
     }
     # 14,000 points: serialised straight from plain values; the response_model documents the shape.
-    return Response(to_json(body), media_type="application/json")
+    encoded = to_json(rest)
+    etag = f'W/"{hashlib.blake2b(encoded, digest_size=12).hexdigest()}"'
+    body = b'{"at":' + to_json(layer.at) + b"," + encoded[1:]
+    _layer_bodies[street] = (layer, body, etag)
+    return body, etag
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """If-None-Match against a weak ETag (RFC 9110: the weak comparison)."""
+    if if_none_match is None:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    return any(t.strip().removeprefix("W/") == etag.removeprefix("W/") for t in if_none_match.split(","))
+
+
+@router.get(
+    "/sensors",
+    response_model=SensorsOut,
+    summary="感知设备健康度与点位",
+    responses={304: {"description": "与 If-None-Match 所指的图层相同（除读取时刻外）"}},
+)
+def sensors(
+    center: CenterDep,
+    actor: ActorDep,
+    street: Street = None,
+    if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
+) -> Response:
+    """Every sensor as a compact point (14,000+ fit in a few hundred kB), the online share, active
+    alarms by colour and by kind, and the active alarms with where their sensors are. Sent with a weak
+    ETag (`Cache-Control: private, no-cache`): a browser revalidates with If-None-Match and gets 304
+    while the points, statuses and alarms are unchanged."""
+    code = street_or_only(center, actor, street)
+    body, etag = _layer_body(code, center.overview.sensors(actor, code))
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if _matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
