@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,3 +22,38 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+class GcPauses:
+    """Logs every garbage collection that holds the interpreter for `threshold_s` or more (a pause every
+    thread of the process waits out: requests, feeds, ingestion) and keeps the longest seen."""
+
+    def __init__(self, log: logging.Logger, threshold_s: float = 0.1) -> None:
+        self._log = log
+        self._threshold = threshold_s
+        self._started = 0.0
+        self.longest = 0.0
+        self.slow = 0
+
+    def install(self) -> None:
+        if self._observe not in gc.callbacks:
+            gc.callbacks.append(self._observe)
+
+    def uninstall(self) -> None:
+        if self._observe in gc.callbacks:
+            gc.callbacks.remove(self._observe)
+
+    def _observe(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        took = time.perf_counter() - self._started
+        self.longest = max(self.longest, took)
+        if took >= self._threshold:
+            self.slow += 1
+            self._log.warning(
+                "garbage collection of generation %d held the process for %.0f ms (%d objects freed)",
+                info.get("generation", -1),
+                took * 1000,
+                info.get("collected", 0),
+            )
