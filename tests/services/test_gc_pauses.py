@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 
 import pytest
 
@@ -31,3 +32,40 @@ def test_a_long_collection_is_logged_and_a_short_one_is_not(caplog: pytest.LogCa
     caplog.clear()
     gc.collect(2)
     assert not [r for r in caplog.records if r.name == "chengyun.gc.test"]
+
+
+def test_a_slow_full_collection_that_frees_nothing_freezes_what_is_alive(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gc.collect()  # what is garbage now goes first: the next full collection finds (next to) nothing
+    gc.unfreeze()  # whatever an earlier test froze (MQTT ingestion freezes its registry)
+    pauses = GcPauses(logging.getLogger("chengyun.gc.test"), threshold_s=0.0, freeze=True)
+    pauses.install()
+    try:
+        with caplog.at_level(logging.WARNING, logger="chengyun.gc.test"):
+            gc.collect(2)
+        deadline = time.monotonic() + 10
+        while gc.get_freeze_count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert pauses.frozen == 1
+        assert gc.get_freeze_count() > 0
+    finally:
+        pauses.uninstall()
+        gc.unfreeze()  # the rest of the test run collects as usual
+
+
+def test_a_collection_that_frees_plenty_freezes_nothing() -> None:
+    gc.collect()
+    pauses = GcPauses(logging.getLogger("chengyun.gc.test"), threshold_s=0.0, freeze=True)
+    pauses.install()
+    gc.disable()  # no automatic collection frees the cycles before the full one below
+    try:
+        for _ in range(GcPauses.FRUITLESS * 2):
+            cycle: list[object] = []
+            cycle.append(cycle)  # garbage only the cycle collector frees
+        del cycle
+        gc.collect(2)
+    finally:
+        gc.enable()
+        pauses.uninstall()
+    assert pauses.frozen == 0 and pauses.slow == 1

@@ -55,8 +55,10 @@ DESCRIPTION = """城运（chengyun）街道城市运行管理平台的开放接�
 def create_app(center: Center) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        pauses = GcPauses(logging.getLogger("chengyun.gc"))
-        pauses.install()  # a long collection stalls every request of the process: say so in the log
+        # A long collection stalls every request of the process: say so in the log, and freeze what has
+        # grown long-lived when a full collection finds nothing to free.
+        pauses = GcPauses(logging.getLogger("chengyun.gc"), freeze=True)
+        pauses.install()
         center.start()
         try:
             yield

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,14 +27,24 @@ def paused_gc() -> Iterator[None]:
 
 class GcPauses:
     """Logs every garbage collection that holds the interpreter for `threshold_s` or more (a pause every
-    thread of the process waits out: requests, feeds, ingestion) and keeps the longest seen."""
+    thread of the process waits out: requests, feeds, ingestion) and keeps the longest seen.
 
-    def __init__(self, log: logging.Logger, threshold_s: float = 0.1) -> None:
+    With `freeze`, a slow full collection that freed next to nothing (under FRUITLESS objects) is taken
+    as the sign that the process's long-lived data (a sensor registry, live states, caches, loaded on
+    first use) has grown: everything alive then is frozen (gc.freeze, just after the collection), so
+    later collections no longer walk it. Frozen objects are still freed when their last reference goes;
+    only cycles that were already garbage at that moment stay until the process ends."""
+
+    FRUITLESS = 1_000
+
+    def __init__(self, log: logging.Logger, threshold_s: float = 0.1, freeze: bool = False) -> None:
         self._log = log
         self._threshold = threshold_s
+        self._freeze = freeze
         self._started = 0.0
         self.longest = 0.0
         self.slow = 0
+        self.frozen = 0  # how many times the live objects were frozen
 
     def install(self) -> None:
         if self._observe not in gc.callbacks:
@@ -57,3 +68,8 @@ class GcPauses:
                 took * 1000,
                 info.get("collected", 0),
             )
+            fruitless = info.get("generation") == 2 and info.get("collected", 0) < self.FRUITLESS
+            if self._freeze and fruitless:
+                self.frozen += 1
+                # Not from inside the collector's callback: on a thread of its own, right after it.
+                threading.Thread(target=gc.freeze, name="gc-freeze", daemon=True).start()
