@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +30,7 @@ class GcPauses:
 
     With `freeze`, a slow full collection that freed next to nothing (under FRUITLESS objects) is taken
     as the sign that the process's long-lived data (a sensor registry, live states, caches, loaded on
-    first use) has grown: everything alive then is frozen (gc.freeze, just after the collection), so
+    first use) has grown: everything alive then is frozen (gc.freeze, as the collection ends), so
     later collections no longer walk it. Frozen objects are still freed when their last reference goes;
     only cycles that were already garbage at that moment stay until the process ends."""
 
@@ -71,5 +70,6 @@ class GcPauses:
             fruitless = info.get("generation") == 2 and info.get("collected", 0) < self.FRUITLESS
             if self._freeze and fruitless:
                 self.frozen += 1
-                # Not from inside the collector's callback: on a thread of its own, right after it.
-                threading.Thread(target=gc.freeze, name="gc-freeze", daemon=True).start()
+                # The collection is over when its "stop" callbacks run: nothing walks the generations
+                # again until the next one (no thread is started here: this may run at interpreter exit).
+                gc.freeze()
