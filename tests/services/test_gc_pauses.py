@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import weakref
 
 import pytest
 
@@ -65,3 +66,41 @@ def test_a_collection_that_frees_plenty_freezes_nothing() -> None:
         gc.enable()
         pauses.uninstall()
     assert pauses.frozen == 0 and pauses.slow == 1
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a reference cycle: only the collector frees it
+
+
+def test_frozen_objects_go_back_to_the_collector_after_the_thaw_interval() -> None:
+    """A cycle frozen while alive and dropped later is freed once the thaw interval has passed."""
+    gc.unfreeze()
+    gc.collect()
+    now = [0.0]
+    pauses = GcPauses(
+        logging.getLogger("chengyun.gc.test"),
+        threshold_s=0.0,
+        freeze=True,
+        thaw_after_s=60,
+        clock=lambda: now[0],
+    )
+    node = _Node()
+    gone = weakref.ref(node)
+    pauses.install()
+    try:
+        gc.collect(2)  # fruitless and "slow": freezes `node` with the rest
+        assert pauses.frozen == 1
+        del node
+        gc.collect(2)
+        assert gone() is not None  # frozen: out of the collector's sight
+        assert pauses.thawed == 0
+        now[0] = 61.0
+        gc.collect(0)  # the interval has passed: this collection's end thaws
+        assert pauses.thawed == 1 and gc.get_freeze_count() == 0
+        pauses.uninstall()
+        gc.collect(2)
+        assert gone() is None
+    finally:
+        pauses.uninstall()
+        gc.unfreeze()

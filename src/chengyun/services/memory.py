@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -31,19 +31,33 @@ class GcPauses:
     With `freeze`, a slow full collection that freed next to nothing (under FRUITLESS objects) is taken
     as the sign that the process's long-lived data (a sensor registry, live states, caches, loaded on
     first use) has grown: everything alive then is frozen (gc.freeze, as the collection ends), so
-    later collections no longer walk it. Frozen objects are still freed when their last reference goes;
-    only cycles that were already garbage at that moment stay until the process ends."""
+    later collections no longer walk it. Frozen objects are still freed when their last reference goes,
+    but a reference cycle among them that becomes garbage later is out of the collector's sight (a
+    cache entry replaced, say): so `thaw_after_s` after a freeze the next collection hands the frozen
+    objects back (gc.unfreeze), one full collection over everything frees such cycles, and a fruitless
+    one freezes again. The memory those cycles can hold is bounded by what that interval leaves."""
 
     FRUITLESS = 1_000
 
-    def __init__(self, log: logging.Logger, threshold_s: float = 0.1, freeze: bool = False) -> None:
+    def __init__(
+        self,
+        log: logging.Logger,
+        threshold_s: float = 0.1,
+        freeze: bool = False,
+        thaw_after_s: float = 1800.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._log = log
         self._threshold = threshold_s
         self._freeze = freeze
-        self._started = 0.0
+        self._thaw_after = thaw_after_s
+        self._clock = clock
+        self._started = self._cpu_started = 0.0
+        self._frozen_at: float | None = None
         self.longest = 0.0
         self.slow = 0
         self.frozen = 0  # how many times the live objects were frozen
+        self.thawed = 0  # … and handed back to the collector
 
     def install(self) -> None:
         if self._observe not in gc.callbacks:
@@ -56,20 +70,31 @@ class GcPauses:
     def _observe(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
+            self._cpu_started = time.thread_time()
             return
         took = time.perf_counter() - self._started
         self.longest = max(self.longest, took)
+        # The collection is over when its "stop" callbacks run: nothing walks the generations again
+        # until the next one (no thread is started here: this may run at interpreter exit).
+        if self._frozen_at is not None and self._clock() - self._frozen_at >= self._thaw_after:
+            gc.unfreeze()
+            self._frozen_at = None
+            self.thawed += 1
         if took >= self._threshold:
             self.slow += 1
+            # Its CPU beside its wall time: a collection that was itself quick but was kept off the CPU
+            # (a machine with more work than cores) holds the process all the same, for another cause.
             self._log.warning(
-                "garbage collection of generation %d held the process for %.0f ms (%d objects freed)",
+                "garbage collection of generation %d held the process for %.0f ms (%.0f ms of CPU; "
+                "%d objects freed)",
                 info.get("generation", -1),
                 took * 1000,
+                (time.thread_time() - self._cpu_started) * 1000,
                 info.get("collected", 0),
             )
             fruitless = info.get("generation") == 2 and info.get("collected", 0) < self.FRUITLESS
             if self._freeze and fruitless:
                 self.frozen += 1
-                # The collection is over when its "stop" callbacks run: nothing walks the generations
-                # again until the next one (no thread is started here: this may run at interpreter exit).
+                if self._frozen_at is None:
+                    self._frozen_at = self._clock()
                 gc.freeze()
