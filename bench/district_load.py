@@ -313,14 +313,23 @@ def _descendants(pid: int) -> list[int]:
 
 @contextmanager
 def running_server(
-    database_url: str, token: str, workers: int
+    database_url: str, token: str, workers: int, mqtt_url: str | None = None
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """`chengyun serve --workers N` in its own process group; stopped with SIGTERM (then SIGKILL)."""
+    """`chengyun serve --workers N` in its own process group; stopped with SIGTERM (then SIGKILL).
+    With `mqtt_url` its background process ingests the sensors from that broker, under a client id
+    and shared-subscription group of this run's own (no earlier run's session takes a share)."""
     import httpx
 
     port = free_port()
     env = dict(os.environ, CHENGYUN_BOOTSTRAP_TOKEN=token, CHENGYUN_DATABASE_URL=database_url)
     env.pop("CHENGYUN_MQTT_URL", None)
+    if mqtt_url is not None:
+        run_id = uuid.uuid4().hex[:8]
+        env |= {
+            "CHENGYUN_MQTT_URL": mqtt_url,
+            "CHENGYUN_MQTT_CLIENT_ID": f"bench-district-{run_id}",
+            "CHENGYUN_MQTT_GROUP": f"bench{run_id}",
+        }
     # The district's Open311 citizens all come from this one address: no per-address public limit.
     env |= {"CHENGYUN_PUBLIC_READS_PER_MINUTE": "0", "CHENGYUN_PUBLIC_WRITES_PER_MINUTE": "0"}
     chengyun = str(Path(sys.executable).with_name("chengyun"))
@@ -576,6 +585,29 @@ class Users:
                 )
             if await self.think(think_s):
                 break
+
+    async def sensors_mqtt(self, feed: Any, period_s: float, publisher: Any) -> None:
+        """Every street's sensors at their real rate over the broker, as a district's gateways send
+        them: every `period_s`, what came due, one QoS 1 message per gateway and up to 100 readings on
+        `chengyun/{street}/sensors/{gateway}` (the feed's broken reports too, as their own messages).
+        The server's background process ingests them (`chengyun serve` with CHENGYUN_MQTT_URL)."""
+        from chengyun.sim.sensors import gateway_batches
+
+        while not self.stop.is_set():
+            tick = time.monotonic()
+            batches = gateway_batches(feed.messages(datetime.now(UTC)))
+            out: list[tuple[str, bytes]] = []
+            for st in self.streets:
+                if st.code == "JAS":
+                    out += batches
+                    continue
+                ids = f'"{st.code}-'.encode()
+                for topic_, payload in batches:
+                    gateway = topic_.rsplit("/", 1)[1].replace("JAS-", f"{st.code}-")
+                    out.append((f"chengyun/{st.code}/sensors/{gateway}", payload.replace(b'"JAS-', ids)))
+            if out:
+                await asyncio.to_thread(publisher.publish_many, out)
+            await self.think_fixed(period_s - (time.monotonic() - tick))
 
     async def sensors(self, feed: Any, period_s: float) -> None:
         """Every street's sensors at their real rate: every `period_s`, what came due, one POST a street
@@ -882,10 +914,11 @@ async def run_phase(
     phase: str,
     warmup_s: float,
     measure_s: float,
-    sensors: bool,
+    sensors: str,
     database_url: str,
     old_tasks: bool = False,
     server_pid: int | None = None,
+    mqtt_url: str | None = None,
 ) -> tuple[dict[str, dict[str, Any]], float, dict[str, float], dict[str, float]]:
     from chengyun.sim.sensors import SensorFeed, demo_sensors
 
@@ -925,8 +958,15 @@ async def run_phase(
             tasks += [users.board(streets[k % len(streets)], 0) for k in range(PEAK["board"])]
             tasks += [users.screen(streets[k % len(streets)], 0) for k in range(PEAK["screen"])]
             tasks += [users.open311(streets[k % len(streets)], 0) for k in range(PEAK["open311"])]
-        if sensors:
+        publisher = None
+        if sensors == "http":
             tasks.append(users.sensors(feed, SENSOR_PERIOD_S))
+        elif sensors == "mqtt":
+            from chengyun.adapters.mqtt import MqttPublisher
+
+            assert mqtt_url is not None
+            publisher = MqttPublisher(mqtt_url, f"bench-gateways-{uuid.uuid4().hex[:8]}")
+            tasks.append(users.sensors_mqtt(feed, SENSOR_PERIOD_S, publisher))
         tasks.append(users.loop_lag())
 
         window: list[dict[str, float]] = []
@@ -957,6 +997,8 @@ async def run_phase(
         for task in [*running, *users.spawned]:
             task.cancel()
         await asyncio.gather(*running, *users.spawned, return_exceptions=True)
+        if publisher is not None:
+            publisher.close()
     rows = {
         kind: users.rec.stats[kind].row(elapsed, kind in POOLED) for kind in KINDS if kind in users.rec.stats
     }
@@ -1029,7 +1071,8 @@ def run_server(
     args: argparse.Namespace, url: str, streets: list[StreetFixture], admin: str, workers: int, number: int
 ) -> list[dict[str, Any]]:
     cells: list[dict[str, Any]] = []
-    with running_server(url, admin, workers) as (process, base):
+    mqtt_url = args.mqtt if args.sensors == "mqtt" else None
+    with running_server(url, admin, workers, mqtt_url) as (process, base):
         primed = asyncio.run(prime(base, streets, admin, workers))
         progress(f"[run {number}, workers {workers}] server up, caches primed in {primed:.1f} s", done=True)
         rss_idle = tree_memory_mb(process.pid)[0]
@@ -1046,10 +1089,11 @@ def run_server(
                     phase,
                     warmup,
                     seconds,
-                    not args.no_sensors,
+                    "none" if args.no_sensors else args.sensors,
                     url,
                     args.old_tasks,
                     process.pid,
+                    mqtt_url,
                 )
             )
             rss, peak = tree_memory_mb(process.pid)
@@ -1059,6 +1103,7 @@ def run_server(
                     "phase": phase,
                     "seconds": elapsed,
                     "readings_stored_per_s": (after["readings"] - before["readings"]) / elapsed,
+                    "sensors": "none" if args.no_sensors else args.sensors,
                     "kinds": rows,
                     "rss_idle_mb": rss_idle,
                     "rss_mb": rss,
@@ -1140,6 +1185,20 @@ def report(results: list[dict[str, Any]]) -> None:
         print(f"\n{phase}: median (min–max) of the runs; latency in ms; errors summed over the runs")
         header = ["kind", "workers", "sent/s", "answered/s", "in flight at end", "p50", "p95", "p99"]
         print(table([*header, "5xx", "4xx"], rows))
+        for w in workers:
+            over_mqtt = [
+                c
+                for r in results
+                for c in r["cells"]
+                if c["phase"] == phase and c["workers"] == w and c.get("sensors") == "mqtt"
+            ]
+            if over_mqtt:
+                due = statistics.median(r.get("due_readings_per_s", 0.0) for r in results)
+                stored = med_range([c["readings_stored_per_s"] for c in over_mqtt], 0)
+                print(
+                    f"sensors over MQTT, workers {w}: stored {stored} of {due:.0f} readings/s due in the "
+                    "window (ingested by the server's background process)"
+                )
         pooled = []
         for kind in POOLED:
             for w in workers:
@@ -1275,6 +1334,18 @@ def main() -> int:
     )
     parser.add_argument("--runs", type=int, default=1, help="runs on the same database (default 1)")
     parser.add_argument("--no-sensors", action="store_true", help="leave the sensors out")
+    parser.add_argument(
+        "--sensors",
+        choices=["mqtt", "http"],
+        default="mqtt",
+        help="how the gateways send: MQTT to the broker, ingested by the server's background process "
+        "(default, as a district is deployed), or POST /api/v1/readings to the API processes",
+    )
+    parser.add_argument(
+        "--mqtt",
+        default=os.environ.get("CHENGYUN_TEST_MQTT_URL") or "mqtt://127.0.0.1:1883",
+        help="the broker for --sensors mqtt (default: CHENGYUN_TEST_MQTT_URL or mqtt://127.0.0.1:1883)",
+    )
     parser.add_argument("--json", help="write the run's figures to this file")
     parser.add_argument("--summarize", nargs="+", metavar="JSON", help="report the medians of earlier runs")
     args = parser.parse_args()
