@@ -56,7 +56,7 @@ class Overview:
     areas: list[AreaRow]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one read of the layer
 class SensorLayer:
     at: datetime
     stamp: int  # the newest alarm event when it was read

@@ -4,6 +4,7 @@ markers and its sensors as a compact point layer. The counting is services/overv
 from __future__ import annotations
 
 import hashlib
+import weakref
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -246,17 +247,18 @@ def live_orders(center: CenterDep, actor: ActorDep, street: Street = None) -> Ma
     return MarkersOut(at=at, items=items)
 
 
-# The sensor layer as sent, per street: encoded once per layer the overview service reads (a layer lives
-# until an alarm changes or SENSORS_TTL_S passes), whichever screens of the street ask meanwhile.
-_layer_bodies: dict[str, tuple[SensorLayer, bytes, str]] = {}
+# The sensor layer as sent: encoded once per layer the overview service reads (a layer lives until an
+# alarm changes or SENSORS_TTL_S passes), whichever screens of its street ask meanwhile; an encoding
+# goes when the service lets its layer go.
+_layer_bodies: weakref.WeakKeyDictionary[SensorLayer, tuple[bytes, str]] = weakref.WeakKeyDictionary()
 
 
-def _layer_body(street: str, layer: SensorLayer) -> tuple[bytes, str]:
+def _layer_body(layer: SensorLayer) -> tuple[bytes, str]:
     """The layer's JSON and its weak ETag: a digest of everything but `at` (when it was read), so a
     screen that already has the same points, statuses and alarms is answered 304."""
-    known = _layer_bodies.get(street)
-    if known is not None and known[0] is layer:
-        return known[1], known[2]
+    known = _layer_bodies.get(layer)
+    if known is not None:
+        return known
     health = layer.health
     kinds = list(SensorKind)
     index = {k: i for i, k in enumerate(kinds)}
@@ -297,7 +299,7 @@ def _layer_body(street: str, layer: SensorLayer) -> tuple[bytes, str]:
     encoded = to_json(rest)
     etag = f'W/"{hashlib.blake2b(encoded, digest_size=12).hexdigest()}"'
     body = b'{"at":' + to_json(layer.at) + b"," + encoded[1:]
-    _layer_bodies[street] = (layer, body, etag)
+    _layer_bodies[layer] = (body, etag)
     return body, etag
 
 
@@ -327,7 +329,7 @@ def sensors(
     ETag (`Cache-Control: private, no-cache`): a browser revalidates with If-None-Match and gets 304
     while the points, statuses and alarms are unchanged."""
     code = street_or_only(center, actor, street)
-    body, etag = _layer_body(code, center.overview.sensors(actor, code))
+    body, etag = _layer_body(center.overview.sensors(actor, code))
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if _matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
