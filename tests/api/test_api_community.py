@@ -179,6 +179,10 @@ def test_a_volunteer_signs_up_is_checked_in_and_out_and_sees_the_hours(api_c: Ap
     ranking = api_c.get("/community/volunteer-hours", "worker").json()
     assert ranking == [{"name": "志愿者小陈", "phone": "13700000001", "hours": 2.5, "shifts": 1}]
     assert api_c.get("/community/volunteer-hours", "M1").json()[0]["name"] == "志****"
+    logged = api_c.get("/audit", "admin", params={"action": "residents_viewed"}).json()
+    # newest first: the ranking in full (the masked one is not logged), check-out, check-in, the list
+    assert [e["subject"] for e in logged] == ["volunteers:T"] + ["signups:T"] * 3
+    assert logged[0]["details"]["ids"] == ["13700000001"]
 
 
 def test_a_resident_applies_and_the_employer_moves_the_application_on(api_c: Api) -> None:
@@ -348,4 +352,29 @@ def test_residents_shown_in_full_are_in_the_audit_log_and_masked_ones_are_not(ap
     assert logged[1]["action_label"] == "查看居民姓名与电话"
     assert logged[1]["details"] == {"count": 2, "ids": sorted(str(b["id"]) for b in everyone)}
     assert {b["name"] for b in everyone} == {"王阿姨", "李伯伯"}
+    assert logged[0]["details"]["count"] > 0
+
+
+@pytest.mark.parametrize(
+    ("path", "subject", "masked_for"),
+    [
+        ("/community/volunteer-shifts/SH1/signups", "signups:T", None),  # the programs' staff only
+        ("/community/job-applications", "applications:T", "M1"),
+        ("/community/renovation/projects/R1", "households/R1:T", "M1"),
+    ],
+)
+def test_each_list_of_residents_shown_in_full_is_logged_and_a_masked_one_is_not(
+    api_c: Api, path: str, subject: str, masked_for: str | None
+) -> None:
+    api_c.post(f"{P}/job-applications", None, json={"post": "J1", "name": "刘女士", "phone": "13600000001"})
+    api_c.post(f"{P}/volunteer-signups", None, json={"shift": "SH1", "name": "小陈", "phone": "13700000001"})
+    if masked_for is not None:  # an area manager sees names and phones masked
+        masked = api_c.get(path, masked_for)
+        assert masked.status_code == 200, masked.text
+        assert api_c.get("/audit", "admin", params={"action": "residents_viewed"}).json() == []
+
+    shown = api_c.get(path, "worker")
+    assert shown.status_code == 200, shown.text
+    logged = api_c.get("/audit", "admin", params={"action": "residents_viewed"}).json()
+    assert [(e["role"], e["subject"]) for e in logged] == [("community_worker", subject)]
     assert logged[0]["details"]["count"] > 0
