@@ -878,9 +878,10 @@ class Users:
             await asyncio.wait_for(self.stop.wait(), max(0.0, seconds))
 
 
-async def prime(base: str, streets: list[StreetFixture], admin: str, workers: int) -> float:
+async def prime(base: str, streets: list[StreetFixture], admin: str, workers: int, readings: bool) -> float:
     """Each API process loads a street's caches (gazetteer, catalogue, classifier, routing) on first use:
-    a few rounds of every kind of request per street on fresh connections, so every process gets some."""
+    a few rounds of every kind of request per street on fresh connections, so every process gets some.
+    With `readings` (the gateways POST to the API processes) the sensor registry too."""
     started = time.perf_counter()
     connector = aiohttp.TCPConnector(limit=50, force_close=True)
     async with aiohttp.ClientSession(
@@ -902,7 +903,7 @@ async def prime(base: str, streets: list[StreetFixture], admin: str, workers: in
         # time, since concurrent first batches each load it (see bench/README.md, "district_load.py").
         now = datetime.now(UTC).isoformat()
         reading = [{"sensor_id": f"{streets[0].code}-SMOKE-00001", "ts": now, "values": {"obscuration": 0.1}}]
-        for _ in range(3 * workers):
+        for _ in range(3 * workers if readings else 0):
             await users.call("prime", "POST", "/api/v1/readings", streets[0].sensor_token, json=reading)
     return time.perf_counter() - started
 
@@ -1073,7 +1074,8 @@ def run_server(
     cells: list[dict[str, Any]] = []
     mqtt_url = args.mqtt if args.sensors == "mqtt" else None
     with running_server(url, admin, workers, mqtt_url) as (process, base):
-        primed = asyncio.run(prime(base, streets, admin, workers))
+        http_readings = args.sensors == "http" and not args.no_sensors
+        primed = asyncio.run(prime(base, streets, admin, workers, http_readings))
         progress(f"[run {number}, workers {workers}] server up, caches primed in {primed:.1f} s", done=True)
         rss_idle = tree_memory_mb(process.pid)[0]
         for phase in args.phases:
