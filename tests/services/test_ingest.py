@@ -362,36 +362,6 @@ def test_roll_ups_and_retention(sensors: Center, clock: ManualClock) -> None:
     assert center.sensors.series(ADMIN, "W1", "level", T0, T0 + timedelta(hours=1), "1h") != []
 
 
-def test_a_redelivered_reading_is_counted_once_in_its_minute_and_hour_buckets(
-    sensors: Center, clock: ManualClock
-) -> None:
-    """A batch redelivered (MQTT, at least once) with a new reading beside it: each reading counts once
-    in the roll-ups, whether its minute was filled as it was stored or by the roll-up."""
-    center = sensors
-    clock.set(T0 + timedelta(minutes=5))
-    first = [msg("W1", i / 2, level=float(i)) for i in range(4)]  # minutes 0 and 1, two readings each
-    center.ingest.ingest_messages(first)
-    center.ingest.roll_up()  # (the first also covers the quarter hour before the service started)
-    report = center.ingest.ingest_messages([*first[2:], msg("W1", 1.75, level=7.0)])
-    assert (report.readings, report.points) == (3, 1)
-    center.ingest.ingest_messages([msg("W1", 2, level=9.0)])  # all new
-    center.ingest.roll_up()
-    minutes = center.sensors.series(ADMIN, "W1", "level", T0, T0 + timedelta(minutes=5), "1m")
-    assert [(p.count, p.minimum, p.maximum, p.mean) for p in minutes] == [
-        (2, 0.0, 1.0, 0.5),
-        (3, 2.0, 7.0, 4.0),
-        (1, 9.0, 9.0, 9.0),
-    ]
-    hours = center.sensors.series(ADMIN, "W1", "level", T0, T0 + timedelta(hours=1), "1h")
-    assert [(p.count, p.maximum) for p in hours] == [(6, 9.0)]
-    # and again an hour on: only the new minute is added, nothing counts twice
-    clock.set(T0 + timedelta(minutes=65))
-    center.ingest.ingest_messages([msg("W1", 60, level=1.0), msg("W1", 3, level=5.0)])
-    center.ingest.roll_up()
-    hours = center.sensors.series(ADMIN, "W1", "level", T0, T0 + timedelta(hours=2), "1h")
-    assert [(p.count, p.minimum, p.maximum) for p in hours] == [(7, 0.0, 9.0), (1, 1.0, 1.0)]
-
-
 def test_a_payload_with_nul_characters_is_logged_as_a_dead_letter_and_spoils_nothing_else(
     sensors: Center, clock: ManualClock
 ) -> None:

@@ -176,13 +176,9 @@ class IngestService:
         # in memory (`live.check_at`, kept current); a clean stop stores the true ones.
         self._watched: dict[str, tuple[SensorLive, SensorEvaluator]] = {}
         self._leased: set[str] = set()
-        # The oldest reading stored since the last roll-up whose minute buckets the roll-up computes
-        # from the points (the store did not add it to its minute: `add_points_and_minutes`). At
-        # start-up: the last quarter hour, so what an earlier process stored but did not roll up yet
-        # is covered. `_hours_since`: the oldest stored since the last roll-up at all (its hour
-        # buckets are rolled from the minutes).
+        # The oldest reading stored since the last roll-up. At start-up: the last quarter hour, so
+        # what an earlier process stored but did not roll up yet is covered.
         self._dirty_since: datetime | None = clock.now() - ROLL_UP_OVERLAP
-        self._hours_since: datetime | None = None
         self.counters: dict[str, int] = {"readings": 0, "points": 0, "rejected": 0, "batches": 0}
 
     # --- the registry as ingestion sees it ----------------------------------------------------------
@@ -349,7 +345,7 @@ class IngestService:
         append = rows.append
         lives = self._live(uow, registry, accepted.keys(), now)
         transitions: list[Transition] = []
-        earliest: datetime | None = None
+        dirty = self._dirty_since
         # Readings of one payload share their datetime objects (the decoder caches them): each distinct
         # one becomes epoch milliseconds once.
         millis: dict[int, int] = {}
@@ -410,15 +406,10 @@ class IngestService:
                 if fresh:
                     transitions.extend(evaluator.observe_many(fresh))
                     live.last_ts = last
-            if earliest is None or first < earliest:
-                earliest = first
-        stored, minutes = uow.sensors.add_points_and_minutes(_by_sensor(rows, starts))
-        if earliest is not None:
-            hours = self._hours_since
-            self._hours_since = earliest if hours is None else min(hours, earliest)
-            dirty = self._dirty_since
-            if not minutes:  # a redelivered point among them: the roll-up computes their minutes
-                self._dirty_since = earliest if dirty is None else min(dirty, earliest)
+            if dirty is None or first < dirty:
+                dirty = first
+        self._dirty_since = dirty
+        stored = uow.sensors.add_points(_by_sensor(rows, starts))
         if self._state_every > 0:
             # Save only the states last saved `state_every` seconds ago or more; keep the rest for later.
             hold = self._hold
@@ -675,25 +666,16 @@ class IngestService:
         self.forget_registry()
 
     def roll_up(self) -> int:
-        """Rolls up what was stored since the last call: the 1-minute buckets of the points the store
-        did not add to their minutes as it stored them, then the 1-hour buckets. Returns the minute
-        buckets computed here."""
+        """Rolls up what was stored since the last call (1-minute and 1-hour buckets)."""
         since, self._dirty_since = self._dirty_since, None
-        hours, self._hours_since = self._hours_since, None
-        if since is None and hours is None:
+        if since is None:
             return 0
-        until = self._clock.now() + timedelta(minutes=1)
-        n = 0
         try:
             with self._uow() as uow:
-                if since is not None:
-                    n = uow.sensors.roll_up(since, until)  # its hours too
-                if hours is not None and (since is None or hours < since):
-                    uow.sensors.roll_up_hours(hours, until)
+                n = uow.sensors.roll_up(since, self._clock.now() + timedelta(minutes=1))
                 uow.commit()
         except BaseException:
-            self._dirty_since = _earlier(since, self._dirty_since)
-            self._hours_since = _earlier(hours, self._hours_since)
+            self._dirty_since = since if self._dirty_since is None else min(since, self._dirty_since)
             raise
         return n
 
@@ -829,12 +811,6 @@ def _by_sensor(rows: list[PointRow], starts: dict[str, int]) -> list[PointRow]:
         start = starts[sensor_id]
         extend(rows[start : ends[start]])
     return out
-
-
-def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
-    if a is None:
-        return b
-    return a if b is None else min(a, b)
 
 
 def _ts(reading: Observed) -> datetime:

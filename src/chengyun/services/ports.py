@@ -481,12 +481,6 @@ class SensorRepository(Protocol):
         """`add_readings` for points already in the driver's shape (times in epoch milliseconds):
         the ingestion batch path. Same skipping of stored points; returns how many were new."""
 
-    def add_points_and_minutes(self, rows: Sequence[PointRow]) -> tuple[int, bool]:
-        """`add_points`, and each point added to its 1-minute bucket at once if every point is new (a
-        redelivered point must not count twice: then none is added). Returns how many points were new
-        and whether the minute buckets took them; if not, `roll_up` must compute their minutes. A store
-        that does not do this returns False."""
-
     def series(
         self, sensor_id: str, quantity: str, since: datetime, until: datetime, resolution: str
     ) -> list[SeriesPoint]:
@@ -495,11 +489,6 @@ class SensorRepository(Protocol):
     def roll_up(self, since: datetime, until: datetime) -> int:
         """(Re)compute the 1-minute buckets touching [since, until) from the raw points and the
         1-hour buckets from those minutes. Idempotent. Returns the minute buckets written."""
-
-    def roll_up_hours(self, since: datetime, until: datetime) -> int:
-        """`roll_up` without its first step: the 1-hour buckets touching [since, until) from the minute
-        buckets as they are (for points `add_points_and_minutes` put into them). Returns the hour
-        buckets written."""
 
     def purge(self, raw_before: datetime, minutes_before: datetime, hours_before: datetime) -> int:
         """Retention: delete raw points, minute and hour buckets older than these; returns rows deleted."""

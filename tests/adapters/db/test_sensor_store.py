@@ -12,14 +12,7 @@ from chengyun.domain.geo import Point
 from chengyun.domain.rules import OfflineRule, RuleKind, ThresholdRule, Transition, TransitionKind
 from chengyun.domain.sensors import Sensor, SensorKind, WatchKind
 from chengyun.domain.severity import Colour
-from chengyun.services.ports import (
-    AlarmQuery,
-    DeadLetter,
-    ReadingRow,
-    SensorLive,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
+from chengyun.services.ports import AlarmQuery, DeadLetter, ReadingRow, SensorLive, UnitOfWorkFactory
 
 T = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # on the hour
 POLICY = AlarmPolicy()
@@ -281,51 +274,6 @@ def test_roll_up_makes_minute_and_hour_buckets_idempotently(uow_factory: UnitOfW
         (timedelta(0), 4, 1.0, 10.0, 4.0),
         (timedelta(hours=1), 1, 7.0, 7.0, 7.0),
     ]
-
-
-def test_a_batch_of_new_points_goes_into_its_minute_buckets_and_a_redelivered_one_into_none(
-    uow_factory: UnitOfWorkFactory, database_url: str
-) -> None:
-    """On SQLite a batch whose points are all new is added to its minute buckets as it is stored; a batch
-    holding a point stored before (a redelivery) adds nothing to them, so nothing counts twice, and the
-    roll-up computes those minutes from the points. Either way the buckets end as the points give them.
-    PostgreSQL leaves every minute to the roll-up."""
-    ms = round(T.timestamp() * 1000)
-    first = [
-        ("S-1", "tilt_x", ms + 5_000, 1.0, "JAS"),
-        ("S-1", "tilt_x", ms + 35_000, 3.0, "JAS"),
-        ("S-1", "tilt_x", ms + 70_000, 10.0, "JAS"),
-        ("S-2", "tilt_x", ms, 100.0, "JAS"),
-    ]
-    # the second batch: one point again (redelivered), one new in a minute that has points already
-    again = [("S-1", "tilt_x", ms + 35_000, 3.0, "JAS"), ("S-1", "tilt_x", ms + 50_000, -4.0, "JAS")]
-    later = [("S-1", "tilt_x", ms + 55_000, 8.0, "JAS")]
-
-    def minutes(uow: UnitOfWork) -> list[tuple[timedelta, int, float, float, float]]:
-        got = uow.sensors.series("S-1", "tilt_x", T, T + timedelta(hours=1), "1m")
-        return [(p.ts - T, p.count, p.minimum, p.maximum, p.mean) for p in got]
-
-    pg = database_url.startswith("postgres")
-    with uow_factory() as uow:
-        assert uow.sensors.add_points_and_minutes(first) == (4, not pg)
-        if not pg:
-            assert minutes(uow) == [
-                (timedelta(0), 2, 1.0, 3.0, 2.0),
-                (timedelta(minutes=1), 1, 10.0, 10.0, 10.0),
-            ]
-        assert uow.sensors.add_points_and_minutes(again) == (1, False)  # the redelivery: no minute
-        if not pg:
-            assert minutes(uow)[0] == (timedelta(0), 2, 1.0, 3.0, 2.0)
-        assert uow.sensors.add_points_and_minutes(later) == (1, not pg)
-        assert uow.sensors.add_points_and_minutes([]) == (0, False)
-        uow.sensors.roll_up(T, T + timedelta(minutes=2))  # the minutes the redelivery left
-        assert minutes(uow) == [
-            (timedelta(0), 4, -4.0, 8.0, 2.0),
-            (timedelta(minutes=1), 1, 10.0, 10.0, 10.0),
-        ]
-        uow.sensors.roll_up_hours(T, T + timedelta(minutes=2))
-        hours = uow.sensors.series("S-1", "tilt_x", T, T + timedelta(hours=1), "1h")
-        assert [(p.count, p.minimum, p.maximum, p.mean) for p in hours] == [(5, -4.0, 10.0, 3.6)]
 
 
 def test_roll_up_of_many_series_matches_the_points_it_covers(uow_factory: UnitOfWorkFactory) -> None:

@@ -110,14 +110,6 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
 _SQLITE_ADD_READINGS = (
     "INSERT OR IGNORE INTO readings (sensor_id, quantity, ts, value, street) VALUES (?, ?, ?, ?, ?)"
 )
-# A point added to its minute bucket as it is stored (only when none of a batch's points was stored
-# before: see add_points_and_minutes). Unqualified columns are the stored bucket's.
-_SQLITE_ADD_MINUTES = (
-    "INSERT INTO readings_1m (sensor_id, quantity, bucket, street, n, minimum, maximum, total) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sensor_id, quantity, bucket) DO UPDATE SET "
-    "street = excluded.street, n = n + excluded.n, minimum = min(minimum, excluded.minimum), "
-    "maximum = max(maximum, excluded.maximum), total = total + excluded.total"
-)
 _PG_READINGS_IN = (
     "CREATE TEMP TABLE IF NOT EXISTS readings_in "
     "(sensor_id text, quantity text, ts bigint, value float8, street text) ON COMMIT DELETE ROWS"
@@ -526,32 +518,6 @@ class SqlSensorRepository:
             cursor.execute("RELEASE SAVEPOINT add_readings; DELETE FROM readings_in")
             return added
 
-    def add_points_and_minutes(self, rows: Sequence[PointRow]) -> tuple[int, bool]:
-        """On SQLite, where transactions take turns (the write lock is taken at BEGIN), a batch whose
-        points were all new adds them to their minute buckets in the same transaction: the hourly
-        roll-up then need not read the hour's points back and sort them into minutes (nearly every
-        bucket is one point: most sensors report once a minute). A batch with a point stored before
-        (a redelivery) adds none; the caller has the roll-up compute those minutes from the points.
-        PostgreSQL keeps the roll-up: there a roll-up computed from an older snapshot could overwrite
-        a bucket that a concurrent batch had just added to."""
-        added = self.add_points(rows)
-        if self._pg or not rows or added != len(rows):
-            return added, False
-        minutes: dict[tuple[str, str, int], list[Any]] = {}
-        for sensor_id, quantity, ms, value, street in rows:
-            key = (sensor_id, quantity, ms - ms % MINUTE_MS)
-            bucket = minutes.get(key)
-            if bucket is None:
-                minutes[key] = [sensor_id, quantity, key[2], street, 1, value, value, value]
-            else:
-                bucket[4] += 1
-                bucket[5] = min(bucket[5], value)
-                bucket[6] = max(bucket[6], value)
-                bucket[7] += value
-        with self._driver() as cursor:
-            cursor.executemany(_SQLITE_ADD_MINUTES, builtins.list(minutes.values()))
-        return added, True
-
     def series(
         self, sensor_id: str, quantity: str, since: datetime, until: datetime, resolution: str
     ) -> builtins.list[SeriesPoint]:
@@ -657,12 +623,6 @@ class SqlSensorRepository:
             True,
         )
         return written
-
-    def roll_up_hours(self, since: datetime, until: datetime) -> int:
-        lo, hi = _floor(to_ms(since), HOUR_MS), _ceil(to_ms(until), HOUR_MS)
-        if hi <= lo:
-            return 0
-        return self._roll(t.readings_1h, t.readings_1m, t.readings_1m.c.bucket, HOUR_MS, lo, hi, True)
 
     def purge(self, raw_before: datetime, minutes_before: datetime, hours_before: datetime) -> int:
         deleted = self._run(delete(t.readings).where(t.readings.c.ts < to_ms(raw_before))).rowcount
