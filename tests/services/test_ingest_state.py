@@ -8,6 +8,8 @@ import random
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from chengyun.adapters.clock import ManualClock
 from chengyun.adapters.payloads import decode_batch, decode_messages
 from chengyun.bootstrap import Center
@@ -143,3 +145,69 @@ def test_the_save_interval_is_read_from_the_environment() -> None:
             assert "CHENGYUN_SENSOR_STATE_SAVE_S" in str(exc)
         else:
             raise AssertionError(bad)
+
+
+def _offline_events(events: list[AlarmEvent], sensor_id: str) -> list[tuple[str, Any]]:
+    return [(e.kind.value, e.at) for e in events if e.rule_id == "offline" and e.sensor_id == sensor_id]
+
+
+@pytest.mark.parametrize("every", [0.0, HOUR])
+def test_the_sweep_raises_offline_alarms_at_the_same_minute_when_the_state_is_held_in_memory(
+    center: Center, clock: ManualClock, every: float
+) -> None:
+    """A water gauge (every minute, offline after 3) whose gateway uploads every 5 minutes, then once
+    more, then never again; a sweep every minute. Held in memory for an hour, its state's stored check
+    time is not the true one (older, or none while its offline alarm stood), and the sweep goes by
+    memory's: the same offline alarm events at the same minutes as when every batch saves the state."""
+    assert center.sensors.import_csv(ADMIN, STREET, SENSORS_CSV) == 3
+    events: list[AlarmEvent] = []
+    service = IngestService(
+        center.uow, clock, decode_messages, decode_batch, publish=events.extend, state_every=every
+    )
+    service.warm()
+    uploads = {5: range(0, 5), 10: range(5, 10), 15: [14]}
+    for minute in range(5, 45):
+        clock.set(T0 + timedelta(minutes=minute))
+        if minute in uploads:
+            service.ingest_messages([msg("W1", m, level=2.0) for m in uploads[minute]])
+        service.sweep()
+    # quiet after :04 (heard at :10), after :09, and after :14 for good: offline again from :18, so the
+    # clear that the :14 reading began never completes
+    assert _offline_events(events, "W1") == [
+        ("raised", T0 + timedelta(minutes=8)),
+        ("cleared", T0 + timedelta(minutes=10)),
+        ("reopened", T0 + timedelta(minutes=13)),
+    ]
+    [offline] = [a for a in alarms_of(center, "offline") if a.sensor_id == "W1"]
+    assert offline.state.active and offline.clear_pending_since is None
+    service.save_state()
+    assert _stored_check(center, "W1") is None  # standing offline: no check due
+
+
+def test_a_clean_stop_stores_the_true_check_time_of_a_state_saved_with_the_hold_added(
+    center: Center, clock: ManualClock
+) -> None:
+    """A state saved by a batch while states are held is stored with its check time an hour on (so the
+    sweep does not claim it again and again); the clean stop stores the true one, and a restarted
+    service that saves every batch raises the offline alarm when it is due."""
+    assert center.sensors.import_csv(ADMIN, STREET, SENSORS_CSV) == 3
+    clock.set(T0 + timedelta(minutes=5))
+    worker = _service(center, clock, HOUR)
+    worker.ingest_messages([msg("W1", m, level=2.0) for m in range(5)])
+    assert _stored_check(center, "W1") == T0 + timedelta(minutes=4 + 3) + timedelta(hours=1)
+    clock.set(T0 + timedelta(minutes=10))
+    worker.ingest_messages([msg("W1", m, level=2.0) for m in range(5, 10)])  # held: not saved
+    assert _stored_check(center, "W1") == T0 + timedelta(minutes=4 + 3) + timedelta(hours=1)
+    assert worker.save_state() == 1  # what Center.stop does
+    assert _stored_check(center, "W1") == T0 + timedelta(minutes=9 + 3)
+
+    restarted = _service(center, clock, 0.0)
+    clock.set(T0 + timedelta(minutes=13))
+    restarted.sweep()
+    [offline] = [a for a in alarms_of(center, "offline") if a.sensor_id == "W1"]
+    assert offline.raised_at == T0 + timedelta(minutes=13)
+
+
+def _stored_check(center: Center, sensor_id: str) -> Any:
+    with center.uow() as uow:
+        return uow.sensors.live([sensor_id], lock=False)[sensor_id].check_at

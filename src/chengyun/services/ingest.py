@@ -158,14 +158,24 @@ class IngestService:
         # street's sensors at once (after a start or an import, every waiting batch would).
         self._registry_lock = threading.Lock()
         self._cache: dict[str, tuple[SensorLive, SensorEvaluator, Sensor]] = {}
-        # Seconds between two saves of one sensor's live state (0: every batch that touches it). Above
-        # 0 the newest state stays in memory (`_unsaved`) in between: fewer writes, and a crash loses
-        # the rule state and latest values that readings of the last `state_every` seconds brought
-        # (the readings and the alarms are stored with their batch all the same). Only for a sensor
-        # that one process ingests: another worker would pick up its older stored state.
+        # Seconds (of the service's clock: simulated ones in the simulator) between two saves of one
+        # sensor's live state (0: every batch that touches it). Above 0 the newest state stays in
+        # memory (`_unsaved`) in between: fewer writes, and a crash loses the rule state and latest
+        # values that readings of the last `state_every` seconds brought (the readings and the alarms
+        # are stored with their batch all the same). Only for a sensor that one process ingests:
+        # another worker would pick up its older stored state.
         self._state_every = state_every
-        self._saved_at: dict[str, float] = {}  # sensor id -> time.monotonic() of its last save
+        self._hold = timedelta(seconds=state_every)
+        self._saved_at: dict[str, datetime] = {}  # sensor id -> the clock's time of its last save
         self._unsaved: dict[str, tuple[SensorLive, SensorEvaluator]] = {}
+        # With `state_every` above 0 the stored check time of a sensor this service ingests is not
+        # the one the sweep must go by: a held state's is older than the one in memory, and a state
+        # saved by a batch is stored with its check time moved `state_every` on (`_leased`), so that
+        # the store does not hand the sweep every held sensor again once its stored time passes (a
+        # once-a-minute sensor's within three minutes). The sweep goes by these sensors' check times
+        # in memory (`live.check_at`, kept current); a clean stop stores the true ones.
+        self._watched: dict[str, tuple[SensorLive, SensorEvaluator]] = {}
+        self._leased: set[str] = set()
         # The oldest reading stored since the last roll-up. At start-up: the last quarter hour, so
         # what an earlier process stored but did not roll up yet is covered.
         self._dirty_since: datetime | None = clock.now() - ROLL_UP_OVERLAP
@@ -309,8 +319,7 @@ class IngestService:
                     uow.sensors.add_dead_letters(letters)
                 uow.commit()
         except BaseException:
-            self._cache.clear()  # evaluators may have moved past what the store kept
-            self._unsaved.clear()
+            self._forget()  # evaluators may have moved past what the store kept
             raise
         report.readings = sum(len(v) for v in accepted.values())
         self.counters["batches"] += 1
@@ -401,23 +410,26 @@ class IngestService:
                 dirty = first
         self._dirty_since = dirty
         stored = uow.sensors.add_points(_by_sensor(rows, starts))
-        every = self._state_every
-        if every > 0:
-            # Save only the states last saved `every` seconds ago or more; keep the rest for later.
-            now_s = time.monotonic()
+        if self._state_every > 0:
+            # Save only the states last saved `state_every` seconds ago or more; keep the rest for later.
+            hold = self._hold
             saved_at, unsaved, cache, sensors = self._saved_at, self._unsaved, self._cache, self._registry
+            watched = self._watched
             due: dict[str, tuple[SensorLive, SensorEvaluator]] = {}
             for sensor_id, pair in lives.items():
+                watched[sensor_id] = pair
                 at = saved_at.get(sensor_id)
-                if at is None or now_s - at >= every:
+                if at is None or now - at >= hold:
                     due[sensor_id] = pair
                 else:
+                    pair[0].check_at = pair[1].due()  # what the sweep goes by
                     unsaved[sensor_id] = pair
                     sensor = sensors.get(sensor_id)
                     if sensor is not None:
                         cache[sensor_id] = (pair[0], pair[1], sensor)
-            lives = due
-        self._save_live(uow, lives, evaluated=True)
+            self._save_live(uow, due, evaluated=True, lease=True)
+        else:
+            self._save_live(uow, lives, evaluated=True)
         if transitions:
             report.events.extend(self._alarms(uow, registry, transitions))
         return stored
@@ -460,19 +472,29 @@ class IngestService:
         return out
 
     def _save_live(
-        self, uow: UnitOfWork, lives: dict[str, tuple[SensorLive, SensorEvaluator]], evaluated: bool = False
+        self,
+        uow: UnitOfWork,
+        lives: dict[str, tuple[SensorLive, SensorEvaluator]],
+        evaluated: bool = False,
+        lease: bool = False,
     ) -> None:
         """Stores the states with their version bumped and keeps them for the next batch. A failed
         transaction leaves evaluators ahead of the store: `_forget` drops them (see `_ingest`).
-        `evaluated`: the evaluators have seen readings, their snapshot and next check are taken here."""
+        `evaluated`: the evaluators have seen readings, their snapshot and next check are taken here.
+        `lease`: the states may be held in memory after this save (`state_every`): their check times
+        are stored `state_every` later than they are (see `_watched`); in memory they stay true."""
         registry = self._registry
         cache = self._cache
         if self._state_every > 0:
-            now_s = time.monotonic()
-            saved_at, unsaved = self._saved_at, self._unsaved
+            now = self._clock.now()
+            saved_at, unsaved, leased = self._saved_at, self._unsaved, self._leased
             for sensor_id in lives:
-                saved_at[sensor_id] = now_s
+                saved_at[sensor_id] = now
                 unsaved.pop(sensor_id, None)
+                if lease:
+                    leased.add(sensor_id)
+                else:
+                    leased.discard(sensor_id)
         for sensor_id, (live, evaluator) in lives.items():
             if evaluated:
                 live.state = evaluator.snapshot()
@@ -481,12 +503,26 @@ class IngestService:
             sensor = registry.get(sensor_id)
             if sensor is not None:
                 cache[sensor_id] = (live, evaluator, sensor)
-        uow.sensors.save_live(live for live, _ in lives.values())
+        if lease:
+            hold = self._hold
+            uow.sensors.save_live(
+                live if live.check_at is None else replace(live, check_at=live.check_at + hold)
+                for live, _ in lives.values()
+            )
+        else:
+            uow.sensors.save_live(live for live, _ in lives.values())
 
     def save_state(self) -> int:
-        """Saves every live state kept in memory (`state_every` > 0) now: at a clean stop, so a restart
-        loses nothing. A sensor another worker has saved since is left to it. Returns how many."""
+        """Saves every live state kept in memory (`state_every` > 0) now, and the true check time of
+        each stored with the hold added: at a clean stop, so a restart loses nothing, and before
+        anything reads the states from the store. A sensor another worker has saved since is left to
+        it. Returns how many."""
         held = dict(self._unsaved)
+        watched = self._watched
+        for sensor_id in self._leased:
+            pair = watched.get(sensor_id)
+            if pair is not None:
+                held.setdefault(sensor_id, pair)
         if not held:
             return 0
         try:
@@ -500,10 +536,18 @@ class IngestService:
                 self._save_live(uow, current, evaluated=True)
                 uow.commit()
         except BaseException:
-            self._cache.clear()
-            self._unsaved.clear()
+            self._forget()
             raise
+        self._leased.clear()
         return len(current)
+
+    def _forget(self) -> None:
+        """Drops what memory holds of the sensors after a failed transaction: their evaluators may be
+        ahead of the store. What a held state had not saved is lost, as in a crash."""
+        self._cache.clear()
+        self._unsaved.clear()
+        self._watched.clear()
+        self._leased.clear()
 
     def _alarms(
         self, uow: UnitOfWork, registry: dict[str, Sensor], transitions: Sequence[Transition]
@@ -548,14 +592,20 @@ class IngestService:
                 transitions: list[Transition] = []
                 # While the sensors cannot be heard, their silence proves nothing: no offline checks.
                 checks = uow.sensors.claim_checks(now, batch) if listening is not None else []
-                claimed = [c for c in checks if c.sensor_id in registry]
-                lives = self._live(uow, registry, [c.sensor_id for c in claimed], now)
+                claimed = [c.sensor_id for c in checks if c.sensor_id in registry]
+                found = len(claimed)
+                stale: list[str] = []
+                if self._watched and listening is not None:
+                    claimed, stale = self._due_in_memory(claimed, checks, registry, now, batch)
+                lives = self._live(uow, registry, claimed, now)
                 for live, evaluator in lives.values():
                     transitions.extend(evaluator.tick(now, listening))
                     live.state = evaluator.snapshot()
                     live.check_at = evaluator.due(listening)
                 if lives:
                     self._save_live(uow, lives)
+                if stale:  # stored check times that passed while memory's did not: stored anew
+                    self._save_live(uow, self._live(uow, registry, stale, now), evaluated=True, lease=True)
                 if transitions:
                     report.events.extend(self._alarms(uow, registry, transitions))
                 pending = uow.sensors.pending_clears(batch)
@@ -564,11 +614,40 @@ class IngestService:
                     report.events.extend(self._save_alarms(uow, pending, cleared))
                 uow.commit()
         except BaseException:
-            self._cache.clear()
-            self._unsaved.clear()
+            self._forget()
             raise
         self._after(report)
-        return max(len(claimed), len(pending))
+        return max(found, len(claimed), len(pending))
+
+    def _due_in_memory(
+        self,
+        claimed: list[str],
+        checks: Sequence[SensorLive],
+        registry: dict[str, Sensor],
+        now: datetime,
+        batch: int,
+    ) -> tuple[list[str], list[str]]:
+        """The sensors the sweep ticks now when some check times are held in memory (`_watched`): the
+        claimed ones whose stored time is theirs, and the watched ones due by the time in memory, in
+        the store's order (soonest first, then by id), at most `batch`; and the claimed watched ones
+        not due in memory (their stored time passed first: they are stored again, not ticked)."""
+        watched = self._watched
+        due: dict[str, datetime] = {}
+        stale: list[str] = []
+        for check in checks:
+            sensor_id = check.sensor_id
+            if sensor_id not in registry:
+                continue
+            if sensor_id in watched:
+                stale.append(sensor_id)
+            elif check.check_at is not None:
+                due[sensor_id] = check.check_at
+        for sensor_id, (live, _) in watched.items():
+            at = live.check_at
+            if at is not None and at <= now and sensor_id in registry:
+                due[sensor_id] = at
+        ticked = sorted(due, key=lambda sensor_id: (due[sensor_id], sensor_id))[:batch]
+        return ticked, [sensor_id for sensor_id in stale if sensor_id not in due]
 
     def start_watching(self, sensors: Sequence[Sensor], since: datetime | None = None) -> None:
         """Newly registered sensors: their offline clock starts now (a sensor that never reports alarms)."""
