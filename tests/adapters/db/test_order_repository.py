@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
@@ -22,6 +23,9 @@ from builders import (
     dispatched,
 )
 from chengyun.adapters.db import tables
+from chengyun.adapters.db.engine import make_engine
+from chengyun.adapters.db.grading import _reports_statement
+from chengyun.adapters.db.repositories import _similar_statement
 from chengyun.domain.duplicates import Candidate
 from chengyun.domain.errors import Conflict, NotFound
 from chengyun.domain.geo import Point
@@ -601,3 +605,28 @@ def test_duplicate_candidates_are_the_stored_orders_as_the_check_reads_them(
     # Newest first; the values (timezone included) as a whole order read back gives them.
     assert found == [Candidate.of(reload(uow_factory, o.id or 0)) for o in (same_address, near)]
     assert all(c.received_at.tzinfo is not None for c in found)
+
+
+def test_sqlite_decides_duplicate_candidates_and_earlier_reports_in_the_place_index(
+    sqlite_template: Path,
+) -> None:
+    """Intake runs both for every order: without statistics SQLite must pick the index that holds the
+    place and the state (a narrower one reads every order of the category in the window, row by row)."""
+    engine = make_engine(f"sqlite:///{sqlite_template}")
+    try:
+        with engine.connect() as connection:
+            for statement in [
+                *(
+                    _similar_statement("sqlite", *clues)
+                    for clues in [(True, True, True), (False, False, True)]
+                ),
+                _reports_statement(True, True, False),
+            ]:
+                compiled = statement.compile(dialect=engine.dialect)
+                plan = connection.exec_driver_sql(
+                    f"EXPLAIN QUERY PLAN {compiled}", tuple(None for _ in compiled.positiontup or ())
+                ).all()
+                first = next(row[-1] for row in plan)
+                assert first.startswith("SEARCH orders USING ") and " INDEX ix_orders_place (" in first
+    finally:
+        engine.dispose()

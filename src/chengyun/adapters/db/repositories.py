@@ -515,9 +515,10 @@ def _similar_statement(dialect: str, point: bool, building: bool, address: bool)
     statement = _SIMILAR.get(key)
     if statement is None:
         o = t.orders.c
-        # (street, category, received_at) answers this: one category's share of the window, newest
-        # first, on both engines. Without statistics SQLite would rather walk (street, state): every
-        # live order of the street (4.4 ms at 4,500 orders), so `state` is hidden from its planner.
+        # ix_orders_place answers this: one category's share of the window, newest first, on both
+        # engines, place and state checked in the index (only matching rows are read). Without
+        # statistics SQLite would rather walk (street, state): every live order of the street (4.4 ms at
+        # 4,500 orders), so `state` is hidden from its planner as a search key.
         received_at = o.received_at
         near: list[ColumnElement[bool]] = []
         if point:
