@@ -124,7 +124,9 @@ def prepare_database(database_url: str) -> list[str]:
     center = build(Settings(database_url=database_url, run_worker=False))
     try:
         today = local_date(center.clock.now())
-        load_demo_street(center, today - timedelta(days=1), 3)
+        # Without the community programs (volunteers, bookings): intake does not read them, and their
+        # demo ledger refused to load at some hours of the day (a service "not yet happened").
+        load_demo_street(center, today - timedelta(days=1), 3, community=False)
         buildings = center.directory.places(STREET, PlaceKind.BUILDING)
         addresses = [str(p.props["address"]) for p in buildings if p.props.get("address")]
     finally:

@@ -16,7 +16,7 @@ from chengyun.adapters.clock import ManualClock
 from chengyun.adapters.db.uow import SqlUnitOfWork
 from chengyun.bootstrap import Center
 from chengyun.domain.access import Role
-from chengyun.domain.errors import Conflict, Unavailable
+from chengyun.domain.errors import Conflict, InvalidInput, Unavailable
 from chengyun.domain.severity import Colour
 from chengyun.services.group_commit import GroupCommit
 from chengyun.services.orders import KEY_REUSED, Created
@@ -250,3 +250,128 @@ def test_a_repeat_report_that_changes_the_policy_reads_a_stale_duty_snapshot_in_
     assert again.assignee is not None  # dispatched from the snapshot read again
     received = center.orders.timeline(DESK, again.id or 0)[0]
     assert "重复反映：提高 1 级" in received.note
+
+
+class Answers:
+    """What `create_later` answers, collected from the writer's thread."""
+
+    def __init__(self, count: int) -> None:
+        self.outcomes: list[Any] = [None] * count
+        self.threads: list[str] = [""] * count
+        self._left = count
+        self._lock = threading.Lock()
+        self.all_in = threading.Event()
+
+    def to(self, i: int) -> Callable[[Created | None, BaseException | None], None]:
+        def answer(created: Created | None, error: BaseException | None) -> None:
+            self.outcomes[i] = created if error is None else error
+            self.threads[i] = threading.current_thread().name
+            with self._lock:
+                self._left -= 1
+                if self._left == 0:
+                    self.all_in.set()
+
+        return answer
+
+    def wait(self) -> list[Any]:
+        assert self.all_in.wait(30), "not every order was answered"
+        return self.outcomes
+
+
+def test_orders_handed_over_without_waiting_join_the_batch_of_waiting_callers(
+    center: Center, recorder: Recorder
+) -> None:
+    writer = center.orders.writer
+    before = writer.batches
+    answers = Answers(3)
+    waited: list[Any] = []
+    caller = threading.Thread(target=lambda: waited.append(center.orders.create(HOTLINE, tile())))
+    with writer.held():
+        center.orders.create_later(HOTLINE, tile(), "later-1", answers.to(0))
+        center.orders.create_later(HOTLINE, tile(), None, answers.to(1))
+        caller.start()
+        deadline = time.monotonic() + 30
+        while writer.waiting() < 3:
+            assert time.monotonic() < deadline, "the waiting caller did not reach the writer"
+            time.sleep(0.005)
+        center.orders.create_later(HOTLINE, tile(), "later-1", answers.to(2))  # a retry, same batch
+        assert answers.outcomes == [None, None, None]  # nothing is answered before it is stored
+    first, second, retry = answers.wait()
+    caller.join(30)
+    assert writer.batches == before + 1
+    assert isinstance(first, Created) and isinstance(second, Created) and isinstance(retry, Created)
+    assert not first.replayed and not second.replayed
+    assert retry.replayed and retry.order.id == first.order.id
+    (created,) = waited
+    ids = [first.order.id, second.order.id, created.order.id]
+    assert ids == sorted(set(i for i in ids if i is not None))  # stored in the order they arrived
+    assert all(name != threading.current_thread().name for name in answers.threads)
+    # Answered after the commit, with its events published as the waiting caller's are.
+    assert sorted(e.order_id for e in recorder.events if e.kind == "received") == ids
+    assert center.orders.search(DESK, OrderQuery()).total == 3
+
+
+def test_an_order_handed_over_and_refused_is_answered_with_its_error_alone(center: Center) -> None:
+    answers = Answers(4)
+    with center.orders.writer.held():
+        center.orders.create_later(HOTLINE, tile(), "k1", answers.to(0))
+        center.orders.create_later(HOTLINE, tile(category="no-such"), None, answers.to(1))
+        center.orders.create_later(HOTLINE, tile(description="另一件事"), "k1", answers.to(2))
+        center.orders.create_later(HOTLINE, tile(description="第三件事"), None, answers.to(3))
+    stored, unknown, reused, plain = answers.wait()
+    assert isinstance(unknown, InvalidInput) and unknown.details["code"] == "unknown_category"
+    assert isinstance(reused, Conflict) and reused.details["code"] == KEY_REUSED
+    assert isinstance(stored, Created) and isinstance(plain, Created)
+    assert center.orders.search(DESK, OrderQuery()).total == 2
+
+
+def test_no_order_handed_over_is_acknowledged_when_its_commit_fails(
+    center: Center, failing_commits: None
+) -> None:
+    answers = Answers(3)
+    with center.orders.writer.held():
+        for i in range(3):
+            center.orders.create_later(HOTLINE, tile(), f"f{i}", answers.to(i))
+    assert all(isinstance(o, Unavailable) for o in answers.wait())
+    assert center.orders.search(DESK, OrderQuery()).total == 0
+
+
+@pytest.mark.parametrize("writers", [1, 3])
+def test_work_handed_over_and_work_waited_for_are_each_stored_once(center: Center, writers: int) -> None:
+    writer = GroupCommit(center.uow, writers=writers)
+
+    def store(name: str) -> Callable[[UnitOfWork], str]:
+        def work(uow: UnitOfWork) -> str:
+            uow.tokens.add(a_token(name), f"hash-{name}")
+            return name
+
+        return work
+
+    results: list[str] = []
+    lock = threading.Lock()
+    done = threading.Semaphore(0)
+
+    def answered(result: Any, error: BaseException | None) -> None:
+        assert error is None
+        with lock:
+            results.append(result)
+        done.release()
+
+    def call(n: int) -> None:
+        writer.submit(lambda: store(f"s{n}"), answered)
+        result = writer.run(store(f"r{n}"))
+        with lock:
+            results.append(result)
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    for _ in range(16):
+        assert done.acquire(timeout=30)
+    expected = sorted([f"s{n}" for n in range(16)] + [f"r{n}" for n in range(16)])
+    assert sorted(results) == expected
+    assert writer.stored == 32
+    with center.uow() as uow:
+        assert sorted(t.id for t in uow.tokens.list() if t.id[0] in "sr") == expected

@@ -91,32 +91,49 @@ class NotifyWorker(LoopThread):
         every_s: float = 0.5,
         batch: int = 500,
         gap_s: float = 0.1,
+        busy: int = 50,
+        busy_gap_s: float = 0.5,
     ) -> None:
         self._pumps = list(pumps)
         self._gap_s = gap_s
+        self._busy = busy
+        self._busy_gap_s = busy_gap_s
         self._deliver = deliver
         self._every_s = every_s
         self._batch = batch
         self._wake = threading.Event()
+        self._read = 0  # timeline entries the last round read
         super().__init__()
 
     def wake(self, _: object = None) -> None:
         self._wake.set()
 
-    def run_once(self) -> None:
+    def run_once(self) -> int:
+        """One round; returns how many timeline entries the readers read."""
+        read = 0
         for pump in self._pumps:
-            while pump() >= self._batch:
-                pass
+            while True:
+                n = pump()
+                read += n
+                if n < self._batch:
+                    break
         while self._deliver() > 0:
             pass
+        return read
 
     def _round(self) -> float:
         self._wake.clear()
-        self.run_once()
+        self._read = self.run_once()
         return self._every_s
 
+    def gap(self) -> float:
+        """The pause after a round: `gap_s`, or `busy_gap_s` after a round that read `busy` entries or
+        more (an intake rush): each round costs some milliseconds whatever it reads, so a rush is read
+        in fewer, larger rounds; a lone event is still told within `gap_s`."""
+        return self._busy_gap_s if self._read >= self._busy else self._gap_s
+
     def _run(self) -> None:
-        # As LoopThread, but a published event ends the wait early: after `gap_s` at least, so that a
+        # As LoopThread, but a published event ends the wait early: after the gap at least, so that a
         # burst of events (an intake rush) is read in one round of a few transactions, not one round per
         # order (every round takes the SQLite write lock several times).
         while not self._stop.is_set():
@@ -124,6 +141,7 @@ class NotifyWorker(LoopThread):
                 self._round()
             except Exception:
                 log.exception("%s round failed; retrying in 1 s", self.name)
-            if self._stop.wait(self._gap_s):
+            gap = self.gap()
+            if self._stop.wait(gap):
                 break
-            self._wake.wait(timeout=max(self._every_s - self._gap_s, 0.0))
+            self._wake.wait(timeout=max(self._every_s - gap, 0.0))

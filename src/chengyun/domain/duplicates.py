@@ -10,10 +10,10 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from chengyun.domain.dispatch import walk_metres
-from chengyun.domain.orders import Group, OrderState, WorkOrder
+from chengyun.domain.orders import Group, Location, OrderState, WorkOrder
 
 RADIUS_M = 50.0  # "tens of metres"
 SAME_SPOT_M = 5.0
@@ -26,6 +26,33 @@ _FILLER = re.compile(
     r"市民|反映|来电|投诉|诉求|希望|要求|尽快|处理|解决|请|您好|你好|谢谢|一下|现在|已经|这个|那个"
 )
 _NOT_TEXT = re.compile(r"[^\w]|[\d_a-zA-Z]")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What duplicate detection reads of an earlier order: the repository loads no more of it (a whole
+    order, its contacts, clocks and supervisions decoded, cost more than the rest of the check)."""
+
+    id: int
+    street: str
+    category: str
+    state: OrderState
+    received_at: datetime
+    location: Location
+    description: str
+
+    @classmethod
+    def of(cls, order: WorkOrder) -> Candidate:
+        assert order.id is not None
+        return cls(
+            order.id,
+            order.street,
+            order.category,
+            order.state,
+            order.received_at,
+            order.location,
+            order.description,
+        )
 
 
 @dataclass(frozen=True)
@@ -57,12 +84,12 @@ def similarity(a: str, b: str) -> float:
     return 2 * len(x & y) / (len(x) + len(y))
 
 
-def may_absorb(order: WorkOrder) -> bool:
+def may_absorb(order: WorkOrder | Candidate) -> bool:
     """An order that a duplicate can still be merged into."""
     return order.state.group is Group.OPEN or order.state is OrderState.HANDLED
 
 
-def propose(new: WorkOrder, candidates: Iterable[WorkOrder]) -> list[DuplicateProposal]:
+def propose(new: WorkOrder, candidates: Iterable[WorkOrder | Candidate]) -> list[DuplicateProposal]:
     """Open orders `new` probably repeats, best first."""
     found: list[DuplicateProposal] = []
     for other in candidates:
@@ -93,13 +120,13 @@ def propose(new: WorkOrder, candidates: Iterable[WorkOrder]) -> list[DuplicatePr
     return found[:MAX_PROPOSALS]
 
 
-def _distance(a: WorkOrder, b: WorkOrder) -> float | None:
+def _distance(a: WorkOrder, b: WorkOrder | Candidate) -> float | None:
     if a.location.point is None or b.location.point is None:
         return None
     return walk_metres(a.location.point, b.location.point)
 
 
-def _same_place(a: WorkOrder, b: WorkOrder) -> bool:
+def _same_place(a: WorkOrder, b: WorkOrder | Candidate) -> bool:
     if a.location.building and a.location.building == b.location.building:
         return True
     return bool(a.location.address) and a.location.address == b.location.address

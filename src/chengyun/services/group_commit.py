@@ -14,26 +14,45 @@ turn. No extra thread: the callers take turns leading.
 
 What it saves per write: the connection checkout, BEGIN and COMMIT (on PostgreSQL a round trip and a WAL
 flush each), and on SQLite the hand-over of the one write lock from thread to thread.
+
+A caller that must not block (an async route on the event loop) hands its work over with `submit`
+instead: a writer thread of a small shared pool prepares it, stores it with the rest of the batch and
+calls the caller back; no thread waits per piece of work.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from chengyun.services.ports import UnitOfWork, UnitOfWorkFactory
 
+log = logging.getLogger(__name__)
+
 T = TypeVar("T")
 
 MAX_BATCH = 64  # pieces of work per transaction: bounds the leader's turn and its callers' wait
 
+Prepare = Callable[[], Callable[[UnitOfWork], T]]  # runs before the transaction; returns the work
+Done = Callable[[Any, BaseException | None], None]  # (result, error), called once the batch is settled
+
+# Writer threads for submitted work, shared by every GroupCommit of the process: each still stores at
+# most `writers` batches at once; a pool thread leads one batch and then answers its submitters while
+# the next batch may already be stored by another.
+_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="group-commit")
+
 
 @dataclass
 class _Pending(Generic[T]):
-    work: Callable[[UnitOfWork], T]
+    work: Callable[[UnitOfWork], T] | None
+    # Submitted work (`submit`): prepared in the writer's thread, its caller told through `done`.
+    prepare: Prepare[T] | None = None
+    done: Done | None = None
     # Set when the work is finished, or when its caller is to lead (store the next batch).
     wake: threading.Event = field(default_factory=threading.Event)
     finished: bool = False
@@ -100,12 +119,11 @@ class GroupCommit:
                     continue
                 # The lead was handed to us: take it even if another writer has stored our work
                 # meanwhile, and hand it on, or no one would lead again.
-            with self._lock:
-                batch = self._queue[: self._max_batch]
-                del self._queue[: self._max_batch]
+            batch = self._take()
             if batch:
                 self._store(batch)
             self._hand_over()
+            _answer(batch)
             if item.finished:
                 break
             lead = False
@@ -114,34 +132,68 @@ class GroupCommit:
         result: T = item.result
         return result
 
+    def submit(self, prepare: Prepare[T], done: Done) -> None:
+        """Hand work over without waiting for it. In a writer thread, `prepare()` runs before the
+        batch's transaction (none is open then: it may read the database through its own unit of work)
+        and returns the work, which is stored as `run` stores it; then `done(result, error)` is called
+        in that thread, once the batch has committed or failed (`error` is what `prepare`, the work or
+        the commit raised). `done` must not raise."""
+        item: _Pending[T] = _Pending(None, prepare=prepare, done=done)
+        with self._lock:
+            self._queue.append(item)
+            lead = self._leaders < self._writers
+            if lead:
+                self._leaders += 1
+        if lead:
+            _POOL.submit(self._lead)
+
+    def _lead(self) -> None:
+        """A pool thread's turn as a leader: one batch, then the lead goes on and the callers are told."""
+        try:
+            batch = self._take()
+            if batch:
+                self._store(batch)
+        finally:
+            self._hand_over()
+        _answer(batch)
+
+    def _take(self) -> list[_Pending[Any]]:
+        with self._lock:
+            batch = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+        return batch
+
     def _hand_over(self) -> None:
-        """A leader is done: the first caller waiting (and not already called) leads next."""
+        """A leader is done: the first caller waiting (and not already called) leads next; submitted
+        work, whose caller cannot lead, is led by a pool thread."""
         with self._lock:
             for waiting in self._queue:
                 if not waiting.promoted:
                     waiting.promoted = True
-                    waiting.wake.set()
-                    return
-            self._leaders -= 1
+                    if waiting.done is None:
+                        waiting.wake.set()
+                        return
+                    break
+            else:
+                self._leaders -= 1
+                return
+        _POOL.submit(self._lead)
 
     def _store(self, batch: list[_Pending[Any]]) -> None:
+        ready: list[_Pending[Any]] = []
+        for item in batch:
+            if item.prepare is not None:
+                try:
+                    item.work = item.prepare()
+                except Exception as exc:  # refused before storing: this caller's error alone
+                    item.error = exc
+                    continue
+            ready.append(item)
         try:
-            with self._uow() as uow:
-                if len(batch) == 1:  # alone: the transaction itself is its savepoint
-                    batch[0].result = batch[0].work(uow)
-                else:
-                    for item in batch:
-                        try:
-                            with uow.savepoint():
-                                item.result = item.work(uow)
-                        except Exception as exc:  # this caller's failure; the others go on
-                            item.error = exc
-                uow.commit()
-            with self._lock:
-                self.batches += 1
-                self.stored += sum(1 for item in batch if item.error is None)
+            if ready:
+                self._transaction(ready)
         except BaseException as exc:  # nothing of the batch is stored: each caller learns why
-            for item in batch:
+            for item in ready:
                 if item.error is None:
                     item.error = exc
                     item.result = None
@@ -150,8 +202,40 @@ class GroupCommit:
                 raise
         self._finish(batch)
 
+    def _transaction(self, ready: list[_Pending[Any]]) -> None:
+        with self._uow() as uow:
+            if len(ready) == 1:  # alone: the transaction itself is its savepoint
+                ready[0].result = _work(ready[0])(uow)
+            else:
+                for item in ready:
+                    try:
+                        with uow.savepoint():
+                            item.result = _work(item)(uow)
+                    except Exception as exc:  # this caller's failure; the others go on
+                        item.error = exc
+            uow.commit()
+        with self._lock:
+            self.batches += 1
+            self.stored += sum(1 for item in ready if item.error is None)
+
     def _finish(self, batch: list[_Pending[Any]]) -> None:
         with self._lock:
             for item in batch:
                 item.finished = True
-                item.wake.set()
+                if item.done is None:
+                    item.wake.set()
+
+
+def _work(item: _Pending[T]) -> Callable[[UnitOfWork], T]:
+    assert item.work is not None
+    return item.work
+
+
+def _answer(batch: list[_Pending[Any]]) -> None:
+    """Tell the submitters of a settled batch (after the lead has gone on: the next batch need not wait)."""
+    for item in batch:
+        if item.done is not None:
+            try:
+                item.done(item.result, item.error)
+            except Exception:
+                log.exception("a group commit's caller could not be answered")

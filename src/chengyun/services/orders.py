@@ -96,6 +96,18 @@ class _KeyTaken(Exception):
     """The order's Idempotency-Key is already stored (by an earlier request, or earlier in the batch)."""
 
 
+_Stored = tuple[WorkOrder, DutySnapshot, list[OrderEvent]]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A new order worked out before its transaction: `store` stores it (or raises `_KeyTaken`),
+    `replay` answers with the first order when its Idempotency-Key was taken."""
+
+    store: Callable[[UnitOfWork], _Stored]
+    replay: Callable[[], Created]
+
+
 @dataclass(frozen=True)
 class Created:
     order: WorkOrder
@@ -228,6 +240,56 @@ class OrderService:
     # --- create -----------------------------------------------------------------------------------
 
     def create(self, actor: Actor, cmd: NewOrder, idempotency_key: str | None = None) -> Created:
+        plan = self._plan(actor, cmd, idempotency_key)
+        # Stored together with the other orders arriving meanwhile: one transaction, one commit.
+        try:
+            stored = self.writer.run(plan.store)
+        except _KeyTaken:
+            return plan.replay()
+        return self._stored(stored)
+
+    def create_later(
+        self,
+        actor: Actor,
+        cmd: NewOrder,
+        idempotency_key: str | None,
+        answer: Callable[[Created | None, BaseException | None], None],
+    ) -> None:
+        """`create` for a caller that must not block (the API's async route): the order is worked out
+        and stored in a writer thread, and `answer(created, None)` or `answer(None, error)` is called
+        there once it is stored (or refused). Same checks, same order, same errors as `create`."""
+        plans: list[_Plan] = []
+
+        def prepare() -> Callable[[UnitOfWork], _Stored]:
+            plans.append(self._plan(actor, cmd, idempotency_key))
+            return plans[0].store
+
+        def done(stored: _Stored | None, error: BaseException | None) -> None:
+            try:
+                if isinstance(error, _KeyTaken):
+                    created = plans[0].replay()
+                elif error is not None:
+                    raise error
+                else:
+                    assert stored is not None
+                    created = self._stored(stored)
+            except Exception as exc:
+                answer(None, exc)
+                return
+            answer(created, None)
+
+        self.writer.submit(prepare, done)
+
+    def _stored(self, stored: _Stored) -> Created:
+        """After the commit: the assignee's count in the duty snapshot, and the events published."""
+        order, duty, events = stored
+        if order.assignee is not None:
+            duty.took(order.assignee)
+        self._publish(events)
+        return Created(order, replayed=False)
+
+    def _plan(self, actor: Actor, cmd: NewOrder, idempotency_key: str | None) -> _Plan:
+        """Check the command and work out the new order; what is left needs the transaction (`store`)."""
         require_role(actor, CREATORS, "创建工单")
         street = self._street_for(actor, cmd.street)
         client = actor.token_id or actor.staff_id or actor.role.value
@@ -238,13 +300,15 @@ class OrderService:
         except ValueError:
             raise InvalidInput(f"未知的工单来源 {cmd.source!r}", source=cmd.source) from None
         location = self._locate(street, cmd)
-        created = self._create(actor, street, cmd, source, location, client, idempotency_key)
-        if created is None:
+        store = self._prepare(actor, street, cmd, source, location, client, idempotency_key)
+
+        def replay() -> Created:
             assert idempotency_key is not None
             return self._replay(client, idempotency_key, cmd)
-        return created
 
-    def _create(
+        return _Plan(store, replay)
+
+    def _prepare(
         self,
         actor: Actor,
         street: str,
@@ -253,8 +317,9 @@ class OrderService:
         location: Location,
         client: str,
         key: str | None,
-    ) -> Created | None:
-        """Store a new order; None when its Idempotency-Key turns out to be taken (nothing is stored).
+    ) -> Callable[[UnitOfWork], _Stored]:
+        """The new order worked out, and the function that stores it in a transaction (it raises
+        `_KeyTaken`, storing nothing, when the order's Idempotency-Key turns out to be taken).
 
         Everything that needs no database is done before the transaction: on SQLite the transaction
         holds the one write lock, and every order waits for it."""
@@ -285,7 +350,7 @@ class OrderService:
         first = build(intake)
         fingerprint = cmd.fingerprint() if key is not None else ""
 
-        def store(uow: UnitOfWork) -> tuple[WorkOrder, DutySnapshot, list[OrderEvent]]:
+        def store(uow: UnitOfWork) -> _Stored:
             nonlocal intake
             order, policy, duty = first
             if grading is not None and intake is not None:
@@ -310,15 +375,7 @@ class OrderService:
                     raise _KeyTaken from None  # undoes this order: the first one is replayed
             return order, duty, events_of(order)
 
-        # Stored together with the other orders arriving meanwhile: one transaction, one commit.
-        try:
-            order, duty, events = self.writer.run(store)
-        except _KeyTaken:
-            return None
-        if order.assignee is not None:
-            duty.took(order.assignee)
-        self._publish(events)
-        return Created(order, replayed=False)
+        return store
 
     def _build(
         self,

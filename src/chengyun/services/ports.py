@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from chengyun.domain.alarms import Alarm, AlarmState
 from chengyun.domain.categories import Category
+from chengyun.domain.duplicates import Candidate
 from chengyun.domain.events import OrderEvent
 from chengyun.domain.geo import Point
 from chengyun.domain.notify import Delivery, Notification
@@ -128,7 +129,7 @@ class OrderRepository(Protocol):
         building: str | None,
         address: str | None,
         limit: int = 50,
-    ) -> list[WorkOrder]:
+    ) -> list[Candidate]:
         """Live orders of `category` since `since`, near `point` or at the same building or address."""
 
     def open_counts(self, street: str) -> dict[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
@@ -16,11 +17,16 @@ from builders import (
     OTHER_STREET,
     POLICY,
     RED_POLICY,
+    STREET,
     an_order,
     at,
     dispatched,
 )
 from chengyun.adapters.db import tables
+from chengyun.adapters.db.engine import make_engine
+from chengyun.adapters.db.grading import _reports_statement
+from chengyun.adapters.db.repositories import _similar_statement
+from chengyun.domain.duplicates import Candidate
 from chengyun.domain.errors import Conflict, NotFound
 from chengyun.domain.geo import Point
 from chengyun.domain.orders import Contact, OrderState, Satisfaction, WorkOrder
@@ -581,3 +587,46 @@ def test_on_postgresql_a_second_writer_cannot_append_to_the_timeline_before_the_
     with uow_factory() as third:
         third.orders.add(an_order(), POLICY)
         third.commit()
+
+
+def test_duplicate_candidates_are_the_stored_orders_as_the_check_reads_them(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    here = Point(121.4737, 31.2304)
+    near = an_order(now=at(1), point=here, address="南京西路 1 号")
+    same_address = an_order(now=at(2), point=Point(121.4837, 31.2304), address="南京西路 1 号")
+    far = an_order(now=at(3), point=Point(121.4837, 31.2304), address="南京西路 9 号")
+    other_kind = an_order(now=at(4), point=here, category="100102")
+    closed = an_order(now=at(5), point=here)
+    closed.state = OrderState.CLOSED
+    stored(uow_factory, near, same_address, far, other_kind, closed)
+    with uow_factory() as uow:
+        found = uow.orders.open_similar(STREET, "100101", at(0), here, 50.0, None, "南京西路 1 号")
+    # Newest first; the values (timezone included) as a whole order read back gives them.
+    assert found == [Candidate.of(reload(uow_factory, o.id or 0)) for o in (same_address, near)]
+    assert all(c.received_at.tzinfo is not None for c in found)
+
+
+def test_sqlite_decides_duplicate_candidates_and_earlier_reports_in_the_place_index(
+    sqlite_template: Path,
+) -> None:
+    """Intake runs both for every order: without statistics SQLite must pick the index that holds the
+    place and the state (a narrower one reads every order of the category in the window, row by row)."""
+    engine = make_engine(f"sqlite:///{sqlite_template}")
+    try:
+        with engine.connect() as connection:
+            for statement in [
+                *(
+                    _similar_statement("sqlite", *clues)
+                    for clues in [(True, True, True), (False, False, True)]
+                ),
+                _reports_statement(True, True, False),
+            ]:
+                compiled = statement.compile(dialect=engine.dialect)
+                plan = connection.exec_driver_sql(
+                    f"EXPLAIN QUERY PLAN {compiled}", tuple(None for _ in compiled.positiontup or ())
+                ).all()
+                first = next(row[-1] for row in plan)
+                assert first.startswith("SEARCH orders USING ") and " INDEX ix_orders_place (" in first
+    finally:
+        engine.dispose()

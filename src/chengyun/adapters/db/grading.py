@@ -96,7 +96,7 @@ class SqlGradeRepository(_Repository):
             }
         if building:
             params["building"] = building
-        # By address only when there is nothing better: then the index alone answers (ix_orders_repeats).
+        # By address only when there is nothing better: then the index alone answers (ix_orders_place).
         by_address = bool(address) and point is None and not building
         if by_address:
             params["address"] = address

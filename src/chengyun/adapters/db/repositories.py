@@ -40,6 +40,7 @@ from sqlalchemy.sql.elements import ClauseElement, UnaryExpression
 from chengyun.adapters.db import marks
 from chengyun.adapters.db import tables as t
 from chengyun.domain.categories import Category
+from chengyun.domain.duplicates import Candidate
 from chengyun.domain.errors import Conflict, NotFound, Unavailable
 from chengyun.domain.events import OrderEvent
 from chengyun.domain.geo import Point
@@ -447,8 +448,7 @@ _REMEMBER_KEY = {
     dialect: _insert_ignoring_duplicates(dialect, t.idempotency_keys).returning(t.idempotency_keys.c.key)
     for dialect in ("postgresql", "sqlite")
 }
-_SIMILAR: dict[tuple[str, bool, bool, bool, bool], Select[Any]] = {}
-_BY_IDS = select(t.orders).where(t.orders.c.id.in_(bindparam("ids", expanding=True)))
+_SIMILAR: dict[tuple[str, bool, bool, bool], Select[Any]] = {}
 
 
 def _no_index(dialect: str, column: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -463,18 +463,62 @@ _LIVE_LIST: ColumnElement[Any] = literal_column(
 )
 
 
-def _similar_statement(
-    dialect: str, point: bool, building: bool, address: bool, ids_only: bool = False
-) -> Select[Any]:
+_CANDIDATE_COLUMNS = [
+    t.orders.c[name]
+    for name in (
+        "id",
+        "street",
+        "category",
+        "state",
+        "received_at",
+        "lon",
+        "lat",
+        "address",
+        "area",
+        "grid",
+        "building",
+        "description",
+    )
+]
+
+
+def _candidate_from(row: tuple[Any, ...]) -> Candidate:
+    """A row of `_CANDIDATE_COLUMNS`, its values already converted by the column types."""
+    order_id, street, category, state, received_at, lon, lat, address, area, grid, building, text = row
+    point = Point(lon, lat) if lon is not None and lat is not None else None
+    location = Location(point, address, area, grid, building)
+    return Candidate(order_id, street, category, OrderState(state), received_at, location, text)
+
+
+_RESULT_PROCESSORS: weakref.WeakKeyDictionary[Dialect, dict[int, list[Any]]] = weakref.WeakKeyDictionary()
+
+
+def _result_processors(statement: Select[Any], dialect: Dialect) -> list[Any]:
+    """The selected columns' own result processors (None where a value needs none), as
+    `Connection.execute` would apply them; for rows read on the driver's cursor."""
+    cache = _RESULT_PROCESSORS.get(dialect)
+    if cache is None:
+        cache = _RESULT_PROCESSORS.setdefault(dialect, {})
+    processors = cache.get(id(statement))
+    if processors is None:
+        processors = cache[id(statement)] = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        ]
+    return processors
+
+
+def _similar_statement(dialect: str, point: bool, building: bool, address: bool) -> Select[Any]:
     """The duplicate candidates' query for one combination of clues, built once: every new order runs
-    one, and building the select cost more than running it. `ids_only`: their ids, nothing else."""
-    key = (dialect, point, building, address, ids_only)
+    one, and building the select cost more than running it. It reads `_CANDIDATE_COLUMNS` only."""
+    key = (dialect, point, building, address)
     statement = _SIMILAR.get(key)
     if statement is None:
         o = t.orders.c
-        # (street, category, received_at) answers this: one category's share of the window, newest
-        # first, on both engines. Without statistics SQLite would rather walk (street, state): every
-        # live order of the street (4.4 ms at 4,500 orders), so `state` is hidden from its planner.
+        # ix_orders_place answers this: one category's share of the window, newest first, on both
+        # engines, place and state checked in the index (only matching rows are read). Without
+        # statistics SQLite would rather walk (street, state): every live order of the street (4.4 ms at
+        # 4,500 orders), so `state` is hidden from its planner as a search key.
         received_at = o.received_at
         near: list[ColumnElement[bool]] = []
         if point:
@@ -489,7 +533,7 @@ def _similar_statement(
         if address:
             near.append(o.address == bindparam("address"))
         statement = _SIMILAR[key] = (
-            (select(o.id) if ids_only else select(t.orders))
+            select(*_CANDIDATE_COLUMNS)
             .where(
                 o.street == bindparam("street"),
                 o.category == bindparam("category"),
@@ -660,9 +704,9 @@ class SqlOrderRepository(_Repository):
         building: str | None,
         address: str | None,
         limit: int = 50,
-    ) -> builtins.list[WorkOrder]:
+    ) -> builtins.list[Candidate]:
         """Live orders of one category received since `since`, near `point` or at the same building
-        or address: the candidates a new order may repeat."""
+        or address: the candidates a new order may repeat (what the check reads of them)."""
         if point is None and not building and not address:
             return []
         params: dict[str, Any] = {
@@ -686,18 +730,19 @@ class SqlOrderRepository(_Repository):
         if address:
             params["address"] = address
         clues = (point is not None, bool(building), bool(address))
-        # On SQLite the ids first, straight on the driver's cursor (SQLAlchemy's work per execution
-        # cost more than the query, and every new order runs one); most orders have no candidate.
-        cursor = self._run_prepared(_similar_statement(self._dialect, *clues, ids_only=True), [params])
+        statement = _similar_statement(self._dialect, *clues)
+        # On SQLite straight on the driver's cursor: SQLAlchemy's work per execution cost more than the
+        # query, and every new order runs one.
+        cursor = self._run_prepared(statement, [params])
         if cursor is None:
-            rows = self._run(_similar_statement(self._dialect, *clues), params)
-            return [self._loaded(row) for row in rows]
-        ids = [row[0] for row in cursor.fetchall()]
+            return [_candidate_from(tuple(row)) for row in self._run(statement, params)]
+        process = _result_processors(statement, self._conn.dialect)
+        rows = cursor.fetchall()
         cursor.close()
-        if not ids:
-            return []
-        loaded = {row.id: self._loaded(row) for row in self._run(_BY_IDS, {"ids": ids})}
-        return [loaded[i] for i in ids if i in loaded]
+        return [
+            _candidate_from(tuple(v if p is None else p(v) for p, v in zip(process, row, strict=True)))
+            for row in rows
+        ]
 
     def open_counts(self, street: str) -> dict[str, int]:
         """How many orders each person must still go to or is working on site (not planned ones)."""

@@ -213,9 +213,20 @@ orders = Table(
     Index("ix_orders_received", "received_at"),
     Index("ix_orders_street_state", "street", "state"),
     Index("ix_orders_street_area", "street", "area"),
-    # Duplicate candidates: one category of one street, newest first, back to the window's start.
-    # It also serves everything the former (street, category) index did.
-    Index("ix_orders_street_category_received", "street", "category", "received_at"),
+    # Duplicate candidates and earlier reports at a place: one category of one street, newest first,
+    # back to the window's start; place and state decided from the index, only matching rows read.
+    # It also serves everything the former (street, category) and (street, category, received_at) did.
+    Index(
+        "ix_orders_place",
+        "street",
+        "category",
+        "received_at",
+        "lat",
+        "lon",
+        "building",
+        "address",
+        "state",
+    ),
     Index("ix_orders_street_colour", "street", "colour"),
     Index("ix_orders_assignee_state", "assignee", "state"),
     Index("ix_orders_street_external", "street", "external_id"),
@@ -897,16 +908,6 @@ lateness = Table(
     Column("order_id", Integer(), nullable=False),
     Column("at", UtcDateTime(), nullable=False),
     Index("ix_lateness_street_staff_event", "street", "staff", "event_id"),
-)
-# Earlier reports of a problem at a place (grading's repetition), answered from the index alone.
-Index(
-    "ix_orders_repeats",
-    orders.c.street,
-    orders.c.category,
-    orders.c.received_at,
-    orders.c.lat,
-    orders.c.lon,
-    orders.c.building,
 )
 
 # Who read a complainant's contact and who changed tokens or people's posts: appended, never changed.
