@@ -65,3 +65,16 @@ def test_every_demo_file_loads_and_residents_book_the_coming_sessions(tmp_path: 
         assert 0.8 < center.community.renovation.assessment_figures(STREET).signing_rate < 0.9
     finally:
         center.stop()
+
+
+def test_the_service_ledger_holds_no_check_out_after_now_just_after_a_shift() -> None:
+    """Minutes after the 11:00–13:00 parking shift of a weekday: whoever is still there has not checked
+    out yet, so the ledger (which refuses service in the future) still loads."""
+    for day in (23, 24, 25, 26, 27):
+        for minute in (1, 4, 9):
+            now = datetime(2026, 11, day, 13, minute, tzinfo=SHANGHAI)
+            texts = dict(community_files(now))
+            rows = list(csv.DictReader(io.StringIO(texts[ImportKind.VOLUNTEER_RECORDS])))
+            assert [r for r in rows if r["shift"] == f"v-parking-202611{day}"], now
+            late = [r for r in rows if datetime.fromisoformat(r["checked_out_at"]) > now]
+            assert late == [], now

@@ -491,7 +491,8 @@ def volunteer_records(now: datetime, rng: random.Random, volunteers: _People) ->
             continue
         for name, phone in volunteers.sample(rng, rng.randint(3, int(shift["capacity"]))):
             came = start + timedelta(minutes=rng.randint(-15, 20))
-            left = end + timedelta(minutes=rng.randint(-40, 10))
+            # a shift that ended a few minutes ago: those still there have not checked out yet
+            left = min(end + timedelta(minutes=rng.randint(-40, 10)), now)
             rows.append(
                 {
                     "shift": shift["code"],
