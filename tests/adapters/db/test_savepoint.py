@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from builders import POLICY, a_token, an_order
-from chengyun.domain.errors import NotFound
+from chengyun.adapters.db.engine import make_engine
+from chengyun.adapters.db.uow import unit_of_work_factory
+from chengyun.domain.errors import NotFound, Unavailable
 from chengyun.services.ports import OrderQuery, UnitOfWorkFactory
 
 
@@ -62,3 +65,28 @@ def test_a_database_error_in_a_block_leaves_the_transaction_usable(uow_factory: 
         uow.commit()
     with uow_factory() as uow:
         assert sorted(t.id for t in uow.tokens.list()) == ["t1", "t2"]
+
+
+@pytest.mark.postgres
+def test_a_connection_lost_in_the_middle_of_a_batch_is_unavailable_for_every_later_block(
+    postgres_url: str,
+) -> None:
+    """The database goes away while a group commit's batch is being stored: the block that meets the
+    outage, every later block and the commit each answer Unavailable (a 503 the caller retries), never a
+    driver error the API would call a bug."""
+    engine = make_engine(postgres_url)
+    try:
+        uow_factory = unit_of_work_factory(engine)
+        with uow_factory() as uow:
+            uow.orders.add(an_order(), POLICY)
+            pid = uow.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+            with engine.connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            with pytest.raises(Unavailable), uow.savepoint():
+                uow.orders.add(an_order(), POLICY)
+            with pytest.raises(Unavailable), uow.savepoint():
+                uow.orders.add(an_order(), POLICY)
+            with pytest.raises(Unavailable):
+                uow.commit()
+    finally:
+        engine.dispose()

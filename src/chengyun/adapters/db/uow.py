@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import PendingRollbackError
 
 from chengyun.adapters.db.audit import SqlAuditRepository
 from chengyun.adapters.db.community import SqlCommunityRepository
@@ -23,6 +24,7 @@ from chengyun.adapters.db.repositories import (
     SqlPlaceRepository,
     SqlTokenRepository,
     translate_errors,
+    unavailable,
 )
 from chengyun.adapters.db.sensors import SqlSensorRepository
 from chengyun.adapters.db.supervision import SqlNoticeRepository
@@ -132,14 +134,27 @@ class SqlUnitOfWork:
             lock.release()
 
     def commit(self) -> None:
-        with translate_errors():
+        with self._translated():
             self._orders.flush_timeline()
             self.connection.commit()
 
     def rollback(self) -> None:
         self._orders.discard_timeline()
-        with translate_errors():
+        with self._translated():
             self.connection.rollback()
+
+    @contextlib.contextmanager
+    def _translated(self) -> Iterator[None]:
+        """`translate_errors`, and a transaction whose connection was lost earlier in it (one block of
+        a group commit met the outage, the next block or the commit finds the connection invalidated:
+        SQLAlchemy's PendingRollbackError) is the database out of reach too, not a bug."""
+        try:
+            with translate_errors():
+                yield
+        except PendingRollbackError as exc:
+            if self._connection is not None and self._connection.invalidated:
+                raise unavailable(exc) from exc
+            raise
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -152,17 +167,17 @@ class SqlUnitOfWork:
         orders = self._orders
         pending = orders.pending_timeline()
         connection = self.connection
-        with translate_errors():
+        with self._translated():
             connection.exec_driver_sql(_SAVEPOINT)
         try:
             yield
         except BaseException:
             orders.restore_timeline(pending)
-            with translate_errors():
+            with self._translated():
                 connection.exec_driver_sql(_ROLLBACK_TO)
                 connection.exec_driver_sql(_RELEASE)
             raise
-        with translate_errors():
+        with self._translated():
             connection.exec_driver_sql(_RELEASE)
 
 
