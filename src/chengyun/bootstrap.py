@@ -42,6 +42,7 @@ from chengyun.services.deadlines import fire_due
 from chengyun.services.directory import Directory
 from chengyun.services.grading import GradingService
 from chengyun.services.ingest import AlarmOrders, IngestService
+from chengyun.services.memory import GcPauses
 from chengyun.services.notify import NotificationService, Sender
 from chengyun.services.orders import OrderService
 from chengyun.services.overview import OverviewService
@@ -99,10 +100,16 @@ class Center:
     notify_worker: NotifyWorker = field(kw_only=True, repr=False)
     board: BoardService = field(kw_only=True, repr=False)
     audit: Audit = field(kw_only=True, repr=False)  # who read contacts, who changed tokens and posts
+    # A long collection stalls every thread of a running process (requests, feeds, ingestion, deadlines):
+    # logged, and what has grown long-lived frozen when a full collection finds nothing to free.
+    gc_pauses: GcPauses = field(
+        default_factory=lambda: GcPauses(logging.getLogger("chengyun.gc"), freeze=True), repr=False
+    )
 
     def start(self) -> None:
         if self._started:
             return
+        self.gc_pauses.install()
         if self.settings.run_worker:
             self.worker.start()
             self.sensor_worker.start()
@@ -124,6 +131,7 @@ class Center:
                 self.worker.stop()
                 self.sensor_worker.stop()
                 self.notify_worker.stop()
+            self.gc_pauses.uninstall()
             self._started = False
         try:  # live states kept in memory (CHENGYUN_SENSOR_STATE_SAVE_S): saved before the end
             self.ingest.save_state()

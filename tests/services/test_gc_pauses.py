@@ -6,10 +6,13 @@ from __future__ import annotations
 import gc
 import logging
 import weakref
+from pathlib import Path
 
 import pytest
 
+from chengyun.bootstrap import build
 from chengyun.services.memory import GcPauses
+from chengyun.settings import Settings
 
 
 def test_a_long_collection_is_logged_and_a_short_one_is_not(caplog: pytest.LogCaptureFixture) -> None:
@@ -104,3 +107,17 @@ def test_frozen_objects_go_back_to_the_collector_after_the_thaw_interval() -> No
     finally:
         pauses.uninstall()
         gc.unfreeze()
+
+
+def test_every_running_center_watches_its_collections_and_stops_when_it_stops(tmp_path: Path) -> None:
+    """API processes, the supervisor of `serve --workers N` and `chengyun worker` all run a started
+    center: each of them logs its long collections (and freezes), not only the API processes."""
+    center = build(Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}", run_worker=False))
+    observer = center.gc_pauses._observe
+    assert observer not in gc.callbacks
+    center.start()
+    try:
+        assert observer in gc.callbacks
+    finally:
+        center.stop()
+    assert observer not in gc.callbacks

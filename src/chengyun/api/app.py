@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -41,7 +40,6 @@ from chengyun.api.routes import (
 )
 from chengyun.api.schemas import ERROR_RESPONSES, OPEN311_ERROR_RESPONSES, Health
 from chengyun.bootstrap import Center
-from chengyun.services.memory import GcPauses
 
 DESCRIPTION = """城运（chengyun）街道城市运行管理平台的开放接口。
 
@@ -55,16 +53,11 @@ DESCRIPTION = """城运（chengyun）街道城市运行管理平台的开放接�
 def create_app(center: Center) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # A long collection stalls every request of the process: say so in the log, and freeze what has
-        # grown long-lived when a full collection finds nothing to free.
-        pauses = GcPauses(logging.getLogger("chengyun.gc"), freeze=True)
-        pauses.install()
         center.start()
         try:
             yield
         finally:
             center.stop()
-            pauses.uninstall()
 
     app = FastAPI(
         title="城运 chengyun",
