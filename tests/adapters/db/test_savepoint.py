@@ -90,3 +90,27 @@ def test_a_connection_lost_in_the_middle_of_a_batch_is_unavailable_for_every_lat
                 uow.commit()
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_repository_call_after_the_connection_was_lost_is_unavailable_outside_a_savepoint(
+    postgres_url: str,
+) -> None:
+    """A caller that met the outage and carried on in the same transaction (a read after a failed
+    write, say) gets Unavailable again from the next statement, not SQLAlchemy's PendingRollbackError
+    (which the API would answer with a 500)."""
+    engine = make_engine(postgres_url)
+    try:
+        uow_factory = unit_of_work_factory(engine)
+        with uow_factory() as uow:
+            pid = uow.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+            with engine.connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            with pytest.raises(Unavailable):
+                uow.orders.add(an_order(), POLICY)
+            with pytest.raises(Unavailable):
+                uow.orders.search(OrderQuery())
+            with pytest.raises(Unavailable):
+                uow.sensors.reading_count()
+    finally:
+        engine.dispose()

@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -111,12 +111,18 @@ def unavailable(exc: BaseException) -> Unavailable:
 
 
 @contextmanager
-def translate_errors() -> Iterator[None]:
+def translate_errors(connection: Connection | None = None) -> Iterator[None]:
     """Turn lost races (a locked SQLite file, a PostgreSQL deadlock or serialization failure) into
     Conflict, which callers know to retry, and a database out of reach into Unavailable; other driver
-    errors are bugs and pass unchanged."""
+    errors are bugs and pass unchanged. With the `connection` the work runs on: a transaction whose
+    connection was lost earlier in it (SQLAlchemy's PendingRollbackError on the next statement or the
+    commit) is the database out of reach too."""
     try:
         yield
+    except PendingRollbackError as exc:
+        if connection is not None and connection.invalidated:
+            raise unavailable(exc) from exc
+        raise
     except (DBAPIError, PoolTimeout) as exc:
         if is_unavailable(exc):
             raise unavailable(exc) from exc
@@ -137,7 +143,7 @@ class _Repository:
     def _run(
         self, statement: Executable, params: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None
     ) -> CursorResult[Any]:
-        with translate_errors():
+        with translate_errors(self._conn):
             return self._conn.execute(statement, params)
 
     def _run_prepared(
@@ -151,7 +157,7 @@ class _Repository:
         prepared = _prepared(statement, tuple(rows[0]), dialect)
         dbapi = dialect.loaded_dbapi
         cursor = self._conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with translate_errors():
+        with translate_errors(self._conn):
             try:
                 if many:
                     cursor.executemany(prepared.sql, [prepared.params(row) for row in rows])
@@ -941,7 +947,8 @@ class SqlOrderRepository(_Repository):
         if not self._pending:
             return
         rows, self._pending = self._pending, []
-        with translate_errors():  # the assessed marks' projection, in this transaction (before the lock)
+        # The assessed marks' projection, in this transaction (before the lock).
+        with translate_errors(self._conn):
             marks.project(self._conn, rows)
         if self._dialect == "postgresql":
             # Live feeds read "ids above the last one seen", so ids must become visible in id order.

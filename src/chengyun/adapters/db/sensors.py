@@ -286,7 +286,7 @@ class SqlSensorRepository:
     def _run(
         self, statement: Executable, params: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None
     ) -> CursorResult[Any]:
-        with translate_errors():
+        with translate_errors(self._conn):
             return self._conn.execute(statement, params)
 
     @contextmanager
@@ -297,7 +297,7 @@ class SqlSensorRepository:
         dbapi = dialect.loaded_dbapi
         cursor = self._conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            with translate_errors():
+            with translate_errors(self._conn):
                 try:
                     yield cursor
                 except dbapi.Error as exc:

@@ -10,7 +10,6 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import PendingRollbackError
 
 from chengyun.adapters.db.audit import SqlAuditRepository
 from chengyun.adapters.db.community import SqlCommunityRepository
@@ -24,7 +23,6 @@ from chengyun.adapters.db.repositories import (
     SqlPlaceRepository,
     SqlTokenRepository,
     translate_errors,
-    unavailable,
 )
 from chengyun.adapters.db.sensors import SqlSensorRepository
 from chengyun.adapters.db.supervision import SqlNoticeRepository
@@ -122,7 +120,7 @@ class SqlUnitOfWork:
         try:
             if connection.in_transaction():
                 # A broken connection's transaction has been rolled back by the server itself.
-                with contextlib.suppress(Unavailable), translate_errors():
+                with contextlib.suppress(Unavailable), translate_errors(connection):
                     connection.rollback()
         finally:
             connection.close()
@@ -134,27 +132,14 @@ class SqlUnitOfWork:
             lock.release()
 
     def commit(self) -> None:
-        with self._translated():
+        with translate_errors(self._connection):
             self._orders.flush_timeline()
             self.connection.commit()
 
     def rollback(self) -> None:
         self._orders.discard_timeline()
-        with self._translated():
+        with translate_errors(self._connection):
             self.connection.rollback()
-
-    @contextlib.contextmanager
-    def _translated(self) -> Iterator[None]:
-        """`translate_errors`, and a transaction whose connection was lost earlier in it (one block of
-        a group commit met the outage, the next block or the commit finds the connection invalidated:
-        SQLAlchemy's PendingRollbackError) is the database out of reach too, not a bug."""
-        try:
-            with translate_errors():
-                yield
-        except PendingRollbackError as exc:
-            if self._connection is not None and self._connection.invalidated:
-                raise unavailable(exc) from exc
-            raise
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -167,17 +152,17 @@ class SqlUnitOfWork:
         orders = self._orders
         pending = orders.pending_timeline()
         connection = self.connection
-        with self._translated():
+        with translate_errors(self._connection):
             connection.exec_driver_sql(_SAVEPOINT)
         try:
             yield
         except BaseException:
             orders.restore_timeline(pending)
-            with self._translated():
+            with translate_errors(self._connection):
                 connection.exec_driver_sql(_ROLLBACK_TO)
                 connection.exec_driver_sql(_RELEASE)
             raise
-        with self._translated():
+        with translate_errors(self._connection):
             connection.exec_driver_sql(_RELEASE)
 
 
