@@ -37,6 +37,20 @@ def test_a_long_collection_is_logged_and_a_short_one_is_not(caplog: pytest.LogCa
     assert not [r for r in caplog.records if r.name == "chengyun.gc.test"]
 
 
+def test_young_collections_are_not_timed() -> None:
+    """Young collections walk a few thousand objects at most; only full ones can hold the process long."""
+    pauses = GcPauses(logging.getLogger("chengyun.gc.test"), threshold_s=0.0)
+    pauses.install()
+    try:
+        gc.collect(0)
+        gc.collect(1)
+        assert pauses.slow == 0 and pauses.longest == 0
+        gc.collect(2)
+        assert pauses.slow == 1 and pauses.longest > 0
+    finally:
+        pauses.uninstall()
+
+
 def test_a_slow_full_collection_that_frees_nothing_freezes_what_is_alive(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -99,7 +113,11 @@ def test_frozen_objects_go_back_to_the_collector_after_the_thaw_interval() -> No
         assert gone() is not None  # frozen: out of the collector's sight
         assert pauses.thawed == 0
         now[0] = 61.0
-        gc.collect(0)  # the interval has passed: this collection's end thaws
+        gc.collect(0)  # the interval has passed, but a young collection is passed over …
+        assert pauses.thawed == 0
+        gc.collect(1)
+        assert pauses.thawed == 0
+        gc.collect(2)  # … the next full one's end thaws
         assert pauses.thawed == 1 and gc.get_freeze_count() == 0
         pauses.uninstall()
         gc.collect(2)

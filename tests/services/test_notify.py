@@ -147,6 +147,25 @@ def test_who_is_told_what_is_the_streets_data(center: Center) -> None:
         center.notifications.set_rules(M1, STREET, rules)
 
 
+def test_a_kind_only_a_streets_own_rules_name_is_read_and_told(center: Center) -> None:
+    """The notifier decodes only the kinds some rules name; a street that names one more is told of it
+    from then on, and the entries nobody is told of are still passed (never read again)."""
+    first = center.orders.create(DESK, tile(description=PLAIN)).order.id or 0
+    center.orders.respond(M1, first, "已联系")  # "responded" is in no default rule
+    read = center.notifications.pump()
+    assert read >= 3  # received, its intake remarks, dispatched, responded: all passed
+    assert [k for k, _ in feed(center, M1)] == ["dispatched"]
+    assert center.notifications.pump() == 0
+
+    rules = {"rules": [{"events": ["responded"], "to": ["duty_officer"], "channels": ["feed"]}]}
+    center.notifications.set_rules(ADMIN, STREET, rules)
+    second = center.orders.create(DESK, tile(description=PLAIN)).order.id or 0
+    center.orders.respond(M1, second, "已联系")
+    assert center.notifications.pump() >= 3
+    assert feed(center, DUTY) == [("responded", f"【黄色】工单 #{second} 人行道板 · 响应")]
+    assert [k for k, _ in feed(center, M1)] == ["dispatched"]  # this street no longer tells dispatches
+
+
 def test_a_webhook_gets_signed_json_and_a_failure_is_retried_after_the_back_off(
     center: Center, clock: ManualClock, hub: Hub
 ) -> None:

@@ -180,6 +180,13 @@ class NotificationRules:
     def webhook(self, code: str) -> Webhook | None:
         return next((w for w in self.webhooks if w.code == code), None)
 
+    def kinds(self) -> frozenset[str]:
+        """The entry kinds these rules tell anyone of (for some colour): the notifier reads no other."""
+        told = {kind for rule in self.rules for kind in rule.events}
+        for hook in self.webhooks:
+            told.update(hook.events or EVENT_LABELS)
+        return frozenset(told)
+
     def to_dict(self, mask: bool = True) -> dict[str, Any]:
         return {
             "rules": [r.to_dict() for r in self.rules],

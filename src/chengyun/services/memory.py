@@ -25,17 +25,20 @@ def paused_gc() -> Iterator[None]:
 
 
 class GcPauses:
-    """Logs every garbage collection that holds the interpreter for `threshold_s` or more (a pause every
-    thread of the process waits out: requests, feeds, ingestion) and keeps the longest seen.
+    """Logs every full garbage collection (generation 2) that holds the interpreter for `threshold_s` or
+    more (a pause every thread of the process waits out: requests, feeds, ingestion) and keeps the
+    longest seen. Young collections are passed over at once (no clock read): they walk at most a few
+    thousand objects, well under a millisecond.
 
     With `freeze`, a slow full collection that freed next to nothing (under FRUITLESS objects) is taken
     as the sign that the process's long-lived data (a sensor registry, live states, caches, loaded on
     first use) has grown: everything alive then is frozen (gc.freeze, as the collection ends), so
     later collections no longer walk it. Frozen objects are still freed when their last reference goes,
     but a reference cycle among them that becomes garbage later is out of the collector's sight (a
-    cache entry replaced, say): so `thaw_after_s` after a freeze the next collection hands the frozen
-    objects back (gc.unfreeze), one full collection over everything frees such cycles, and a fruitless
-    one freezes again. The memory those cycles can hold is bounded by what that interval leaves."""
+    cache entry replaced, say): so `thaw_after_s` after a freeze the end of the next full collection
+    hands the frozen objects back (gc.unfreeze), the one after it walks everything and frees such
+    cycles, and a fruitless one freezes again. The memory those cycles can hold is bounded by what that
+    interval leaves."""
 
     FRUITLESS = 1_000
 
@@ -68,6 +71,8 @@ class GcPauses:
             gc.callbacks.remove(self._observe)
 
     def _observe(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
         if phase == "start":
             self._started = time.perf_counter()
             self._cpu_started = time.thread_time()
@@ -76,7 +81,8 @@ class GcPauses:
         self.longest = max(self.longest, took)
         # The collection is over when its "stop" callbacks run: nothing walks the generations again
         # until the next one (no thread is started here: this may run at interpreter exit).
-        if self._frozen_at is not None and self._clock() - self._frozen_at >= self._thaw_after:
+        thawing = self._frozen_at is not None and self._clock() - self._frozen_at >= self._thaw_after
+        if thawing:  # this collection did not walk the frozen objects: the next one will
             gc.unfreeze()
             self._frozen_at = None
             self.thawed += 1
@@ -87,13 +93,13 @@ class GcPauses:
             self._log.warning(
                 "garbage collection of generation %d held the process for %.0f ms (%.0f ms of CPU; "
                 "%d objects freed)",
-                info.get("generation", -1),
+                info["generation"],
                 took * 1000,
                 (time.thread_time() - self._cpu_started) * 1000,
                 info.get("collected", 0),
             )
-            fruitless = info.get("generation") == 2 and info.get("collected", 0) < self.FRUITLESS
-            if self._freeze and fruitless:
+            fruitless = info.get("collected", 0) < self.FRUITLESS
+            if self._freeze and fruitless and not thawing:
                 self.frozen += 1
                 if self._frozen_at is None:
                     self._frozen_at = self._clock()

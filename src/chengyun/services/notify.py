@@ -100,8 +100,11 @@ class NotificationService:
         process does it). Returns how many events were read."""
         with self._uow() as uow:
             after = uow.notifications.cursor(CURSOR)
-            events = uow.orders.events_since(after, None, self._batch)
-            if not events:
+            # Only the kinds some street's rules tell anyone of are decoded: most of the timeline (an
+            # order's receipt, its intake remarks, responses, arrivals …) is passed over unread.
+            kinds = frozenset().union(*(rules.kinds() for rules in self._rules.every(uow)))
+            last, read, events = uow.orders.events_of_kinds(after, kinds, self._batch)
+            if not read:
                 return 0
             now = self._clock.now()
             people = _People(uow, now)
@@ -118,9 +121,9 @@ class NotificationService:
                 outbox += sent
             uow.notifications.add(feed)
             uow.notifications.add_deliveries(outbox)
-            uow.notifications.set_cursor(CURSOR, events[-1][0])
+            uow.notifications.set_cursor(CURSOR, last)
             uow.commit()
-        return len(events)
+        return read
 
     def _plan(
         self,

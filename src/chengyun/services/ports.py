@@ -244,6 +244,10 @@ class SettingsRepository(Protocol):
 
     def get(self, street: str, key: str) -> Any | None: ...
 
+    def every(self, key: str) -> dict[str, Any]:
+        """Every street's stored value of `key` (streets without one are left out)."""
+        ...
+
     def put(self, street: str, key: str, body: Any, at: datetime, by: str) -> None: ...
 
 

@@ -23,6 +23,7 @@ class StreetSetting(Generic[T]):
         self._parse = parse
         self._default = default
         self._cache: dict[str, tuple[float, T]] = {}
+        self._every: tuple[float, list[T]] | None = None
 
     def get(self, street: str, uow: UnitOfWork | None = None) -> T:
         """The street's value (the default until it has one). Inside a transaction, pass its unit of
@@ -39,9 +40,19 @@ class StreetSetting(Generic[T]):
         self._cache[street] = (time.monotonic(), value)
         return value
 
+    def every(self, uow: UnitOfWork) -> list[T]:
+        """The default and every street's own value (kept for the same few seconds as `get`'s)."""
+        hit = self._every
+        if hit is not None and time.monotonic() - hit[0] < self.TTL_S:
+            return hit[1]
+        values = [self._default] + [self._parse(body) for body in uow.settings.every(self._key).values()]
+        self._every = (time.monotonic(), values)
+        return values
+
     def put(self, street: str, body: Any, at: datetime, by: str) -> None:
         """Store a value already checked (as JSON)."""
         with self._uow() as uow:
             uow.settings.put(street, self._key, body, at, by)
             uow.commit()
         self._cache.pop(street, None)
+        self._every = None

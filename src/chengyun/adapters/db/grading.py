@@ -25,6 +25,10 @@ class SqlSettingsRepository(_Repository):
         row = self._run(select(c.body).where(c.street == street, c.key == key)).first()
         return None if row is None else row.body
 
+    def every(self, key: str) -> dict[str, Any]:
+        c = t.street_settings.c
+        return {row.street: row.body for row in self._run(select(c.street, c.body).where(c.key == key))}
+
     def put(self, street: str, key: str, body: Any, at: datetime, by: str) -> None:
         row = {"street": street, "key": key, "body": body, "updated_at": at, "updated_by": by}
         self._upsert(t.street_settings, [row])

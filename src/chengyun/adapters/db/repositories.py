@@ -875,6 +875,8 @@ class SqlOrderRepository(_Repository):
         last, read = row.last, row.read
         if not read:
             return after_id, 0, []
+        if not kinds:  # none asked for: the place moves past them all
+            return int(last), int(read), []
         # Every entry up to `last` is visible already: ids become visible in id order (flush_timeline).
         statement = _EVENTS_OF_KINDS.get(kinds)
         if statement is None:
