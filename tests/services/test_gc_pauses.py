@@ -56,7 +56,7 @@ def test_a_slow_full_collection_that_frees_nothing_freezes_what_is_alive(
 ) -> None:
     gc.unfreeze()  # whatever an earlier test froze (MQTT ingestion freezes its registry) …
     gc.collect()  # … and what is garbage now go first: the next full collection finds (next to) nothing
-    pauses = GcPauses(logging.getLogger("chengyun.gc.test"), threshold_s=0.0, freeze=True)
+    pauses = GcPauses(logging.getLogger("chengyun.gc.test"), threshold_s=0.0, freeze=True, freeze_s=0.0)
     pauses.install()
     try:
         with caplog.at_level(logging.WARNING, logger="chengyun.gc.test"):
@@ -68,9 +68,36 @@ def test_a_slow_full_collection_that_frees_nothing_freezes_what_is_alive(
         gc.unfreeze()  # the rest of the test run collects as usual
 
 
+def test_a_fruitless_full_collection_too_short_to_log_still_freezes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Tens of milliseconds walking long-lived data for nothing, every few seconds, is worth a freeze
+    even if no single collection is long enough to be logged."""
+    gc.unfreeze()
+    gc.collect()
+    pauses = GcPauses(logging.getLogger("chengyun.gc.test"), threshold_s=3600.0, freeze=True, freeze_s=0.0)
+    lazy = GcPauses(logging.getLogger("chengyun.gc.test"), threshold_s=0.0, freeze=True, freeze_s=3600.0)
+    pauses.install()
+    try:
+        with caplog.at_level(logging.WARNING, logger="chengyun.gc.test"):
+            gc.collect(2)
+        assert (pauses.slow, pauses.frozen) == (0, 1)
+        assert gc.get_freeze_count() > 0
+        assert not [r for r in caplog.records if r.name == "chengyun.gc.test"]
+        pauses.uninstall()
+        gc.unfreeze()
+        lazy.install()
+        gc.collect(2)
+        assert (lazy.slow, lazy.frozen) == (1, 0)  # logged, but shorter than its freeze_s
+    finally:
+        pauses.uninstall()
+        lazy.uninstall()
+        gc.unfreeze()
+
+
 def test_a_collection_that_frees_plenty_freezes_nothing() -> None:
     gc.collect()
-    pauses = GcPauses(logging.getLogger("chengyun.gc.test"), threshold_s=0.0, freeze=True)
+    pauses = GcPauses(logging.getLogger("chengyun.gc.test"), threshold_s=0.0, freeze=True, freeze_s=0.0)
     pauses.install()
     gc.disable()  # no automatic collection frees the cycles before the full one below
     try:
@@ -99,6 +126,7 @@ def test_frozen_objects_go_back_to_the_collector_after_the_thaw_interval() -> No
         logging.getLogger("chengyun.gc.test"),
         threshold_s=0.0,
         freeze=True,
+        freeze_s=0.0,
         thaw_after_s=60,
         clock=lambda: now[0],
     )

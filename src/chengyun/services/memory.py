@@ -30,10 +30,13 @@ class GcPauses:
     longest seen. Young collections are passed over at once (no clock read): they walk at most a few
     thousand objects, well under a millisecond.
 
-    With `freeze`, a slow full collection that freed next to nothing (under FRUITLESS objects) is taken
-    as the sign that the process's long-lived data (a sensor registry, live states, caches, loaded on
-    first use) has grown: everything alive then is frozen (gc.freeze, as the collection ends), so
-    later collections no longer walk it. Frozen objects are still freed when their last reference goes,
+    With `freeze`, a full collection of `freeze_s` or more that freed next to nothing (under FRUITLESS
+    objects) is taken as the sign that the process's long-lived data (a sensor registry, live states,
+    caches and dictionaries loaded on first use) has grown: everything alive then is frozen (gc.freeze,
+    as the collection ends), so later collections no longer walk it. `freeze_s` is below the logging
+    threshold: pypinyin's dictionaries, loaded with a street's address index on the first order, are
+    ~200,000 lists that made every full collection of a busy API process an unlogged 70–80 ms stall,
+    every few seconds. Frozen objects are still freed when their last reference goes,
     but a reference cycle among them that becomes garbage later is out of the collector's sight (a
     cache entry replaced, say): so `thaw_after_s` after a freeze the end of the next full collection
     hands the frozen objects back (gc.unfreeze), the one after it walks everything and frees such
@@ -47,12 +50,14 @@ class GcPauses:
         log: logging.Logger,
         threshold_s: float = 0.1,
         freeze: bool = False,
+        freeze_s: float = 0.02,
         thaw_after_s: float = 1800.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._log = log
         self._threshold = threshold_s
         self._freeze = freeze
+        self._freeze_s = freeze_s
         self._thaw_after = thaw_after_s
         self._clock = clock
         self._started = self._cpu_started = 0.0
@@ -98,9 +103,9 @@ class GcPauses:
                 (time.thread_time() - self._cpu_started) * 1000,
                 info.get("collected", 0),
             )
-            fruitless = info.get("collected", 0) < self.FRUITLESS
-            if self._freeze and fruitless and not thawing:
-                self.frozen += 1
-                if self._frozen_at is None:
-                    self._frozen_at = self._clock()
-                gc.freeze()
+        fruitless = info.get("collected", 0) < self.FRUITLESS
+        if self._freeze and took >= self._freeze_s and fruitless and not thawing:
+            self.frozen += 1
+            if self._frozen_at is None:
+                self._frozen_at = self._clock()
+            gc.freeze()
