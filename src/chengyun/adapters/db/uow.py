@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from chengyun.adapters.db.audit import SqlAuditRepository
 from chengyun.adapters.db.community import SqlCommunityRepository
@@ -148,22 +149,45 @@ class SqlUnitOfWork:
         wrote out (and so rolled back) are collected again, to be written at commit.
 
         Plain SQL on the connection: SQLAlchemy's begin_nested() compiled its SAVEPOINT and RELEASE
-        clauses on every use, a tenth of the server's time under an intake rush."""
+        clauses on every use, a tenth of the server's time under an intake rush; on SQLite straight on
+        the driver's connection (8 instead of 65 µs a pair: SQLAlchemy's execution context around a
+        statement with nothing to bind or read)."""
         orders = self._orders
         pending = orders.pending_timeline()
-        connection = self.connection
-        with translate_errors(self._connection):
-            connection.exec_driver_sql(_SAVEPOINT)
+        run = self._plain_sql()
+        run(_SAVEPOINT)
         try:
             yield
         except BaseException:
             orders.restore_timeline(pending)
-            with translate_errors(self._connection):
-                connection.exec_driver_sql(_ROLLBACK_TO)
-                connection.exec_driver_sql(_RELEASE)
+            run(_ROLLBACK_TO)
+            run(_RELEASE)
             raise
-        with translate_errors(self._connection):
-            connection.exec_driver_sql(_RELEASE)
+        run(_RELEASE)
+
+    def _plain_sql(self) -> Callable[[str], None]:
+        """A function running a statement without parameters or rows in this transaction."""
+        connection = self.connection
+        dialect = connection.dialect
+        if dialect.name != "sqlite":
+
+            def through_sqlalchemy(sql: str) -> None:
+                with translate_errors(connection):
+                    connection.exec_driver_sql(sql)
+
+            return through_sqlalchemy
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        error = dialect.loaded_dbapi.Error
+
+        def on_driver(sql: str) -> None:
+            with translate_errors(connection):
+                try:
+                    driver.execute(sql)
+                except error as exc:  # as SQLAlchemy would have raised it
+                    raise DBAPIError.instance(sql, None, exc, error, dialect=dialect) from exc
+
+        return on_driver
 
 
 # Savepoints of the same name nest: RELEASE and ROLLBACK TO act on the innermost one.
