@@ -89,7 +89,9 @@ class SqlNotificationRepository(_Repository):
             }
             for n in notifications
         ]
-        self._run(_ignoring_duplicates(self._dialect, t.notifications), rows)
+        statement = _ignoring_duplicates(self._dialect, t.notifications)
+        if self._run_prepared(statement, rows, many=True) is None:  # SQLite's own cursor, or this way
+            self._run(statement, rows)
         return len(rows)
 
     def add_deliveries(self, deliveries: Sequence[Delivery]) -> int:
