@@ -30,6 +30,14 @@ def unlocated() -> WorkOrder:
     return order
 
 
+def odd_text() -> WorkOrder:
+    """What a caller may type: quotes, backslashes, control characters, emoji, line separators."""
+    text = '门口"积水"\\路\t面\n塌陷\x00\x1f\x7f\u2028😀 </script> & 13812345678'
+    order = an_order(description=text, address=text, point=Point(121.000001, 31.9999999))
+    order.id = 11
+    return order
+
+
 def busy() -> WorkOrder:
     order = dispatched(an_order())
     order.id = 9
@@ -53,7 +61,7 @@ def closed_loop() -> WorkOrder:
     return order
 
 
-@pytest.mark.parametrize("build", [fresh, unlocated, busy, closed_loop])
+@pytest.mark.parametrize("build", [fresh, unlocated, odd_text, busy, closed_loop])
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.AREA_MANAGER])
 def test_json_of_is_the_models_json(build: object, role: Role) -> None:
     assert callable(build)
