@@ -67,7 +67,7 @@ class UtcDateTime(TypeDecorator[datetime]):
             return super().bind_processor(dialect)
 
         # process_bind_param and SQLite's DATETIME text (SQLAlchemy's storage format) in one step: the
-        # same text, a third of the time (an order stores about fifteen datetimes).
+        # same text in about half the time (an order stores about fifteen datetimes).
         def to_text(value: datetime | None) -> str | None:
             if value is None:
                 return None
