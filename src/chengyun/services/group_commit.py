@@ -42,8 +42,8 @@ Prepare = Callable[[], Callable[[UnitOfWork], T]]  # runs before the transaction
 Done = Callable[[Any, BaseException | None], None]  # (result, error), called once the batch is settled
 
 # Writer threads for submitted work, shared by every GroupCommit of the process: each still stores at
-# most `writers` batches at once; a pool thread leads one batch and then answers its submitters while
-# the next batch may already be stored by another.
+# most `writers` batches at once; a pool thread leads a batch, answers its submitters and then leads
+# the next batch of submitted work if the lead fell to it (a waiting caller leads its own).
 _POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="group-commit")
 
 
@@ -148,14 +148,17 @@ class GroupCommit:
             _POOL.submit(self._lead)
 
     def _lead(self) -> None:
-        """A pool thread's turn as a leader: one batch, then the lead goes on and the callers are told."""
-        try:
-            batch = self._take()
-            if batch:
-                self._store(batch)
-        finally:
-            self._hand_over()
-        _answer(batch)
+        """A pool thread's turn as a leader: a batch, then its callers are told; if the lead went to
+        submitted work meanwhile, this thread leads that batch too (no hand-off to another thread)."""
+        again = True
+        while again:
+            try:
+                batch = self._take()
+                if batch:
+                    self._store(batch)
+            finally:
+                again = self._hand_over(pooled=True)
+            _answer(batch)
 
     def _take(self) -> list[_Pending[Any]]:
         with self._lock:
@@ -163,21 +166,26 @@ class GroupCommit:
             del self._queue[: self._max_batch]
         return batch
 
-    def _hand_over(self) -> None:
+    def _hand_over(self, pooled: bool = False) -> bool:
         """A leader is done: the first caller waiting (and not already called) leads next; submitted
-        work, whose caller cannot lead, is led by a pool thread."""
+        work, whose caller cannot lead, is led by a pool thread: the one handing over when it is one
+        (`pooled`: True is returned, it leads again once it has answered its batch), otherwise a new
+        turn of the pool (a hand-off to another thread costs more than the answers it would overlap)."""
         with self._lock:
             for waiting in self._queue:
                 if not waiting.promoted:
                     waiting.promoted = True
                     if waiting.done is None:
                         waiting.wake.set()
-                        return
+                        return False
                     break
             else:
                 self._leaders -= 1
-                return
+                return False
+        if pooled:
+            return True
         _POOL.submit(self._lead)
+        return False
 
     def _store(self, batch: list[_Pending[Any]]) -> None:
         ready: list[_Pending[Any]] = []
