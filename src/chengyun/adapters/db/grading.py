@@ -73,7 +73,9 @@ class SqlGradeRepository(_Repository):
             "absorbed": sorted(record.absorbed),
             "graded_at": record.graded_at,
         }
-        self._run(_save_record(self._dialect), row)
+        statement = _save_record(self._dialect)
+        if self._run_prepared(statement, [row]) is None:  # SQLite's own cursor (intake's hot path)
+            self._run(statement, row)
 
     def earlier_reports(
         self,
