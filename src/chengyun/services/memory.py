@@ -36,12 +36,13 @@ class GcPauses:
     as the collection ends), so later collections no longer walk it. `freeze_s` is below the logging
     threshold: pypinyin's dictionaries, loaded with a street's address index on the first order, are
     ~200,000 lists that made every full collection of a busy API process an unlogged 70–80 ms stall,
-    every few seconds. Frozen objects are still freed when their last reference goes,
-    but a reference cycle among them that becomes garbage later is out of the collector's sight (a
-    cache entry replaced, say): so `thaw_after_s` after a freeze the end of the next full collection
-    hands the frozen objects back (gc.unfreeze), the one after it walks everything and frees such
-    cycles, and a fruitless one freezes again. The memory those cycles can hold is bounded by what that
-    interval leaves."""
+    every few seconds.
+
+    Frozen objects are still freed when their last reference goes, but a reference cycle among them
+    that becomes garbage later is out of the collector's sight (a cache entry replaced, say): so
+    `thaw_after_s` after a freeze the end of the next full collection hands the frozen objects back
+    (gc.unfreeze), the one after it walks everything and frees such cycles, and a fruitless one freezes
+    again. The memory those cycles can hold is bounded by what that interval leaves."""
 
     FRUITLESS = 1_000
 
