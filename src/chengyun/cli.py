@@ -190,8 +190,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     if not 0 < args.hours <= 24 * 7 or not 0 < args.load <= 20 or not 0 <= args.sensors <= 1:
         raise SystemExit("--hours 应在 0–168 之间，--load 在 0–20 之间，--sensors 在 0–1 之间")
-    if not 0 <= args.night_cover <= 12:
-        raise SystemExit("--night-cover 应在 0–12 之间")
+    if not 0 <= args.night_cover <= 12 or not 0 <= args.peak_cover <= 24:
+        raise SystemExit("--night-cover 应在 0–12 之间，--peak-cover 在 0–24 之间")
     start = datetime.fromisoformat(args.start) if args.start else DEFAULT_START
     if start.tzinfo is None:
         raise SystemExit("--start 须带时区，例如 2026-11-25T00:00:00+08:00")
@@ -203,6 +203,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         sensors=args.sensors,
         database_url=args.database_url,
         night_cover=args.night_cover,
+        peak_cover=args.peak_cover,
     )
 
     def progress(line: str) -> None:
@@ -822,6 +823,13 @@ def _parser() -> argparse.ArgumentParser:
         default=0,
         metavar="N",
         help="假设：每晚 22:00–07:00 排 N 名外勤值守（分散在各居民区），看夜间缺口的影响",
+    )
+    p.add_argument(
+        "--peak-cover",
+        type=int,
+        default=0,
+        metavar="N",
+        help="假设：每天 08:00–13:00、15:00–19:00 增派 N 名外勤（高峰班，分散在各居民区），看高峰缺口的影响",
     )
 
     twin = sub.add_parser("twin", help="数字孪生底座").add_subparsers(title="数字孪生底座命令")

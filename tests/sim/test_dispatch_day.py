@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +19,7 @@ from chengyun.services.orders import NewOrder
 from chengyun.services.ports import OrderQuery
 from chengyun.settings import Settings
 from chengyun.sim import jingansi
-from chengyun.sim.day import Options, run
+from chengyun.sim.day import Options, peak_cover, run
 from chengyun.sim.demand import day_script
 from chengyun.sim.demo import STREET, load_demo_street
 from chengyun.sim.engine import JumpPacer, Simulation
@@ -86,3 +88,33 @@ def test_a_red_order_is_called_before_older_blue_ones_on_a_busy_desk() -> None:
     *blue, red_at = (answered[i] for i in ids)
     assert red_at < max(blue)  # it jumped the queue of blue orders received before it
     assert red_at - red.received_at <= timedelta(minutes=3)  # and met its 3-minute first contact
+
+
+def test_the_peak_cover_what_if_puts_new_people_in_the_field_at_the_peaks(database_url: str) -> None:
+    """`--peak-cover N`: N new field staff on a split shift at the peaks, posted in areas spread out
+    over the street, who take orders like anyone on shift."""
+    people, shifts = peak_cover(NIGHT, 1, 3)
+    staff = list(csv.DictReader(io.StringIO(people)))
+    roster = list(csv.DictReader(io.StringIO(shifts)))
+    known = jingansi.staff()
+    assert len(staff) == 3 and {p["posts"] for p in staff} == {"chief_responder"}
+    assert not {p["id"] for p in staff} & {p["id"] for p in known}
+    assert not {p["name"] for p in staff} & {p["name"] for p in known}
+    assert len({r["area"] for r in roster}) == 3  # one area office each
+    hours = sorted(
+        {(datetime.fromisoformat(r["start"]).hour, datetime.fromisoformat(r["end"]).hour) for r in roster}
+    )
+    assert hours == [(8, 13), (15, 19)]
+
+    morning = NIGHT + timedelta(hours=8)  # 09:00
+    report = run(
+        Options(hours=2, seed=7, load=2, start=morning, sensors=0, peak_cover=3, database_url=database_url)
+    )
+    assert report["peak_cover"] == 3
+    engine = make_engine(database_url)
+    try:
+        with unit_of_work_factory(engine)() as uow:
+            orders = uow.orders.search(OrderQuery(street="JAS", limit=500)).items
+    finally:
+        engine.dispose()
+    assert {o.assignee for o in orders} & {p["id"] for p in staff}

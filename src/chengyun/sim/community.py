@@ -30,7 +30,7 @@ from chengyun.services.community.imports import COLUMNS, ImportKind
 from chengyun.services.community.service import Community
 from chengyun.services.directory import write_csv
 from chengyun.sim import jingansi
-from chengyun.sim.jingansi import _GIVEN, _SURNAMES
+from chengyun.sim.jingansi import GIVEN, SURNAMES
 
 STREET = jingansi.STREET_CODE
 LOADER = Actor(Role.ADMIN, frozenset(), None, "演示数据", "demo-community")
@@ -371,7 +371,7 @@ class _People:
             if phone in seen:
                 continue
             seen.add(phone)
-            self.people.append((rng.choice(_SURNAMES) + rng.choice(_GIVEN), phone))
+            self.people.append((rng.choice(SURNAMES) + rng.choice(GIVEN), phone))
 
     def sample(self, rng: random.Random, n: int) -> list[tuple[str, str]]:
         return rng.sample(self.people, min(n, len(self.people)))

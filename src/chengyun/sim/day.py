@@ -26,7 +26,7 @@ from chengyun.domain.dispatch import Strategy
 from chengyun.domain.places import PlaceKind
 from chengyun.domain.sensors import Sensor
 from chengyun.domain.twin import metres
-from chengyun.services.directory import SHIFT_COLUMNS, write_csv
+from chengyun.services.directory import SHIFT_COLUMNS, STAFF_COLUMNS, write_csv
 from chengyun.settings import Settings
 from chengyun.sim import jingansi
 from chengyun.sim.demand import USUAL_PER_DAY, Rain, day_script
@@ -54,6 +54,7 @@ class Options:
     strategy: Strategy = Strategy.STANDARD
     sensors: float = 1.0  # share of the street's 14,855 sensors that report (0: none)
     night_cover: int = 0  # what-if: this many field staff on call 22:00–07:00 every night
+    peak_cover: int = 0  # what-if: this many more field staff on a peak shift (PEAK_SPANS) every day
     database_url: str | None = None  # an empty database; default a throwaway SQLite file
 
 
@@ -69,14 +70,9 @@ def sensor_sample(seed: int, share: float) -> list[Sensor]:
     return [s for s in sensors if int(hashlib.sha1(s.id.encode()).hexdigest()[:8], 16) % 10_000 < cut]
 
 
-def night_roster(start: datetime, days: int, people: int) -> str:
-    """The what-if roster (CSV): `people` more field staff on call each night, 22:00–07:00 (besides the
-    night duty team), each posted in an area spread out over the street (the areas' centres farthest
-    apart), the night's turn taken by the day's chief responders and then the patrol observers."""
-    staff = jingansi.staff()
-    team = set(jingansi.night_team())  # already on their own night shifts
-    crew = [p["id"] for p in staff if p["posts"] == "chief_responder" and p["id"] not in team]
-    crew += [p["id"] for p in staff if p["posts"].startswith("patrol_observer")]
+def _spread_posts(people: int) -> list[str]:
+    """`people` areas whose committee offices are spread out over the street: the one nearest the
+    centre first, then each time the one farthest from those taken (one per person, at most every area)."""
     offices = area_offices()
     posts = [min(offices, key=lambda a: (metres(offices[a], CENTER_POINT), a))]
     while len(posts) < min(people, len(offices)):
@@ -86,6 +82,18 @@ def night_roster(start: datetime, days: int, people: int) -> str:
                 key=lambda a: min(metres(offices[a], offices[b]) for b in posts),
             )
         )
+    return posts
+
+
+def night_roster(start: datetime, days: int, people: int) -> str:
+    """The what-if roster (CSV): `people` more field staff on call each night, 22:00–07:00 (besides the
+    night duty team), each posted in an area spread out over the street (the areas' centres farthest
+    apart), the night's turn taken by the day's chief responders and then the patrol observers."""
+    staff = jingansi.staff()
+    team = set(jingansi.night_team())  # already on their own night shifts
+    crew = [p["id"] for p in staff if p["posts"] == "chief_responder" and p["id"] not in team]
+    crew += [p["id"] for p in staff if p["posts"].startswith("patrol_observer")]
+    posts = _spread_posts(people)
     first = start.astimezone(jingansi.CST).date() - timedelta(days=1)
     rows = []
     for k in range(days + 1):
@@ -101,6 +109,59 @@ def night_roster(start: datetime, days: int, people: int) -> str:
                 }
             )
     return write_csv(rows, SHIFT_COLUMNS)
+
+
+# The what-if peak shift (local hours, a split shift): the busy days' arrival misses gather in the
+# morning and early-afternoon peaks and again in the late afternoon (README, "Dispatch quality").
+PEAK_SPANS = ((8, 13), (15, 19))
+
+
+def peak_cover(start: datetime, days: int, people: int) -> tuple[str, str]:
+    """The what-if `--peak-cover N` as CSV (staff, roster): N more field staff, new people (chief
+    responders of the 城运 center), on a split peak shift every day (PEAK_SPANS), each posted at an
+    area office spread out over the street as the night cover's are."""
+    existing = jingansi.staff()
+    names = {p["name"] for p in existing}
+    phones = {p["phone"] for p in existing}
+    rng = random.Random(f"peak-cover:{people}")
+    staff: list[dict[str, str]] = []
+    for k in range(people):
+        name = ""
+        while not name or name in names:
+            name = rng.choice(jingansi.SURNAMES) + rng.choice(jingansi.GIVEN)
+        phone = ""
+        while not phone or phone in phones:
+            phone = "138" + "".join(rng.choice("0123456789") for _ in range(8))
+        names.add(name)
+        phones.add(phone)
+        staff.append(
+            {
+                "id": f"S{len(existing) + k + 1:03d}",
+                "name": name,
+                "phone": phone,
+                "department": "chengyun",
+                "posts": "chief_responder",
+                "street": STREET,
+                "active": "true",
+            }
+        )
+    posts = _spread_posts(people)
+    first = start.astimezone(jingansi.CST).date() - timedelta(days=1)
+    shifts = []
+    for k in range(days + 1):
+        day = datetime.combine(first + timedelta(days=k), datetime.min.time(), jingansi.CST)
+        for n, person in enumerate(staff):
+            for begin, end in PEAK_SPANS:
+                shifts.append(
+                    {
+                        "staff": person["id"],
+                        "post": "chief_responder",
+                        "start": (day + timedelta(hours=begin)).isoformat(),
+                        "end": (day + timedelta(hours=end)).isoformat(),
+                        "area": posts[n % len(posts)],
+                    }
+                )
+    return write_csv(staff, STAFF_COLUMNS), write_csv(shifts, SHIFT_COLUMNS)
 
 
 def scenario_timing(seed: int, start: datetime, rain_start: datetime | None) -> Timing:
@@ -144,6 +205,10 @@ def run(options: Options, progress: Progress | None = None) -> dict[str, Any]:
             if options.night_cover:
                 roster = night_roster(options.start, days, options.night_cover)
                 center.directory.import_roster(CLI_ADMIN, STREET, roster)
+            if options.peak_cover:
+                people, shifts = peak_cover(options.start, days, options.peak_cover)
+                center.directory.import_staff(CLI_ADMIN, STREET, people)
+                center.directory.import_roster(CLI_ADMIN, STREET, shifts)
             reports, rain = day_script(options.seed, options.start, options.hours, options.load)
             end = options.start + timedelta(hours=options.hours)
             feed: SensorFeed | None = None
@@ -219,6 +284,7 @@ def _report(
         "rain": {"start": rain.start.isoformat(), "hours": round(rain.hours, 2)} if rain else None,
         **figures,
         "night_cover": options.night_cover,
+        "peak_cover": options.peak_cover,
         "why": why(figures, TARGET_ALL, sim.uncovered_hours()),
         "intake": {
             "reports": stats.reports,

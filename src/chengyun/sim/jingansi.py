@@ -837,11 +837,11 @@ def departments() -> list[dict[str, str]]:
     return [{"code": c, "name": n, "kind": k} for c, n, k in _DEPARTMENTS]
 
 
-_SURNAMES = (
+SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭"
     "曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦顾"
 )
-_GIVEN = (
+GIVEN = (
     "明",
     "伟",
     "芳",
@@ -941,7 +941,7 @@ def _people() -> tuple[_Person, ...]:
     for n, (dept, posts) in enumerate(plan, start=1):
         name = fixed.get(n)
         while name is None or (n not in fixed and name in names):
-            name = rng.choice(_SURNAMES) + rng.choice(_GIVEN)
+            name = rng.choice(SURNAMES) + rng.choice(GIVEN)
         names.add(name)
         phone = ""
         while not phone or phone in phones:
