@@ -165,7 +165,8 @@ def _breakdown(orders: Sequence[WorkOrder]) -> dict[str, Any]:
 REMEDIES: Mapping[str, str] = {
     "respond": "受理席在这些时段排队：高峰时段加开 12345 受理席位，红色工单优先、先联从简",
     "arrive": (
-        "这些时段、这些居民区附近没有空闲的外勤：在这些时段加排外勤（高峰班），或让附近的首席观察员就近接单"
+        "这些时段、这些居民区附近没有空闲的外勤：在这些时段加排外勤（高峰班，可用 "
+        "chengyun simulate --peak-cover N 试算加派几人），或让附近的首席观察员就近接单"
     ),
     "handle": "现场处置超过时限：到时限七成时申请延期，或派专业力量协同处置",
     "close": "回访排队：处置后尽快回访，高峰时段增加回访人手",
