@@ -229,14 +229,20 @@ class IngestService:
         with paused_gc():
             now = self._clock.now()
             decoded, rejected = self._decode_messages(messages, now)
-            return self._ingest(decoded, rejected, source, now, None)
+            report = self._ingest(decoded, rejected, source, now, None)
+            # Freed before the collector resumes: else its first collection walks the whole batch
+            # once more (about 4 % of the CPU per point).
+            del decoded, rejected
+        return report
 
     def ingest_body(self, body: bytes, streets: frozenset[str] | None = None) -> IngestReport:
         """An HTTP body (a gateway list or SenML); `streets` limits which streets' sensors it may feed."""
         with paused_gc():
             now = self._clock.now()
             decoded, rejected = self._decode_body(body, now)
-            return self._ingest(decoded, rejected, "http", now, streets)
+            report = self._ingest(decoded, rejected, "http", now, streets)
+            del decoded, rejected
+        return report
 
     def _ingest(
         self,
