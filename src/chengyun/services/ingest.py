@@ -327,7 +327,7 @@ class IngestService:
         except BaseException:
             self._forget()  # evaluators may have moved past what the store kept
             raise
-        report.readings = sum(len(v) for v in accepted.values())
+        report.readings = sum(map(len, accepted.values()))
         self.counters["batches"] += 1
         self.counters["readings"] += report.readings
         self.counters["points"] += report.points
@@ -418,21 +418,25 @@ class IngestService:
         stored = uow.sensors.add_points(_by_sensor(rows, starts))
         if self._state_every > 0:
             # Save only the states last saved `state_every` seconds ago or more; keep the rest for later.
-            hold = self._hold
+            saved_before = now - self._hold  # a state saved at this time or before is saved again
             saved_at, unsaved, cache, sensors = self._saved_at, self._unsaved, self._cache, self._registry
             watched = self._watched
             due: dict[str, tuple[SensorLive, SensorEvaluator]] = {}
             for sensor_id, pair in lives.items():
                 watched[sensor_id] = pair
                 at = saved_at.get(sensor_id)
-                if at is None or now - at >= hold:
+                if at is None or at <= saved_before:
                     due[sensor_id] = pair
                 else:
-                    pair[0].check_at = pair[1].due()  # what the sweep goes by
+                    live, evaluator = pair
+                    live.check_at = evaluator.due()  # what the sweep goes by
                     unsaved[sensor_id] = pair
                     sensor = sensors.get(sensor_id)
-                    if sensor is not None:
-                        cache[sensor_id] = (pair[0], pair[1], sensor)
+                    hit = cache.get(sensor_id)  # kept as it is when it holds these already (the usual case)
+                    if sensor is not None and (
+                        hit is None or hit[0] is not live or hit[1] is not evaluator or hit[2] is not sensor
+                    ):
+                        cache[sensor_id] = (live, evaluator, sensor)
             self._save_live(uow, due, evaluated=True, lease=True)
         else:
             self._save_live(uow, lives, evaluated=True)
@@ -511,8 +515,20 @@ class IngestService:
                 cache[sensor_id] = (live, evaluator, sensor)
         if lease:
             hold = self._hold
+            # Copies with the later check time, made field by field (dataclasses.replace is several
+            # times slower, and a save touches every sensor of the street every `state_every` seconds).
             uow.sensors.save_live(
-                live if live.check_at is None else replace(live, check_at=live.check_at + hold)
+                live
+                if live.check_at is None
+                else SensorLive(
+                    live.sensor_id,
+                    live.street,
+                    live.last_ts,
+                    live.values,
+                    live.state,
+                    live.check_at + hold,
+                    live.version,
+                )
                 for live, _ in lives.values()
             )
         else:
