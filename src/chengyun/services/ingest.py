@@ -349,7 +349,10 @@ class IngestService:
         readings at once (`observe_many`), its live state; then one bulk statement for each."""
         rows: list[PointRow] = []
         append = rows.append
-        lives = self._live(uow, registry, accepted.keys(), now)
+        # The sensors in id order, sorted once: the order the store locks them in, and the order their
+        # points are stored in (`_by_sensor`). The rules still see the sensors in arrival order.
+        ids = sorted(accepted)
+        lives = self._live(uow, registry, ids, now)
         transitions: list[Transition] = []
         dirty = self._dirty_since
         # Readings of one payload share their datetime objects (the decoder caches them): each distinct
@@ -415,7 +418,7 @@ class IngestService:
             if dirty is None or first < dirty:
                 dirty = first
         self._dirty_since = dirty
-        stored = uow.sensors.add_points(_by_sensor(rows, starts))
+        stored = uow.sensors.add_points(_by_sensor(rows, starts, ids))
         if self._state_every > 0:
             # Save only the states last saved `state_every` seconds ago or more; keep the rest for later.
             saved_before = now - self._hold  # a state saved at this time or before is saved again
@@ -816,20 +819,21 @@ class AlarmOrders:
         self._orders.note(replace(NOTE_ACTOR, streets=frozenset({street})), order_id, message)
 
 
-def _by_sensor(rows: list[PointRow], starts: dict[str, int]) -> list[PointRow]:
-    """The rows sensor by sensor in id order (each sensor's own in the order given), from where each
-    sensor's rows start. The readings table is clustered by (sensor, quantity, time): a batch in arrival
-    order (sensor after sensor as the gateways sent them) puts each point on another page than the one
-    before, in sensor order neighbours share pages and the B-tree walk (on SQLite about 3x cheaper per
-    point on a table of a few hours of the street, more as it grows; bench/README.md, "simulate.py").
-    Slices, not a sort of the rows: a few sensors' ids sorted instead of every point compared."""
+def _by_sensor(rows: list[PointRow], starts: dict[str, int], ids: Sequence[str]) -> list[PointRow]:
+    """The rows sensor by sensor in id order (`ids`: the sensors sorted; each sensor's own rows in the
+    order given), from where each sensor's rows start. The readings table is clustered by (sensor,
+    quantity, time): a batch in arrival order (sensor after sensor as the gateways sent them) puts each
+    point on another page than the one before, in sensor order neighbours share pages and the B-tree
+    walk (on SQLite about 3x cheaper per point on a table of a few hours of the street, more as it
+    grows; bench/README.md, "simulate.py"). Slices, not a sort of the rows: the sensors' ids sorted
+    (once, by the caller) instead of every point compared."""
     if len(starts) < 2:
         return rows
     bounds = sorted(starts.values())
     ends = dict(zip(bounds, [*bounds[1:], len(rows)], strict=True))
     out: list[PointRow] = []
     extend = out.extend
-    for sensor_id in sorted(starts):
+    for sensor_id in ids:
         start = starts[sensor_id]
         extend(rows[start : ends[start]])
     return out
