@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -402,3 +403,35 @@ def test_batches_arriving_together_after_an_import_load_the_registry_once(
         registries = list(pool.map(lambda _: sensors.ingest.sensors(), range(8)))
     assert len(loads) == 1
     assert all(sorted(r) == ["S1", "W1", "W2"] for r in registries)
+
+
+def test_a_batch_is_gone_before_the_garbage_collector_resumes(sensors: Center, clock: ManualClock) -> None:
+    """The collector is paused while a batch is ingested; its thousands of decoded readings are freed
+    before it resumes, so the first collection after the batch has none of them to walk (it used to walk
+    them all: about 4 % of the CPU per point of a gateway stream)."""
+    clock.set(T0 + timedelta(hours=3))
+    items = [
+        {"sensor_id": s, "ts": (T0 + timedelta(seconds=6 * k)).isoformat(), "values": {"level": 1.0}}
+        for k in range(1500)
+        for s in ("W1", "W2")
+    ]
+    gateway = (f"chengyun/{STREET}/sensors/GW", json.dumps(items).encode())
+    young: list[int] = []  # the objects in the young generation as each collection starts
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            young.append(len(gc.get_objects(generation=0)))
+
+    # The first batch loads the registry, the sensors' states and the store's prepared statements:
+    # those stay. Readings of a batch are all gone afterwards.
+    sensors.ingest.ingest_messages([msg("W1", -1, level=1.0), msg("W2", -1, level=1.0)])
+    gc.collect()
+    gc.callbacks.append(watch)
+    try:
+        report = sensors.ingest.ingest_messages([gateway])
+        allocated = [[] for _ in range(3 * gc.get_threshold()[0])]  # enough for the next collections
+    finally:
+        gc.callbacks.remove(watch)
+    assert report.points == 3000 and len(allocated) > 0
+    assert young, "no collection ran after the batch"
+    assert max(young) <= gc.get_threshold()[0] + 200  # the lists above, and a few of the batch's own

@@ -508,6 +508,16 @@ class RuleState:
             if t is not None:
                 found.append((i, order, t))
 
+    def run_all(
+        self,
+        readings: Sequence[Observed],
+        sensor_id: str,
+        order: int,
+        found: list[tuple[int, int, Transition]],
+    ) -> None:
+        """`run` for a rule that sees every reading (`every_reading`), over the readings themselves."""
+        self.run([(i, r.ts, 0.0) for i, r in enumerate(readings)], sensor_id, order, found)
+
     def _flip(
         self, sensor_id: str, active: bool, at: datetime, reason: str, value: float | None
     ) -> Transition | None:
@@ -577,7 +587,8 @@ class ThresholdState(RuleState):
 
 
 class RateState(RuleState):
-    __slots__ = ("last_ts", "last_value")
+    # `per`, `clear`, `sign`: the spec's limits and direction, resolved once (not part of the snapshot).
+    __slots__ = ("clear", "last_ts", "last_value", "per", "sign")
     _fields = ("last_ts", "last_value")
     _times = frozenset({"last_ts"})
     spec: RateRule
@@ -590,6 +601,8 @@ class RateState(RuleState):
         super().__init__(spec)
         self.last_ts: datetime | None = None
         self.last_value = 0.0
+        self.per, self.clear = spec.per_minute, spec.clear_rate
+        self.sign = 1.0 if spec.direction == "rise" else -1.0 if spec.direction == "fall" else 0.0
 
     def step(self, ts: datetime, value: float, sensor_id: str) -> Transition | None:
         last_ts, last_value = self.last_ts, self.last_value
@@ -618,9 +631,7 @@ class RateState(RuleState):
         self, column: Column, sensor_id: str, order: int, found: list[tuple[int, int, Transition]]
     ) -> None:
         # `step` over the column with the state in locals; the same arithmetic, in the same order.
-        s = self.spec
-        per, clear, direction = s.per_minute, s.clear_rate, s.direction
-        sign = 1.0 if direction == "rise" else -1.0 if direction == "fall" else 0.0
+        per, clear, sign = self.per, self.clear, self.sign
         last_ts, last_value = self.last_ts, self.last_value
         for i, ts, value in column:
             if last_ts is not None:
@@ -646,7 +657,9 @@ class RateState(RuleState):
 
 
 class SustainedState(RuleState):
-    __slots__ = ("bits", "seen")
+    # `limits`: (m, n, clear_at_most, above, below, mask) resolved once, an absent limit an infinite one
+    # (not part of the snapshot).
+    __slots__ = ("bits", "limits", "seen")
     _fields = ("bits", "seen")
     spec: SustainedRule
 
@@ -657,6 +670,9 @@ class SustainedState(RuleState):
         super().__init__(spec)
         self.bits = 0  # bit i: the reading i steps ago was beyond the limit
         self.seen = 0
+        above = math.inf if spec.above is None else spec.above
+        below = -math.inf if spec.below is None else spec.below
+        self.limits = (spec.m, spec.n, spec.clear_at_most, above, below, (1 << spec.m) - 1)
 
     def step(self, ts: datetime, value: float, sensor_id: str) -> Transition | None:
         s = self.spec
@@ -680,11 +696,7 @@ class SustainedState(RuleState):
     ) -> None:
         # `step` over the column with the window in locals (values are finite: an absent limit is an
         # infinite one).
-        s = self.spec
-        m, n, clear = s.m, s.n, s.clear_at_most
-        above = math.inf if s.above is None else s.above
-        below = -math.inf if s.below is None else s.below
-        mask = (1 << m) - 1
+        m, n, clear, above, below, mask = self.limits
         bits, seen = self.bits, self.seen
         for i, ts, value in column:
             bits = ((bits << 1) | (value > above or value < below)) & mask
@@ -769,6 +781,23 @@ class OfflineState(RuleState):
             return
         last = self.last_seen  # not offline: the batch only moves the last time heard
         for _, ts, _ in column:
+            if last is None or ts > last:
+                last = ts
+        self.last_seen = last
+
+    def run_all(
+        self,
+        readings: Sequence[Observed],
+        sensor_id: str,
+        order: int,
+        found: list[tuple[int, int, Transition]],
+    ) -> None:
+        if self.active:
+            RuleState.run_all(self, readings, sensor_id, order, found)
+            return
+        last = self.last_seen  # the usual case: the latest time heard, no column built
+        for reading in readings:
+            ts = reading.ts
             if last is None or ts > last:
                 last = ts
         self.last_seen = last
@@ -879,7 +908,7 @@ class SensorEvaluator:
     `steps` (in rule order; quantity None: the rule sees every reading), so a reading costs one dict
     lookup and one call per rule."""
 
-    __slots__ = ("clocked", "ids", "plan", "sensor_id", "states", "steps")
+    __slots__ = ("clocked", "every", "ids", "plan", "sensor_id", "states", "steps")
 
     def __init__(
         self, sensor_id: str, rules: Sequence[RuleSpec], interval: timedelta, since: datetime | None = None
@@ -888,10 +917,15 @@ class SensorEvaluator:
         self.states = tuple(new_state(rule, interval, since) for rule in rules)
         self.clocked = tuple(s for s in self.states if isinstance(s, OfflineState))
         self.steps = tuple((None if s.every_reading else s.spec.quantity, s.step) for s in self.states)
-        # What `observe_many` walks: (rule order, the rule's batch run, its quantity or None).
+        # What `observe_many` walks: the rules on a quantity as (rule order, the rule's batch run, its
+        # quantity), and those that see every reading (offline) as (rule order, their run over the
+        # readings themselves).
         self.plan = tuple(
-            (order, s.run, q) for order, (s, (q, _)) in enumerate(zip(self.states, self.steps, strict=True))
+            (order, s.run, q)
+            for order, (s, (q, _)) in enumerate(zip(self.states, self.steps, strict=True))
+            if q is not None
         )
+        self.every = tuple((order, s.run_all) for order, s in enumerate(self.states) if s.every_reading)
         self.ids = tuple(s.spec.id for s in self.states)
 
     def observe(self, reading: Observed) -> list[Transition]:
@@ -918,22 +952,20 @@ class SensorEvaluator:
         found: list[tuple[int, int, Transition]] = []
         sensor_id = self.sensor_id
         # Each quantity's column (reading index, time, value) is picked out of the readings once, for all
-        # the rules on it; None: every reading (the offline rule).
-        columns: dict[str | None, Column] = {}
+        # the rules on it.
+        columns: dict[str, Column] = {}
         for order, run, quantity in self.plan:
             column = columns.get(quantity)
             if column is None:
-                if quantity is None:
-                    column = [(i, r.ts, 0.0) for i, r in enumerate(readings)]
-                else:
-                    column = [
-                        (i, r.ts, float(v))
-                        for i, r in enumerate(readings)
-                        if (v := r.values.get(quantity)) is not None
-                    ]
-                columns[quantity] = column
+                column = columns[quantity] = [
+                    (i, r.ts, float(v))
+                    for i, r in enumerate(readings)
+                    if (v := r.values.get(quantity)) is not None
+                ]
             if column:
                 run(column, sensor_id, order, found)
+        for order, run_all in self.every:
+            run_all(readings, sensor_id, order, found)
         if len(found) > 1:
             found.sort(key=_position)
         return [t for _, _, t in found]
