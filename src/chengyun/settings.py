@@ -19,7 +19,7 @@ class Settings:
     bootstrap_token: str | None = None
     speed: float = 1.0  # the clock's speed: 1 is the wall clock, N a simulated clock N times faster
     run_worker: bool = True  # run the deadline and sensor workers in the server process
-    readings_retention_days: float = 30.0  # raw sensor points; minute roll-ups keep 90 days, hours 3 years
+    readings_retention_days: float = 30.0  # raw points; their minute buckets keep 90 days, hours 3 years
     # The MQTT worker's client id: the broker keeps its session (and what arrives while it is down) under
     # it, so it must stay the same across restarts and differ between workers sharing the stream.
     mqtt_client_id: str = field(default_factory=lambda: f"chengyun-{socket.gethostname()}-{os.getpid()}")

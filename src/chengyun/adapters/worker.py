@@ -133,10 +133,11 @@ class DeadlineWorker(LoopThread):
 
 class SensorWorker(LoopThread):
     """The sensors' clock: every `every_s` real seconds, sweeps due checks (offline sensors, clears that
-    have held) until none are left; every `roll_up_every_s` rolls up the readings stored since the last
-    roll-up (a roll-up rewrites whole minutes from the raw points, which at 14,000 readings a second is
-    seconds of work: not something to hold the database for every second); every hour applies the
-    retention; every `file_orders_every_s` files the orders a failure left unfiled."""
+    have held) until none are left; every `roll_up_every_s` rolls up the hours of the readings stored
+    since the last roll-up (a roll-up rewrites whole hours from the raw points, which at 14,000 readings
+    a second is seconds of work: not something to hold the database for every second); every hour
+    applies the retention (the minute buckets of the raw points it deletes are stored first); every
+    `file_orders_every_s` files the orders a failure left unfiled."""
 
     name = "sensor-worker"
 

@@ -691,7 +691,8 @@ class IngestService:
         self.forget_registry()
 
     def roll_up(self) -> int:
-        """Rolls up what was stored since the last call (1-minute and 1-hour buckets)."""
+        """Rolls up the hours of what was stored since the last call into 1-hour buckets (the 1-minute
+        series is computed from the raw points while they are kept: see `purge`)."""
         since, self._dirty_since = self._dirty_since, None
         if since is None:
             return 0
@@ -710,7 +711,8 @@ class IngestService:
         keep_minutes: timedelta = timedelta(days=90),
         keep_hours: timedelta = timedelta(days=3 * 366),
     ) -> int:
-        """Retention: raw points older than `keep_raw` go, their roll-ups stay longer."""
+        """Retention: raw points older than `keep_raw` go, their 1-minute buckets stored as they go;
+        minute buckets stay `keep_minutes`, hour buckets `keep_hours`."""
         now = self._clock.now()
         with self._uow() as uow:
             n = uow.sensors.purge(now - keep_raw, now - keep_minutes, now - keep_hours)

@@ -489,14 +489,20 @@ class SensorRepository(Protocol):
     def series(
         self, sensor_id: str, quantity: str, since: datetime, until: datetime, resolution: str
     ) -> list[SeriesPoint]:
-        """`resolution` is "raw", "1m" or "1h"; oldest first."""
+        """`resolution` is "raw", "1m" or "1h"; oldest first: the points in [since, until), or the buckets
+        starting in it and the one `since` falls in. Minute buckets are computed from the raw points
+        while they are kept (so they include points not rolled up yet) and read from the buckets
+        `purge` stored once they are gone; hour buckets are the ones `roll_up` stored."""
 
     def roll_up(self, since: datetime, until: datetime) -> int:
-        """(Re)compute the 1-minute buckets touching [since, until) from the raw points and the
-        1-hour buckets from those minutes. Idempotent. Returns the minute buckets written."""
+        """(Re)compute the 1-hour buckets of the hours touching [since, until) from their raw points and
+        the minute buckets `purge` stored for the points already gone. Idempotent; a bucket with
+        nothing left to compute it from is kept. Returns the hour buckets written."""
 
     def purge(self, raw_before: datetime, minutes_before: datetime, hours_before: datetime) -> int:
-        """Retention: delete raw points, minute and hour buckets older than these; returns rows deleted."""
+        """Retention: store the 1-minute buckets of the raw points before `raw_before` (whole minutes:
+        the points of its own minute stay), then delete those points, and the minute and hour buckets
+        older than the other two; returns the rows deleted."""
 
     def reading_count(self, street: str | None = None) -> int: ...
 

@@ -5,14 +5,23 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import Engine, insert
 
+from chengyun.adapters.db import tables
 from chengyun.domain.alarms import Alarm, AlarmPolicy, AlarmState
 from chengyun.domain.errors import NotFound
 from chengyun.domain.geo import Point
 from chengyun.domain.rules import OfflineRule, RuleKind, ThresholdRule, Transition, TransitionKind
 from chengyun.domain.sensors import Sensor, SensorKind, WatchKind
 from chengyun.domain.severity import Colour
-from chengyun.services.ports import AlarmQuery, DeadLetter, ReadingRow, SensorLive, UnitOfWorkFactory
+from chengyun.services.ports import (
+    AlarmQuery,
+    DeadLetter,
+    ReadingRow,
+    SensorLive,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 
 T = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # on the hour
 POLICY = AlarmPolicy()
@@ -258,8 +267,8 @@ def test_roll_up_makes_minute_and_hour_buckets_idempotently(uow_factory: UnitOfW
     with uow_factory() as uow:
         uow.sensors.add_readings([point("S-1", "tilt_x", at, v) for at, v in values.items()])
         uow.sensors.add_readings([point("S-2", "tilt_x", T, 100.0)])
-        assert uow.sensors.roll_up(T, T + timedelta(hours=2)) == 5  # 4 minutes of S-1, 1 of S-2
-        assert uow.sensors.roll_up(T, T + timedelta(hours=2)) == 5
+        assert uow.sensors.roll_up(T, T + timedelta(hours=2)) == 3  # the hour buckets: 2 of S-1, 1 of S-2
+        assert uow.sensors.roll_up(T, T + timedelta(hours=2)) == 3
         minutes = uow.sensors.series("S-1", "tilt_x", T, T + timedelta(hours=2), "1m")
         hours = uow.sensors.series("S-1", "tilt_x", T, T + timedelta(hours=2), "1h")
 
@@ -277,8 +286,9 @@ def test_roll_up_makes_minute_and_hour_buckets_idempotently(uow_factory: UnitOfW
 
 
 def test_roll_up_of_many_series_matches_the_points_it_covers(uow_factory: UnitOfWorkFactory) -> None:
-    # Several sensors and quantities, points inside and outside the rolled-up range: each minute and hour
-    # bucket is what its points give, and nothing outside the range is rolled up.
+    # Several sensors and quantities, points inside and outside the rolled-up range: each minute bucket
+    # is what its points give (minutes come from the raw points, rolled up or not), each hour touching
+    # the range is what all its points give, and no hour outside the range is rolled up.
     points = []
     for k in range(240):
         sensor, quantity = f"S-{k % 7}", ("tilt_x", "tilt_y", "level")[k % 3]
@@ -297,7 +307,10 @@ def test_roll_up_of_many_series_matches_the_points_it_covers(uow_factory: UnitOf
             for q in ("tilt_x", "tilt_y", "level")
         }
         got_hours = {
-            key: [(p.ts, p.count) for p in uow.sensors.series(*key, T, T + timedelta(hours=3), "1h")]
+            key: [
+                (p.ts, p.count, p.minimum, p.maximum, round(p.mean, 9))
+                for p in uow.sensors.series(*key, T, T + timedelta(hours=3), "1h")
+            ]
             for key in got_minutes
         }
 
@@ -307,19 +320,18 @@ def test_roll_up_of_many_series_matches_the_points_it_covers(uow_factory: UnitOf
             if first <= p.ts < last:
                 bucket = T + (p.ts - T) // step * step
                 out.setdefault((p.sensor_id, p.quantity), {}).setdefault(bucket, []).append(p.value)
-        return {key: sorted(buckets.items()) for key, buckets in out.items()}
+        return {
+            key: [(b, len(v), min(v), max(v), round(sum(v) / len(v), 9)) for b, v in sorted(buckets.items())]
+            for key, buckets in out.items()
+        }
 
-    minutes = expected(timedelta(minutes=1), lo, hi)
+    minutes = expected(timedelta(minutes=1), T, T + timedelta(hours=3))
+    hours = expected(timedelta(hours=1), T, T + timedelta(hours=2))  # the hours [lo, hi) touches
+    assert any(p.ts >= T + timedelta(hours=2) for p in points)  # an hour left out
     for key, got in got_minutes.items():
-        want = [(b, len(v), min(v), max(v), round(sum(v) / len(v), 9)) for b, v in minutes.get(key, [])]
-        assert got == want, key
-    # The hours are rolled up from the minute buckets of the range.
+        assert got == minutes.get(key, []), key
     for key, got in got_hours.items():
-        want_h: dict[datetime, int] = {}
-        for b, v in minutes.get(key, []):
-            hour = T + (b - T) // timedelta(hours=1) * timedelta(hours=1)
-            want_h[hour] = want_h.get(hour, 0) + len(v)
-        assert got == sorted(want_h.items()), key
+        assert got == hours.get(key, []), key
 
 
 def test_a_late_point_is_counted_when_its_minute_is_rolled_up_again(
@@ -355,6 +367,131 @@ def test_purge_deletes_what_is_older_than_each_retention(uow_factory: UnitOfWork
         # Rolling up a range whose raw points are gone keeps its buckets.
         uow.sensors.roll_up(T, T + timedelta(hours=4))
         assert len(uow.sensors.series("S-1", "tilt_x", *everything, "1m")) == 2
+
+
+def buckets_of(
+    points: list[ReadingRow], step: timedelta, since: datetime, until: datetime
+) -> dict[tuple[str, str], list[tuple[datetime, int, float, float, float]]]:
+    """Each series' buckets starting in [since, until) and the one `since` falls in, each made of all its
+    points: what a roll-up of every point into minute and hour buckets gives."""
+    first = T + (since - T) // step * step
+    grouped: dict[tuple[str, str], dict[datetime, list[float]]] = {}
+    for p in points:
+        bucket = T + (p.ts - T) // step * step
+        if first <= bucket < until:
+            grouped.setdefault((p.sensor_id, p.quantity), {}).setdefault(bucket, []).append(p.value)
+    return {
+        key: [(b, len(v), min(v), max(v), sum(v) / len(v)) for b, v in sorted(found.items())]
+        for key, found in grouped.items()
+    }
+
+
+def test_minute_and_hour_series_are_the_same_before_and_after_the_raw_points_are_purged(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    # Three hours of three series: once a minute, three times a minute, every seven minutes (values in
+    # quarters, so every sum is exact). Retention cuts in the middle of a minute that has points on both
+    # sides of the cut, and in the middle of an hour.
+    points = [point("S-1", "tilt_x", T + timedelta(minutes=m, seconds=17), m / 4) for m in range(180)]
+    points += [point("S-1", "tilt_y", T + timedelta(seconds=20 * k), (k % 11) - 5.0) for k in range(540)]
+    points += [point("S-2", "tilt_x", T + timedelta(minutes=7 * k, seconds=k), k / 2) for k in range(26)]
+    keys = [("S-1", "tilt_x"), ("S-1", "tilt_y"), ("S-2", "tilt_x")]
+    cut = T + timedelta(hours=1, minutes=30, seconds=25)
+    ranges = [
+        (T - timedelta(hours=1), T + timedelta(hours=4)),  # everything
+        (T + timedelta(hours=1, minutes=29, seconds=50), T + timedelta(hours=1, minutes=31, seconds=10)),
+        (T + timedelta(minutes=75, seconds=30), T + timedelta(minutes=110)),
+        (T + timedelta(hours=2, minutes=10), T + timedelta(hours=2, minutes=11)),
+    ]
+
+    def expected(with_points: list[ReadingRow]) -> dict[tuple[str, str, str, int], list[tuple]]:
+        out = {}
+        for n, (since, until) in enumerate(ranges):
+            for resolution, step in (("1m", timedelta(minutes=1)), ("1h", timedelta(hours=1))):
+                found = buckets_of(with_points, step, since, until)
+                for sensor, quantity in keys:
+                    out[sensor, quantity, resolution, n] = found.get((sensor, quantity), [])
+        return out
+
+    def series(uow: UnitOfWork) -> dict[tuple[str, str, str, int], list[tuple]]:
+        return {
+            (sensor, quantity, resolution, n): [
+                (p.ts, p.count, p.minimum, p.maximum, p.mean)
+                for p in uow.sensors.series(sensor, quantity, since, until, resolution)
+            ]
+            for n, (since, until) in enumerate(ranges)
+            for resolution in ("1m", "1h")
+            for sensor, quantity in keys
+        }
+
+    want = expected(points)
+    with uow_factory() as uow:
+        uow.sensors.add_readings(points)
+        uow.sensors.roll_up(T, T + timedelta(hours=3))
+        assert series(uow) == want
+        far_back = T - timedelta(days=1)  # no bucket is old enough to go
+        uow.sensors.purge(raw_before=cut, minutes_before=far_back, hours_before=far_back)
+        assert series(uow) == want
+        # Whole minutes go: the points of the cut's minute before the cut stay with those after it.
+        kept = [p for p in points if p.ts >= cut.replace(second=0)]
+        assert uow.sensors.reading_count() == len(kept) < len(points)
+        # A roll-up again over the purged hours keeps them as they were.
+        uow.sensors.roll_up(T, T + timedelta(hours=3))
+        assert series(uow) == want
+        # A late point in the hour that is half purged, and a redelivered one: the hour counts the late
+        # point once, with the minutes of its first half that retention stored.
+        late = point("S-1", "tilt_x", T + timedelta(minutes=105, seconds=50), 9.75)
+        uow.sensors.add_readings([late, kept[-1]])
+        uow.sensors.roll_up(late.ts, late.ts)
+        assert series(uow) == expected([*points, late])
+        assert uow.sensors.roll_up(late.ts, late.ts) == 3  # hour 1 of each series: idempotent
+        assert series(uow) == expected([*points, late])
+
+
+def test_minute_buckets_stored_for_points_still_kept_count_once(
+    engine: Engine, uow_factory: UnitOfWorkFactory
+) -> None:
+    # A database rolled up the earlier way holds a stored minute bucket for every minute of its raw
+    # points too, some of them stale (a late point came after its minute was rolled up): where the raw
+    # points are there, the minute and hour buckets are theirs, the stored copies counted in neither.
+    points = [
+        point("S-1", "tilt_x", T + timedelta(minutes=m, seconds=s), m + s / 8)
+        for m in range(90)
+        for s in (5, 40)
+    ]
+    stale = buckets_of(points[:-3], timedelta(minutes=1), T, T + timedelta(hours=2))[("S-1", "tilt_x")]
+    with engine.begin() as conn:
+        conn.execute(
+            insert(tables.readings_1m),
+            [
+                {
+                    "sensor_id": "S-1",
+                    "quantity": "tilt_x",
+                    "bucket": round(b.timestamp() * 1000),
+                    "street": "JAS",
+                    "n": n,
+                    "minimum": lo,
+                    "maximum": hi,
+                    "total": mean * n,
+                }
+                for b, n, lo, hi, mean in stale
+            ],
+        )
+    everything = (T, T + timedelta(hours=2))
+    with uow_factory() as uow:
+        uow.sensors.add_readings(points)
+        assert uow.sensors.roll_up(*everything) == 2
+        minutes = [
+            (p.ts, p.count, p.minimum, p.maximum, p.mean)
+            for p in uow.sensors.series("S-1", "tilt_x", *everything, "1m")
+        ]
+        hours = [
+            (p.ts, p.count, p.minimum, p.maximum, p.mean)
+            for p in uow.sensors.series("S-1", "tilt_x", *everything, "1h")
+        ]
+
+    assert minutes == buckets_of(points, timedelta(minutes=1), *everything)[("S-1", "tilt_x")]
+    assert hours == buckets_of(points, timedelta(hours=1), *everything)[("S-1", "tilt_x")]
 
 
 # --- dead letters --------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     CursorResult,
     Executable,
@@ -122,6 +121,25 @@ _PG_ADD_NEW_READINGS = (
 )
 _PG_ADD_READINGS = _PG_ADD_NEW_READINGS + " ON CONFLICT DO NOTHING"
 _UNIQUE_VIOLATION = "23505"
+
+# Roll-ups and retention. On SQLite the raw points of a time range are read series by series: the
+# (sensor, quantity) pairs with points in the range come from the time index alone (it holds the key, no
+# table lookup), then each pair's points in the table's own key order, instead of one table lookup per
+# point in time order (about a third less CPU for an hour of the street's points). PostgreSQL reads the
+# range by its time index.
+_PG_RAW_RANGE = "readings AS s WHERE s.ts >= :lo AND s.ts < :hi"
+_SQLITE_RAW_RANGE = (
+    "(SELECT DISTINCT sensor_id, quantity FROM readings WHERE ts >= :lo AND ts < :hi) AS k "
+    "CROSS JOIN readings AS s WHERE s.sensor_id = k.sensor_id AND s.quantity = k.quantity "
+    "AND s.ts >= :lo AND s.ts < :hi"
+)
+# (Statements that start with INSERT, not WITH: the SQLite driver reports no rowcount for those.)
+_BUCKET_UPDATE = (
+    "ON CONFLICT (sensor_id, quantity, bucket) DO UPDATE SET street = excluded.street, "
+    "n = excluded.n, minimum = excluded.minimum, maximum = excluded.maximum, total = excluded.total"
+)
+# Before any point's time: retention's minute buckets start from the oldest point there is.
+_OLDEST_MS = -(2**62)
 
 _LIVE_COLUMNS = "sensor_id, street, last_ts, last_values, state, check_at, version"
 _LIVE_UPDATE = (
@@ -280,6 +298,8 @@ class SqlSensorRepository:
     def __init__(self, connection: Connection) -> None:
         self._conn = connection
         self._pg = connection.dialect.name == "postgresql"
+        # The raw points `s` of [:lo, :hi) as roll-ups and retention read them.
+        self._raw_range = _PG_RAW_RANGE if self._pg else _SQLITE_RAW_RANGE
 
     # --- plumbing ---
 
@@ -531,101 +551,89 @@ class SqlSensorRepository:
             )
             return [SeriesPoint(from_ms(ts), 1, value, value, value) for ts, value in _plain(rows)]
         if resolution == "1m":
-            table, step = t.readings_1m, MINUTE_MS
+            buckets = self._minutes(sensor_id, quantity, lo, hi)
         elif resolution == "1h":
-            table, step = t.readings_1h, HOUR_MS
+            buckets = self._stored(t.readings_1h, sensor_id, quantity, _floor(lo, HOUR_MS), hi)
         else:
             raise ValueError(f"unknown resolution {resolution!r}: raw, 1m or 1h")
-        b = table.c
-        # Buckets starting in [since, until), and the one `since` falls in.
-        rows = self._run(
-            select(b.bucket, b.n, b.minimum, b.maximum, b.total)
-            .where(b.sensor_id == sensor_id, b.quantity == quantity, b.bucket >= _floor(lo, step))
-            .where(b.bucket < hi)
-            .order_by(b.bucket)
-        )
         return [
             SeriesPoint(from_ms(bucket), n, minimum, maximum, total / n)
-            for bucket, n, minimum, maximum, total in _plain(rows)
+            for bucket, n, minimum, maximum, total in buckets
         ]
 
-    def _roll(self, target: Any, source: Any, time: Any, step: int, lo: int, hi: int, weighted: bool) -> int:
-        """Upsert the buckets of `target` starting in [lo, hi) from the rows of `source` in that range.
-        An upsert, not delete-and-insert: buckets whose source rows were purged survive a rerun."""
-        s = source.c
-        bucket = (time - time % step).label("bucket")
-        columns: builtins.list[ColumnElement[Any]]
-        if weighted:  # from minute buckets
-            columns = [func.sum(s.n), func.min(s.minimum), func.max(s.maximum), func.sum(s.total)]
-        else:  # from raw points
-            columns = [func.count(), func.min(s.value), func.max(s.value), func.sum(s.value)]
-        query = (
-            select(s.sensor_id, s.quantity, bucket, func.min(s.street), *columns)
-            .where(time >= lo, time < hi)
-            .group_by(s.sensor_id, s.quantity, bucket)
+    def _stored(
+        self, table: Any, sensor_id: str, quantity: str, first: int, hi: int
+    ) -> builtins.list[tuple[int, int, float, float, float]]:
+        """The stored buckets of one series starting in [first, hi), oldest first."""
+        b = table.c
+        return _plain(
+            self._run(
+                select(b.bucket, b.n, b.minimum, b.maximum, b.total)
+                .where(b.sensor_id == sensor_id, b.quantity == quantity, b.bucket >= first, b.bucket < hi)
+                .order_by(b.bucket)
+            )
         )
-        names = ["sensor_id", "quantity", "bucket", "street", "n", "minimum", "maximum", "total"]
-        keys = ["sensor_id", "quantity", "bucket"]
-        if not self._pg:
-            return self._roll_sqlite(target.name, source.name, time.name, step, lo, hi, weighted)
-        if self._pg:
-            pg = postgresql.insert(target).from_select(names, query)
-            statement: Any = pg.on_conflict_do_update(
-                index_elements=keys, set_={n: pg.excluded[n] for n in names if n not in keys}
-            )
-        else:
-            lite = sqlite.insert(target).from_select(names, query)
-            statement = lite.on_conflict_do_update(
-                index_elements=keys, set_={n: lite.excluded[n] for n in names if n not in keys}
-            )
-        # INSERT's rowcount is kept only on request (SQLAlchemy 2).
-        return int(self._run(statement.execution_options(preserve_rowcount=True)).rowcount)
 
-    def _roll_sqlite(
-        self, target: str, source: str, time: str, step: int, lo: int, hi: int, weighted: bool
-    ) -> int:
-        """`_roll` on SQLite, the same upsert with the source rows read series by series: the
-        (sensor, quantity) pairs with rows in the range come from the time index alone (it holds the key,
-        no table lookup), then each pair's rows from the table's own key order, instead of one table
-        lookup per row in time order (about a third less CPU for an hour of the street's readings)."""
-        if weighted:  # from minute buckets
-            columns = "sum(s.n), min(s.minimum), max(s.maximum), sum(s.total)"
-        else:  # from raw points
-            columns = "count(*), min(s.value), max(s.value), sum(s.value)"
-        bucket = f"s.{time} - s.{time} % {int(step)}"
-        # (Not a WITH clause: the driver reports no rowcount for a statement that starts with one.)
+    def _minutes(
+        self, sensor_id: str, quantity: str, lo: int, hi: int
+    ) -> builtins.list[tuple[int, int, float, float, float]]:
+        """The minute buckets of one series starting in [lo, hi), and the one `lo` falls in: computed
+        from the raw points where there are any (whole minutes: the last bucket's points may lie past
+        `hi`), the stored bucket where retention took them (`purge`). A minute with raw points is
+        theirs alone, as a roll-up over them would have made it."""
+        first, last = _floor(lo, MINUTE_MS), _ceil(hi, MINUTE_MS)
+        r = t.readings.c
+        minute = (r.ts - r.ts % MINUTE_MS).label("bucket")
+        computed = self._run(
+            select(minute, func.count(), func.min(r.value), func.max(r.value), func.sum(r.value))
+            .where(r.sensor_id == sensor_id, r.quantity == quantity, r.ts >= first, r.ts < last)
+            .group_by(minute)
+        )
+        buckets = {row[0]: row for row in self._stored(t.readings_1m, sensor_id, quantity, first, hi)}
+        buckets.update((row[0], row) for row in _plain(computed))
+        return [buckets[bucket] for bucket in sorted(buckets)]
+
+    def _minute_upsert(self, lo: int, hi: int) -> int:
+        """Store the minute buckets of the raw points in [lo, hi) (whole minutes when both are minute
+        starts), replacing any stored one: retention's step before it deletes the points."""
         sql = (
-            f"INSERT INTO {target} (sensor_id, quantity, bucket, street, n, minimum, maximum, total) "
-            f"SELECT s.sensor_id, s.quantity, {bucket}, min(s.street), {columns} "
-            f"FROM (SELECT DISTINCT sensor_id, quantity FROM {source} "
-            f"WHERE {time} >= :lo AND {time} < :hi) AS k "
-            f"CROSS JOIN {source} AS s WHERE s.sensor_id = k.sensor_id AND s.quantity = k.quantity "
-            f"AND s.{time} >= :lo AND s.{time} < :hi "
-            f"GROUP BY s.sensor_id, s.quantity, {bucket} "
-            "ON CONFLICT (sensor_id, quantity, bucket) DO UPDATE SET street = excluded.street, "
-            "n = excluded.n, minimum = excluded.minimum, maximum = excluded.maximum, total = excluded.total"
+            "INSERT INTO readings_1m (sensor_id, quantity, bucket, street, n, minimum, maximum, total) "
+            f"SELECT s.sensor_id, s.quantity, s.ts - s.ts % {MINUTE_MS}, min(s.street), count(*), "
+            f"min(s.value), max(s.value), sum(s.value) FROM {self._raw_range} GROUP BY 1, 2, 3 "
+            + _BUCKET_UPDATE
         )
         result = self._run(text(sql).execution_options(preserve_rowcount=True), {"lo": lo, "hi": hi})
         return int(result.rowcount)
 
     def roll_up(self, since: datetime, until: datetime) -> int:
-        lo, hi = _floor(to_ms(since), MINUTE_MS), _ceil(to_ms(until), MINUTE_MS)
+        lo, hi = _floor(to_ms(since), HOUR_MS), _ceil(to_ms(until), HOUR_MS)
         if hi <= lo:
             return 0
-        written = self._roll(t.readings_1m, t.readings, t.readings.c.ts, MINUTE_MS, lo, hi, False)
-        self._roll(
-            t.readings_1h,
-            t.readings_1m,
-            t.readings_1m.c.bucket,
-            HOUR_MS,
-            _floor(lo, HOUR_MS),
-            _ceil(hi, HOUR_MS),
-            True,
+        # Each hour from its raw points, plus the stored minute buckets of the hour that hold no raw
+        # point any more (purged). An upsert, not delete-and-insert: an hour with neither (all purged)
+        # keeps its bucket.
+        sql = (
+            "INSERT INTO readings_1h (sensor_id, quantity, bucket, street, n, minimum, maximum, total) "
+            "SELECT sensor_id, quantity, bucket, min(street), sum(n), min(minimum), max(maximum), sum(total) "
+            f"FROM (SELECT s.sensor_id, s.quantity, s.ts - s.ts % {HOUR_MS} AS bucket, "
+            "min(s.street) AS street, count(*) AS n, min(s.value) AS minimum, max(s.value) AS maximum, "
+            f"sum(s.value) AS total FROM {self._raw_range} GROUP BY 1, 2, 3 "
+            f"UNION ALL SELECT m.sensor_id, m.quantity, m.bucket - m.bucket % {HOUR_MS}, m.street, m.n, "
+            "m.minimum, m.maximum, m.total FROM readings_1m AS m "
+            "WHERE m.bucket >= :lo AND m.bucket < :hi AND NOT EXISTS (SELECT 1 FROM readings AS r "
+            "WHERE r.sensor_id = m.sensor_id AND r.quantity = m.quantity "
+            f"AND r.ts >= m.bucket AND r.ts < m.bucket + {MINUTE_MS})) AS u "
+            # (WHERE true: SQLite would read the upsert's ON as a join's without a WHERE clause.)
+            f"WHERE true GROUP BY sensor_id, quantity, bucket {_BUCKET_UPDATE}"
         )
-        return written
+        result = self._run(text(sql).execution_options(preserve_rowcount=True), {"lo": lo, "hi": hi})
+        return int(result.rowcount)
 
     def purge(self, raw_before: datetime, minutes_before: datetime, hours_before: datetime) -> int:
-        deleted = self._run(delete(t.readings).where(t.readings.c.ts < to_ms(raw_before))).rowcount
+        # Whole minutes only: a minute's stored bucket stands for all its points (see `_minutes`).
+        raw_cut = _floor(to_ms(raw_before), MINUTE_MS)
+        self._minute_upsert(_OLDEST_MS, raw_cut)
+        deleted = self._run(delete(t.readings).where(t.readings.c.ts < raw_cut)).rowcount
         deleted += self._run(
             delete(t.readings_1m).where(t.readings_1m.c.bucket < to_ms(minutes_before))
         ).rowcount
