@@ -85,6 +85,24 @@ def _spread_posts(people: int) -> list[str]:
     return posts
 
 
+def _midnights(start: datetime, days: int) -> list[datetime]:
+    """The local midnights a what-if roster covers: from the day before `start`, `days` + 1 of them."""
+    first = start.astimezone(jingansi.CST).date() - timedelta(days=1)
+    midnight = datetime.min.time()
+    return [datetime.combine(first + timedelta(days=k), midnight, jingansi.CST) for k in range(days + 1)]
+
+
+def _cover_shift(staff: str, midnight: datetime, begin: int, end: int, area: str) -> dict[str, str]:
+    """A what-if shift of a chief responder, `begin` to `end` hours after a local midnight."""
+    return {
+        "staff": staff,
+        "post": "chief_responder",
+        "start": (midnight + timedelta(hours=begin)).isoformat(),
+        "end": (midnight + timedelta(hours=end)).isoformat(),
+        "area": area,
+    }
+
+
 def night_roster(start: datetime, days: int, people: int) -> str:
     """The what-if roster (CSV): `people` more field staff on call each night, 22:00–07:00 (besides the
     night duty team), each posted in an area spread out over the street (the areas' centres farthest
@@ -94,20 +112,10 @@ def night_roster(start: datetime, days: int, people: int) -> str:
     crew = [p["id"] for p in staff if p["posts"] == "chief_responder" and p["id"] not in team]
     crew += [p["id"] for p in staff if p["posts"].startswith("patrol_observer")]
     posts = _spread_posts(people)
-    first = start.astimezone(jingansi.CST).date() - timedelta(days=1)
     rows = []
-    for k in range(days + 1):
-        night = datetime.combine(first + timedelta(days=k), datetime.min.time(), jingansi.CST)
+    for k, night in enumerate(_midnights(start, days)):
         for n, area in enumerate(posts):
-            rows.append(
-                {
-                    "staff": crew[(k * len(posts) + n) % len(crew)],
-                    "post": "chief_responder",
-                    "start": (night + timedelta(hours=22)).isoformat(),
-                    "end": (night + timedelta(hours=31)).isoformat(),
-                    "area": area,
-                }
-            )
+            rows.append(_cover_shift(crew[(k * len(posts) + n) % len(crew)], night, 22, 31, area))
     return write_csv(rows, SHIFT_COLUMNS)
 
 
@@ -146,21 +154,11 @@ def peak_cover(start: datetime, days: int, people: int) -> tuple[str, str]:
             }
         )
     posts = _spread_posts(people)
-    first = start.astimezone(jingansi.CST).date() - timedelta(days=1)
     shifts = []
-    for k in range(days + 1):
-        day = datetime.combine(first + timedelta(days=k), datetime.min.time(), jingansi.CST)
+    for day in _midnights(start, days):
         for n, person in enumerate(staff):
             for begin, end in PEAK_SPANS:
-                shifts.append(
-                    {
-                        "staff": person["id"],
-                        "post": "chief_responder",
-                        "start": (day + timedelta(hours=begin)).isoformat(),
-                        "end": (day + timedelta(hours=end)).isoformat(),
-                        "area": posts[n % len(posts)],
-                    }
-                )
+                shifts.append(_cover_shift(person["id"], day, begin, end, posts[n % len(posts)]))
     return write_csv(staff, STAFF_COLUMNS), write_csv(shifts, SHIFT_COLUMNS)
 
 
