@@ -132,6 +132,19 @@ def translate_errors(connection: Connection | None = None) -> Iterator[None]:
         raise Conflict("数据库繁忙或并发冲突，请稍后重试", retriable=True, sqlstate=sqlstate) from exc
 
 
+@contextmanager
+def driver_errors(connection: Connection, sql: str) -> Iterator[None]:
+    """For a statement run on the driver's own cursor (SQLite's hot paths): its errors raised as
+    SQLAlchemy would have raised them, then translated as `translate_errors` does."""
+    dialect = connection.dialect
+    error = dialect.loaded_dbapi.Error
+    with translate_errors(connection):
+        try:
+            yield
+        except error as exc:
+            raise DBAPIError.instance(sql, None, exc, error, dialect=dialect) from exc
+
+
 class _Repository:
     def __init__(self, connection: Connection) -> None:
         self._conn = connection
@@ -155,16 +168,12 @@ class _Repository:
         if dialect.name != "sqlite":
             return None
         prepared = _prepared(statement, tuple(rows[0]), dialect)
-        dbapi = dialect.loaded_dbapi
         cursor = self._conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with translate_errors(self._conn):
-            try:
-                if many:
-                    cursor.executemany(prepared.sql, [prepared.params(row) for row in rows])
-                else:
-                    cursor.execute(prepared.sql, prepared.params(rows[0]))
-            except dbapi.Error as exc:
-                raise DBAPIError.instance(prepared.sql, None, exc, dbapi.Error, dialect=dialect) from exc
+        with driver_errors(self._conn, prepared.sql):
+            if many:
+                cursor.executemany(prepared.sql, [prepared.params(row) for row in rows])
+            else:
+                cursor.execute(prepared.sql, prepared.params(rows[0]))
         return cursor
 
     def _upsert(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -10,7 +10,6 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError
 
 from chengyun.adapters.db.audit import SqlAuditRepository
 from chengyun.adapters.db.community import SqlCommunityRepository
@@ -23,6 +22,7 @@ from chengyun.adapters.db.repositories import (
     SqlPeopleRepository,
     SqlPlaceRepository,
     SqlTokenRepository,
+    driver_errors,
     translate_errors,
 )
 from chengyun.adapters.db.sensors import SqlSensorRepository
@@ -178,14 +178,10 @@ class SqlUnitOfWork:
             return through_sqlalchemy
         driver = connection.connection.driver_connection
         assert driver is not None
-        error = dialect.loaded_dbapi.Error
 
         def on_driver(sql: str) -> None:
-            with translate_errors(connection):
-                try:
-                    driver.execute(sql)
-                except error as exc:  # as SQLAlchemy would have raised it
-                    raise DBAPIError.instance(sql, None, exc, error, dialect=dialect) from exc
+            with driver_errors(connection, sql):
+                driver.execute(sql)
 
         return on_driver
 
