@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,9 +40,6 @@ metadata = MetaData(
 )
 
 
-_SQLITE_DATETIME = "%04d-%02d-%02d %02d:%02d:%02d.%06d"  # SQLAlchemy's sqlite.DATETIME storage format
-
-
 class UtcDateTime(TypeDecorator[datetime]):
     """An aware datetime stored as UTC: naive UTC text on SQLite, timestamptz on PostgreSQL.
 
@@ -61,22 +57,6 @@ class UtcDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         # SQLite compares datetimes as text: one offset-free format keeps the comparisons right.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
-        if dialect.name != "sqlite":
-            return super().bind_processor(dialect)
-
-        # process_bind_param and SQLite's DATETIME text (SQLAlchemy's storage format) in one step: the
-        # same text in about half the time (an order stores about fifteen datetimes).
-        def to_text(value: datetime | None) -> str | None:
-            if value is None:
-                return None
-            if value.tzinfo is None or value.utcoffset() is None:
-                raise ValueError(f"naive datetime {value!r}: store timezone-aware datetimes only")
-            v = value.astimezone(UTC)
-            return _SQLITE_DATETIME % (v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond)
-
-        return to_text
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
