@@ -13,7 +13,7 @@ from chengyun.adapters.db.engine import make_engine
 from chengyun.adapters.db.uow import unit_of_work_factory
 from chengyun.bootstrap import build
 from chengyun.domain.access import Actor, Role
-from chengyun.domain.orders import Contact
+from chengyun.domain.orders import Contact, WorkOrder
 from chengyun.domain.severity import Colour
 from chengyun.services.orders import NewOrder
 from chengyun.services.ports import OrderQuery
@@ -27,14 +27,19 @@ from chengyun.sim.engine import JumpPacer, Simulation
 NIGHT = datetime(2026, 11, 25, 1, 0, tzinfo=jingansi.CST)  # a Wednesday, 01:00
 
 
-def test_a_night_order_gets_a_night_duty_responder_who_arrives_in_time(database_url: str) -> None:
-    report = run(Options(hours=2, seed=7, load=2, start=NIGHT, sensors=0, database_url=database_url))
+def day_orders(database_url: str) -> list[WorkOrder]:
+    """The orders a simulated run left in its database."""
     engine = make_engine(database_url)
     try:
         with unit_of_work_factory(engine)() as uow:
-            orders = uow.orders.search(OrderQuery(street="JAS", limit=100)).items
+            return uow.orders.search(OrderQuery(street="JAS", limit=500)).items
     finally:
         engine.dispose()
+
+
+def test_a_night_order_gets_a_night_duty_responder_who_arrives_in_time(database_url: str) -> None:
+    report = run(Options(hours=2, seed=7, load=2, start=NIGHT, sensors=0, database_url=database_url))
+    orders = day_orders(database_url)
     assert orders
     night = set(jingansi.night_team())
     assert {o.assignee for o in orders} <= night
@@ -111,10 +116,5 @@ def test_the_peak_cover_what_if_puts_new_people_in_the_field_at_the_peaks(databa
         Options(hours=2, seed=7, load=2, start=morning, sensors=0, peak_cover=3, database_url=database_url)
     )
     assert report["peak_cover"] == 3
-    engine = make_engine(database_url)
-    try:
-        with unit_of_work_factory(engine)() as uow:
-            orders = uow.orders.search(OrderQuery(street="JAS", limit=500)).items
-    finally:
-        engine.dispose()
+    orders = day_orders(database_url)
     assert {o.assignee for o in orders} & {p["id"] for p in staff}
