@@ -24,7 +24,7 @@ def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> Engine:
     return make_engine(f"sqlite:///{target}")
 
 
-def test_sqlite_connections_use_wal_normal_sync_a_ten_second_busy_timeout_and_foreign_keys(
+def test_sqlite_connections_use_wal_normal_sync_a_busy_timeout_foreign_keys_and_memory_for_temp_data(
     sqlite_engine: Engine,
 ) -> None:
     with sqlite_engine.connect() as connection:
@@ -36,6 +36,8 @@ def test_sqlite_connections_use_wal_normal_sync_a_ten_second_busy_timeout_and_fo
         assert pragma("synchronous") == 1  # NORMAL
         assert pragma("busy_timeout") == 10_000
         assert pragma("foreign_keys") == 1
+        # MEMORY: the statement journals of the group commit's savepoints are not spilled to temp files
+        assert pragma("temp_store") == 2
 
 
 def test_a_scratch_sqlite_file_is_unsynced_with_a_large_cache_and_sorts_in_memory(

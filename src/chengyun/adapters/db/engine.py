@@ -65,9 +65,14 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int, scratch: bool = False) -> Eng
             cursor.execute(f"PRAGMA synchronous={'OFF' if scratch else 'NORMAL'}")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
+            # Statement journals in memory: a write inside a savepoint (the group commit gives each order
+            # of a batch its own) first copies every page it touches to the statement journal, and past
+            # 64 KiB SQLite spilled that journal to a temporary file of its own, created and unlinked per
+            # transaction: ~40 page writes a new order, 10-15 % of intake's CPU. Temporary tables and
+            # sorts are kept in memory too, as they are bounded by what one query reads.
+            cursor.execute("PRAGMA temp_store=MEMORY")
             if scratch:
                 cursor.execute(f"PRAGMA cache_size=-{SCRATCH_CACHE_KIB}")
-                cursor.execute("PRAGMA temp_store=MEMORY")
         finally:
             cursor.close()
 
