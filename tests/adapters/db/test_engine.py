@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import JSON, Column, Engine, Integer, MetaData, Table, select
 
 from builders import POLICY, an_order
 from chengyun.adapters.db.engine import make_engine
@@ -156,3 +157,24 @@ def test_a_connection_dropped_mid_transaction_raises_unavailable_and_the_next_un
     finally:
         engine.dispose()
         admin.dispose()
+
+
+def test_json_columns_are_written_compact_in_utf8_and_read_back_including_older_nan_text(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'json.db'}")
+    table = Table("docs", MetaData(), Column("id", Integer, primary_key=True), Column("body", JSON))
+    try:
+        table.metadata.create_all(engine)
+        with engine.begin() as connection:
+            connection.execute(table.insert(), {"id": 1, "body": {"地址": "南京西路1号", "at": [1.5, None]}})
+            # what json.dumps wrote before msgspec did: NaN is not JSON, but reads back as it did
+            connection.exec_driver_sql("INSERT INTO docs (id, body) VALUES (2, '{\"v\": NaN}')")
+        with engine.connect() as connection:
+            raw = connection.exec_driver_sql("SELECT body FROM docs WHERE id = 1").scalar()
+            assert raw == '{"地址":"南京西路1号","at":[1.5,null]}'
+            bodies = {row.id: row.body for row in connection.execute(select(table.c.id, table.c.body))}
+        assert bodies[1] == {"地址": "南京西路1号", "at": [1.5, None]}
+        assert math.isnan(bodies[2]["v"])
+    finally:
+        engine.dispose()
