@@ -74,8 +74,7 @@ class SqlGradeRepository(_Repository):
             "graded_at": record.graded_at,
         }
         statement = _save_record(self._dialect)
-        if self._run_prepared(statement, [row]) is None:  # SQLite's own cursor (intake's hot path)
-            self._run(statement, row)
+        self._run_prepared(statement, [row]).close()  # the driver's cursor: intake's hot path
 
     def earlier_reports(
         self,
@@ -107,14 +106,11 @@ class SqlGradeRepository(_Repository):
         if by_address:
             params["address"] = address
         statement = _reports_statement(point is not None, bool(building), by_address)
-        # On SQLite straight on the driver's cursor: SQLAlchemy's work per execution cost more than the
+        # Straight on the driver's cursor: SQLAlchemy's work per execution cost more than the
         # query (intake runs it for every order).
         cursor = self._run_prepared(statement, [params])
-        if cursor is not None:
-            rows: Sequence[Any] = cursor.fetchall()
-            cursor.close()
-        else:
-            rows = list(self._run(statement, params))
+        rows: Sequence[Any] = cursor.fetchall()
+        cursor.close()
         return sum(1 for row in rows if _same_place(row, point, radius_m, building, address))
 
 

@@ -90,8 +90,7 @@ class SqlNotificationRepository(_Repository):
             for n in notifications
         ]
         statement = _ignoring_duplicates(self._dialect, t.notifications)
-        if self._run_prepared(statement, rows, many=True) is None:  # SQLite's own cursor, or this way
-            self._run(statement, rows)
+        self._run_prepared(statement, rows, many=True).close()  # the driver's cursor: intake's hot path
         return len(rows)
 
     def add_deliveries(self, deliveries: Sequence[Delivery]) -> int:

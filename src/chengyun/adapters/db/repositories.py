@@ -135,7 +135,7 @@ def translate_errors(connection: Connection | None = None) -> Iterator[None]:
 
 @contextmanager
 def driver_errors(connection: Connection, sql: str) -> Iterator[None]:
-    """For a statement run on the driver's own cursor (SQLite's hot paths): its errors raised as
+    """For a statement run on the driver's own cursor (the hot paths): its errors raised as
     SQLAlchemy would have raised them, then translated as `translate_errors` does."""
     dialect = connection.dialect
     error = dialect.loaded_dbapi.Error
@@ -163,12 +163,10 @@ class _Repository:
     def _run_prepared(
         self, statement: ClauseElement, rows: Sequence[Mapping[str, Any]], *, many: bool = False
     ) -> Any:
-        """Run `statement` (an INSERT) with `rows` on SQLite's own cursor; returns the cursor, or None
-        for another engine, which takes the usual path (`_run`). Every row has the same keys."""
+        """Run `statement` with `rows` on the driver's own cursor (sqlite3 or psycopg) and return the
+        cursor. Every row has the same keys. An INSERT's new id: `_inserted_id`."""
         dialect = self._conn.dialect
-        if dialect.name != "sqlite":
-            return None
-        prepared = _prepared(statement, tuple(rows[0]), dialect)
+        prepared = _prepared(statement, tuple(rows[0]), dialect, many)
         cursor = self._conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with driver_errors(self._conn, prepared.sql):
             if many:
@@ -176,6 +174,15 @@ class _Repository:
             else:
                 cursor.execute(prepared.sql, prepared.params(rows[0]))
         return cursor
+
+    def _inserted_id(self, cursor: Any) -> int:
+        """The id of the row a single-row INSERT run by `_run_prepared` added: SQLite's rowid, or what
+        PostgreSQL's RETURNING (which SQLAlchemy's compiler adds for the primary key) gave back."""
+        if self._dialect == "sqlite":
+            return int(cursor.lastrowid)
+        row = cursor.fetchone()
+        assert row is not None
+        return int(row[0])
 
     def _upsert(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert or update each row by primary key, as one executemany."""
@@ -405,18 +412,21 @@ _INSERT_ENTRIES = insert(t.timeline)
 
 
 class _Prepared:
-    """An INSERT compiled once for one dialect and run on the driver's cursor (SQLite): SQLAlchemy's
-    work around each execution (cache key, parameter and result set-up, events) cost more than
-    SQLite's own, and intake runs three. The bind processors are the column types' own, so the stored
-    values are the same as through `Connection.execute`."""
+    """A statement compiled once for one dialect and run on the driver's cursor: SQLAlchemy's work
+    around each execution (cache key, parameter and result set-up, events) cost more than the
+    database's own, and intake runs several. The bind processors are the column types' own, so the
+    stored values are the same as through `Connection.execute`. SQLite takes the values in statement
+    order; psycopg by name (`%(name)s`)."""
 
-    def __init__(self, statement: ClauseElement, keys: Sequence[str], dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    def __init__(self, statement: ClauseElement, keys: Sequence[str], dialect: Dialect, many: bool) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=many)
         assert isinstance(compiled, SQLCompiler)
-        names = compiled.positiontup
-        if names is None or not set(names) <= set(keys):
+        positional = compiled.positiontup
+        names = list(compiled.binds) if positional is None else positional
+        if not set(names) <= set(keys):
             raise ValueError(f"cannot prepare {statement} for {dialect.name}")
         self.sql = str(compiled)
+        self._names = None if positional is not None else names
         binds = compiled.binds
         processors = [binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
         # The values in statement order by one C call; only the columns whose type converts are touched.
@@ -426,29 +436,29 @@ class _Prepared:
         )
         self._convert = [(i, process) for i, process in enumerate(processors) if process is not None]
 
-    def params(self, values: Mapping[str, Any]) -> Sequence[Any]:
+    def params(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         row = self._get(values)
-        if not self._convert:
-            return row
-        out = list(row)
-        for i, process in self._convert:
-            out[i] = process(out[i])
-        return out
+        if self._convert:
+            row = list(row)
+            for i, process in self._convert:
+                row[i] = process(row[i])
+        return row if self._names is None else dict(zip(self._names, row, strict=True))
 
 
-_PREPARED: weakref.WeakKeyDictionary[Dialect, dict[tuple[int, tuple[str, ...]], _Prepared]] = (
+_PREPARED: weakref.WeakKeyDictionary[Dialect, dict[tuple[int, tuple[str, ...], bool], _Prepared]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _prepared(statement: ClauseElement, keys: tuple[str, ...], dialect: Dialect) -> _Prepared:
+def _prepared(statement: ClauseElement, keys: tuple[str, ...], dialect: Dialect, many: bool) -> _Prepared:
     # Only module-level statements come here, so id() is stable for the life of the process.
     cache = _PREPARED.get(dialect)
     if cache is None:
         cache = _PREPARED.setdefault(dialect, {})
-    prepared = cache.get((id(statement), keys))
+    key = (id(statement), keys, many)
+    prepared = cache.get(key)
     if prepared is None:
-        prepared = cache[(id(statement), keys)] = _Prepared(statement, keys, dialect)
+        prepared = cache[key] = _Prepared(statement, keys, dialect, many)
     return prepared
 
 
@@ -516,17 +526,18 @@ def _candidate_from(row: tuple[Any, ...]) -> Candidate:
 _RESULT_PROCESSORS: weakref.WeakKeyDictionary[Dialect, dict[int, list[Any]]] = weakref.WeakKeyDictionary()
 
 
-def _result_processors(statement: Select[Any], dialect: Dialect) -> list[Any]:
+def _result_processors(statement: Select[Any], dialect: Dialect, cursor: Any) -> list[Any]:
     """The selected columns' own result processors (None where a value needs none), as
-    `Connection.execute` would apply them; for rows read on the driver's cursor."""
+    `Connection.execute` would apply them; for rows read on the driver's cursor, whose description
+    gives each column's type code (psycopg's numeric processors need it)."""
     cache = _RESULT_PROCESSORS.get(dialect)
     if cache is None:
         cache = _RESULT_PROCESSORS.setdefault(dialect, {})
     processors = cache.get(id(statement))
     if processors is None:
         processors = cache[id(statement)] = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.selected_columns
+            column.type.dialect_impl(dialect).result_processor(dialect, described[1])
+            for column, described in zip(statement.selected_columns, cursor.description, strict=True)
         ]
     return processors
 
@@ -628,13 +639,8 @@ class SqlOrderRepository(_Repository):
         values = _order_values(order, policy) | {"version": 1}
         # A bare insert() with parameters compiles once; insert().values(...) would compile per call.
         cursor = self._run_prepared(_INSERT_ORDER, [values])
-        if cursor is not None:
-            order.id = int(cursor.lastrowid)
-            cursor.close()
-        else:
-            key = self._run(_INSERT_ORDER, values).inserted_primary_key
-            assert key is not None
-            order.id = int(key[0])
+        order.id = self._inserted_id(cursor)
+        cursor.close()
         order.version = 1
         self._append(order, order.new_entries)
         self._stored_seq[order.id] = order.last_seq
@@ -754,12 +760,10 @@ class SqlOrderRepository(_Repository):
             params["address"] = address
         clues = (point is not None, bool(building), bool(address))
         statement = _similar_statement(self._dialect, *clues)
-        # On SQLite straight on the driver's cursor: SQLAlchemy's work per execution cost more than the
+        # Straight on the driver's cursor: SQLAlchemy's work per execution cost more than the
         # query, and every new order runs one.
         cursor = self._run_prepared(statement, [params])
-        if cursor is None:
-            return [_candidate_from(tuple(row)) for row in self._run(statement, params)]
-        process = _result_processors(statement, self._conn.dialect)
+        process = _result_processors(statement, self._conn.dialect, cursor)
         rows = cursor.fetchall()
         cursor.close()
         return [
@@ -930,11 +934,8 @@ class SqlOrderRepository(_Repository):
         # RETURNING, not rowcount: psycopg reports -1 for an INSERT that did nothing.
         statement = _REMEMBER_KEY[self._dialect]
         cursor = self._run_prepared(statement, [values])
-        if cursor is not None:
-            stored = bool(cursor.fetchall())
-            cursor.close()
-        else:
-            stored = self._run(statement, values).first() is not None
+        stored = bool(cursor.fetchall())
+        cursor.close()
         if not stored:
             raise Conflict("该 Idempotency-Key 已被使用", key=key)
 
@@ -975,11 +976,7 @@ class SqlOrderRepository(_Repository):
             # commit first and a reader would skip the earlier one for good. SQLite needs no lock:
             # BEGIN IMMEDIATE already serialises writers.
             self._run(select(func.pg_advisory_xact_lock(TIMELINE_LOCK_KEY)))
-        cursor = self._run_prepared(_INSERT_ENTRIES, rows, many=True)
-        if cursor is not None:
-            cursor.close()
-        else:
-            self._run(_INSERT_ENTRIES, rows)
+        self._run_prepared(_INSERT_ENTRIES, rows, many=True).close()
 
     @staticmethod
     def _conflict(order: WorkOrder) -> Conflict:

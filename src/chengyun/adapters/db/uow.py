@@ -166,16 +166,10 @@ class SqlUnitOfWork:
         run(_RELEASE)
 
     def _plain_sql(self) -> Callable[[str], None]:
-        """A function running a statement without parameters or rows in this transaction."""
+        """A function running a statement without parameters or rows in this transaction, on the
+        driver's connection (sqlite3 and psycopg both have `execute`): SQLAlchemy's execution around
+        a SAVEPOINT cost more than the statement, and a batch of intake runs two an order."""
         connection = self.connection
-        dialect = connection.dialect
-        if dialect.name != "sqlite":
-
-            def through_sqlalchemy(sql: str) -> None:
-                with translate_errors(connection):
-                    connection.exec_driver_sql(sql)
-
-            return through_sqlalchemy
         driver = connection.connection.driver_connection
         assert driver is not None
 
