@@ -22,8 +22,12 @@ This script keeps at most --window (1,800) messages published but not yet consum
 N / (time from the first publish until the consumer has the N-th message). Broker, publishers, this
 script and the consumer share the machine's two cores.
 
+With --workers N (and --publishers N) N ingestor processes share one database, worker k subscribed to
+publisher k's topic only, and the gateway messages split the sensors between the topics (CHENGYUN_MQTT_TOPIC:
+with the live state held each sensor stays with one worker); counts and CPU are summed over the workers.
+
 Run: .venv/bin/python bench/sensor_mqtt.py [--url mqtt://127.0.0.1:1883] [--runs 3] [--messages 100000]
-     [--gateway-messages 10000] [--sink noop | package.module:factory]
+     [--gateway-messages 10000] [--sink noop | package.module:factory] [--workers N --publishers N]
      (factory() -> Callable[[Sequence[tuple[str, bytes]]], object], e.g. the lead's decode+validate+rules+
      store sink)
 """
