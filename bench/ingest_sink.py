@@ -29,6 +29,7 @@ from chengyun.settings import Settings
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # bench/sensor_mqtt.py's first timestamp
 STREET = "bench"
 HELD_S = 5.0  # the `_held` sinks: seconds between two saves of one sensor's live state
+SHARED = "BENCH_INGEST_DATABASE_URL"  # the database several ingestor processes share
 Sink = Callable[[Sequence[tuple[str, bytes]]], object]
 _stack = ExitStack()
 atexit.register(_stack.close)
@@ -56,20 +57,31 @@ def _sink(url: str, state_every: float = 0.0) -> Sink:
     return center.ingest.ingest_messages
 
 
+def _database(backend: str) -> str:
+    """A throwaway database of this process's, or the one the first of several ingestor processes made
+    (`SHARED`, set for the others by bench/sensor_mqtt.py --workers); named in `SHARED` either way."""
+    url = os.environ.get(SHARED)
+    if not url:
+        base = None
+        if backend == "postgres":
+            base = postgres_base_url(os.environ.get("CHENGYUN_TEST_DATABASE_URL"))
+            if base is None:
+                raise SystemExit("ingest_sink:postgres needs CHENGYUN_TEST_DATABASE_URL")
+        url = os.environ[SHARED] = _stack.enter_context(temp_database(backend, base))
+    return url
+
+
 def sqlite() -> Sink:
-    return _sink(_stack.enter_context(temp_database("sqlite", None)))
+    return _sink(_database("sqlite"))
 
 
 def postgres(state_every: float = 0.0) -> Sink:
-    base = postgres_base_url(os.environ.get("CHENGYUN_TEST_DATABASE_URL"))
-    if base is None:
-        raise SystemExit("ingest_sink:postgres needs CHENGYUN_TEST_DATABASE_URL")
-    return _sink(_stack.enter_context(temp_database("postgres", base)), state_every)
+    return _sink(_database("postgres"), state_every)
 
 
 def sqlite_held() -> Sink:
     """As `sqlite`, each sensor's live state saved at most every 5 s (CHENGYUN_SENSOR_STATE_SAVE_S=5)."""
-    return _sink(_stack.enter_context(temp_database("sqlite", None)), HELD_S)
+    return _sink(_database("sqlite"), HELD_S)
 
 
 def postgres_held() -> Sink:

@@ -22,8 +22,12 @@ This script keeps at most --window (1,800) messages published but not yet consum
 N / (time from the first publish until the consumer has the N-th message). Broker, publishers, this
 script and the consumer share the machine's two cores.
 
+With --workers N (and --publishers N) N ingestor processes share one database, worker k subscribed to
+publisher k's topic only, and the gateway messages split the sensors between the topics (CHENGYUN_MQTT_TOPIC:
+with the live state held each sensor stays with one worker); counts and CPU are summed over the workers.
+
 Run: .venv/bin/python bench/sensor_mqtt.py [--url mqtt://127.0.0.1:1883] [--runs 3] [--messages 100000]
-     [--gateway-messages 10000] [--sink noop | package.module:factory]
+     [--gateway-messages 10000] [--sink noop | package.module:factory] [--workers N --publishers N]
      (factory() -> Callable[[Sequence[tuple[str, bytes]]], object], e.g. the lead's decode+validate+rules+
      store sink)
 """
@@ -64,11 +68,21 @@ def single_lines(n: int) -> list[bytes]:
     return [b'{"ts": "%s", "values": {"level": 1.23}}' % iso(i % 86_400_000).encode() for i in range(n)]
 
 
-def gateway_lines(n: int, per: int = 100) -> list[bytes]:
+def gateway_lines(n: int, per: int = 100, parts: int = 1, chunk: int = 20) -> list[bytes]:
+    """`parts` > 1: the 14,000 sensors split into that many ranges, each reported by one gateway topic
+    only (chunk c of `chunk` messages carries range c % parts, and `feed` publishes chunk c through
+    publisher c % publishers), so that a worker subscribed to one topic sees all of its sensors."""
     out = []
+    size = 14000 // parts
     for m in range(n):
+        part, c = m // chunk % parts, m // chunk // parts
+        j = c * chunk + m % chunk  # the message's place within its range's messages
         items = [
-            {"sensor_id": f"S-{(m * per + k) % 14000:05d}", "ts": iso(m), "values": {"level": 1.23}}
+            {
+                "sensor_id": f"S-{part * size + (j * per + k) % size:05d}",
+                "ts": iso(m),
+                "values": {"level": 1.23},
+            }
             for k in range(per)
         ]
         out.append(json.dumps(items, separators=(",", ":")).encode())
@@ -127,22 +141,34 @@ class Consumer:
     """A subprocess whose standard output tells how many messages it has consumed: one line per message
     (mosquitto_sub), or the running total after each batch (the ingestor)."""
 
-    def __init__(self, kind: str, url: str, sink: str) -> None:
+    def __init__(
+        self,
+        kind: str,
+        url: str,
+        sink: str,
+        topic: str = f"{PREFIX}/+",
+        changed: threading.Condition | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.kind = kind
         self.count = 0
         self.last_change = time.perf_counter()
-        self.changed = threading.Condition()
+        self.changed = changed or threading.Condition()
         if kind == "mosquitto_sub":
             argv = [*mosquitto_argv("mosquitto_sub", url), "-t", f"{PREFIX}/+"]
             argv += ["-V", "mqttv5", "-D", "connect", "receive-maximum", str(MqttConfig.receive_maximum)]
         else:
             argv = [sys.executable, str(Path(__file__).resolve()), "--child", "--url", url, "--sink", sink]
-        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, bufsize=0)
+            argv += ["--topic", topic]
+        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, bufsize=0, env=env)
         assert self.process.stdout is not None
         self._stdout: IO[bytes] = self.process.stdout
+        self.database = ""  # the sink's database, for the other ingestors of a group
         if kind == "ingestor":
-            if self._stdout.readline().strip() != b"ready":
+            word, _, database = self._stdout.readline().strip().partition(b" ")
+            if word != b"ready":
                 raise SystemExit("the ingestor did not start")
+            self.database = database.decode()
         else:
             time.sleep(0.5)  # mosquitto_sub gives no sign of its subscription being in place
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -177,7 +203,36 @@ class Consumer:
             self.process.wait()
 
 
-def child_main(url: str, sink_spec: str) -> None:
+class Group:
+    """Several ingestor processes, each subscribed to one publisher's topic: counted together."""
+
+    def __init__(self, url: str, sink: str, workers: int) -> None:
+        self.changed = threading.Condition()
+        first = Consumer("ingestor", url, sink, f"{PREFIX}/S0", self.changed)
+        # The others store into the first one's database (bench/ingest_sink.py), their own sensors each.
+        env = {**os.environ, "BENCH_INGEST_DATABASE_URL": first.database}
+        self.members = [first] + [
+            Consumer("ingestor", url, sink, f"{PREFIX}/S{k}", self.changed, env) for k in range(1, workers)
+        ]
+
+    @property
+    def count(self) -> int:
+        return sum(m.count for m in self.members)
+
+    @property
+    def last_change(self) -> float:
+        return max(m.last_change for m in self.members)
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: self.count >= count, timeout)
+
+    def close(self) -> None:
+        for m in self.members:
+            m.close()
+
+
+def child_main(url: str, sink_spec: str, topic: str) -> None:
     """The ingestor process: "ready" once subscribed, then the running total after each stored batch."""
     sink = load_sink(sink_spec)
     stored = 0
@@ -192,7 +247,7 @@ def child_main(url: str, sink_spec: str) -> None:
     config = MqttConfig(
         url=url,
         client_id=f"bench-ingestor-{uuid.uuid4().hex[:8]}",
-        topic=f"{PREFIX}/+",
+        topic=topic,
         share_group=None,
         session_expiry=0,  # killed at the end of a measurement: leave no session queueing for it
     )
@@ -200,7 +255,7 @@ def child_main(url: str, sink_spec: str) -> None:
     worker.start()
     if not worker.wait_connected(10):
         raise SystemExit("no connection to the broker")
-    print("ready", flush=True)
+    print("ready", os.environ.get("BENCH_INGEST_DATABASE_URL", ""), flush=True)
     try:
         while True:
             time.sleep(3600)
@@ -212,7 +267,7 @@ def child_main(url: str, sink_spec: str) -> None:
 
 
 def feed(
-    url: str, lines: list[bytes], consumer: Consumer, args: argparse.Namespace, chunk: int
+    url: str, lines: list[bytes], consumer: Consumer | Group, args: argparse.Namespace, chunk: int
 ) -> tuple[float, int]:
     """Publishes `lines` through mosquitto_pub processes, never more than the window ahead of the
     consumer; (messages/s from the first publish until the consumer has them all, messages missing after
@@ -264,11 +319,17 @@ def measure(
     url: str, kind: str, lines: list[bytes], args: argparse.Namespace, chunk: int
 ) -> tuple[float, int, float]:
     """(messages/s, messages missing, the consumer's CPU seconds per message consumed)."""
-    consumer = Consumer(kind, url, args.sink)
+    consumer: Consumer | Group
+    if kind == "ingestor" and args.workers > 1:
+        consumer = Group(url, args.sink, args.workers)
+        pids = [m.process.pid for m in consumer.members]
+    else:
+        consumer = Consumer(kind, url, args.sink)
+        pids = [consumer.process.pid]
     try:
-        cpu = cpu_seconds(consumer.process.pid)
+        cpu = sum(map(cpu_seconds, pids))
         rate, missing = feed(url, lines, consumer, args, chunk)
-        cpu = cpu_seconds(consumer.process.pid) - cpu
+        cpu = sum(map(cpu_seconds, pids)) - cpu
         return rate, missing, cpu / max(1, consumer.count)
     finally:
         consumer.close()
@@ -288,15 +349,25 @@ def main() -> None:
     parser.add_argument("--sink", default="noop", help="noop | service | package.module:factory")
     parser.add_argument("--publishers", type=int, default=2)
     parser.add_argument("--window", type=int, default=1800, help="messages published, not yet consumed")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="ingestor processes, worker k subscribed to publisher k's topic only (the gateway messages "
+        "then split the sensors between the topics); needs --publishers equal to it",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--topic", default=f"{PREFIX}/+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child_main(args.url, args.sink)
+        child_main(args.url, args.sink, args.topic)
         return
+    if args.workers > 1 and args.publishers != args.workers:
+        raise SystemExit("--workers N needs --publishers N (one topic each)")
     load_sink(args.sink)  # fail early on a bad --sink
 
     single = single_lines(args.messages)
-    gateway = gateway_lines(args.gateway_messages)
+    gateway = gateway_lines(args.gateway_messages, parts=args.workers)
     print(
         f"broker {args.url}; {args.messages:,} single-reading messages ({len(single[0])} B) and "
         f"{args.gateway_messages:,} gateway messages (100 readings, {len(gateway[0]):,} B) per run from "

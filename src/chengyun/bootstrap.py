@@ -207,7 +207,10 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool = True) 
 
         mqtt = MqttIngestor(
             MqttConfig(
-                url=settings.mqtt_url, client_id=settings.mqtt_client_id, share_group=settings.mqtt_group
+                url=settings.mqtt_url,
+                client_id=settings.mqtt_client_id,
+                topic=settings.mqtt_topic,
+                share_group=settings.mqtt_group,
             ),
             ingest.ingest_messages,
         )

@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env()
     changes: dict[str, object] = {}
-    for name in ("database_url", "host", "port", "speed", "mqtt_client_id"):
+    for name in ("database_url", "host", "port", "speed", "mqtt_client_id", "mqtt_topic"):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
@@ -798,6 +798,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--speed", type=float, help="模拟时钟倍速")
     p.add_argument("--mqtt-client-id", help="MQTT 客户端编号（重启时保持不变；多个工作进程各不相同）")
+    p.add_argument(
+        "--mqtt-topic",
+        help="本进程接入的 MQTT 主题（默认 chengyun/+/sensors/+；多个工作进程可按街道或网关主题分担传感器）",
+    )
 
     p = command("demo", "用内置的静安寺街道演示数据运行整个城运中心（SQLite）", cmd_demo)
     server_flags(p)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DB_FILE = Path("var") / "chengyun.db"
+# Every street's sensors (the topic contract: chengyun/{street}/sensors/{sensor_id}).
+MQTT_TOPIC = "chengyun/+/sensors/+"
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,9 @@ class Settings:
     # it, so it must stay the same across restarts and differ between workers sharing the stream.
     mqtt_client_id: str = field(default_factory=lambda: f"chengyun-{socket.gethostname()}-{os.getpid()}")
     mqtt_group: str = "chengyun"  # the shared subscription ($share/{group}/...) the workers split
+    # The topics this worker takes: several workers may split the sensors between them by topic (a
+    # street each, `chengyun/JAS/sensors/+`, or a gateway's topics), each sensor's stream in one of them.
+    mqtt_topic: str = MQTT_TOPIC
     # What a client (an address) may ask of the public routes (Open311, residents', health) a minute,
     # per process; 0 is no limit. Requests with a working token are not counted.
     public_reads_per_minute: int = 120
@@ -71,6 +76,7 @@ class Settings:
             readings_retention_days=retention,
             mqtt_client_id=env.get("CHENGYUN_MQTT_CLIENT_ID") or f"chengyun-{socket.gethostname()}",
             mqtt_group=env.get("CHENGYUN_MQTT_GROUP") or "chengyun",
+            mqtt_topic=env.get("CHENGYUN_MQTT_TOPIC", "").strip() or MQTT_TOPIC,
             public_reads_per_minute=reads,
             public_writes_per_minute=writes,
             sensor_state_save_s=state_save,

@@ -185,6 +185,33 @@ def test_two_workers_on_one_shared_subscription_store_each_message_once(
     assert all(len(s.messages) > 0 for s in sinks)
 
 
+def test_workers_with_topics_of_their_own_split_the_sensors_between_them(
+    mqtt_url: str, street: str, running: Callable[[MqttConfig, Collector], MqttIngestor]
+) -> None:
+    # CHENGYUN_MQTT_TOPIC: with the live state held in memory each sensor must stay with one worker, so
+    # the workers split the stream by topic (a street each here) instead of sharing every topic.
+    group = f"g{uuid.uuid4().hex[:8]}"
+    sinks = {"a": Collector(), "b": Collector()}
+    for part, sink in sinks.items():
+        running(
+            MqttConfig(
+                url=mqtt_url,
+                client_id=f"{street}-{part}",
+                topic=f"chengyun/{street}{part}/sensors/+",
+                share_group=group,
+                session_expiry=60,
+            ),
+            sink,
+        )
+    messages = [(f"chengyun/{street}{'ab'[i % 2]}/sensors/S{i % 10}", str(i).encode()) for i in range(400)]
+    with MqttPublisher(mqtt_url) as publisher:
+        publisher.publish_many(messages)
+    wait_for(lambda: sum(len(s.messages) for s in sinks.values()) >= len(messages))
+    time.sleep(0.2)  # nothing more comes
+    for part, sink in sinks.items():
+        assert sink.messages == [m for m in messages if m[0].startswith(f"chengyun/{street}{part}/")]
+
+
 def test_a_worker_stopped_on_purpose_leaves_the_group_so_the_others_get_everything(
     mqtt_url: str, street: str, running: Callable[[MqttConfig, Collector], MqttIngestor]
 ) -> None:

@@ -5,14 +5,16 @@ a reading, and a registry reload keeps what memory held."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from chengyun.adapters.clock import ManualClock
 from chengyun.adapters.payloads import decode_batch, decode_messages
-from chengyun.bootstrap import Center
+from chengyun.bootstrap import Center, build
 from chengyun.domain.alarms import AlarmEvent
 from chengyun.services.ingest import IngestService
 from chengyun.services.ports import AlarmQuery
@@ -145,6 +147,21 @@ def test_the_save_interval_is_read_from_the_environment() -> None:
             assert "CHENGYUN_SENSOR_STATE_SAVE_S" in str(exc)
         else:
             raise AssertionError(bad)
+
+
+def test_the_mqtt_topics_a_worker_takes_are_read_from_the_environment(tmp_path: Path) -> None:
+    base = {
+        "CHENGYUN_DATABASE_URL": f"sqlite:///{tmp_path / 'topic.db'}",
+        "CHENGYUN_MQTT_URL": "mqtt://127.0.0.1:1",
+    }
+    assert Settings.from_env(base).mqtt_topic == "chengyun/+/sensors/+"
+    settings = Settings.from_env({**base, "CHENGYUN_MQTT_TOPIC": "chengyun/JAS/sensors/+"})
+    center = build(replace(settings, run_worker=False))
+    try:
+        assert center.mqtt is not None
+        assert center.mqtt.config.subscription == "$share/chengyun/chengyun/JAS/sensors/+"
+    finally:
+        center.stop()
 
 
 def _offline_events(events: list[AlarmEvent], sensor_id: str) -> list[tuple[str, Any]]:
