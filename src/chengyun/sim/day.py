@@ -134,19 +134,11 @@ def peak_cover(start: datetime, days: int, people: int) -> tuple[str, str]:
     rng = random.Random(f"peak-cover:{people}")
     staff: list[dict[str, str]] = []
     for k in range(people):
-        name = ""
-        while not name or name in names:
-            name = rng.choice(jingansi.SURNAMES) + rng.choice(jingansi.GIVEN)
-        phone = ""
-        while not phone or phone in phones:
-            phone = "138" + "".join(rng.choice("0123456789") for _ in range(8))
-        names.add(name)
-        phones.add(phone)
         staff.append(
             {
                 "id": f"S{len(existing) + k + 1:03d}",
-                "name": name,
-                "phone": phone,
+                "name": jingansi.new_name(rng, names),
+                "phone": jingansi.new_phone(rng, phones, "138"),
                 "department": "chengyun",
                 "posts": "chief_responder",
                 "street": STREET,

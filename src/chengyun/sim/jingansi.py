@@ -939,16 +939,27 @@ def _people() -> tuple[_Person, ...]:
     phones: set[str] = set()
     people: list[_Person] = []
     for n, (dept, posts) in enumerate(plan, start=1):
-        name = fixed.get(n)
-        while name is None or (n not in fixed and name in names):
-            name = rng.choice(SURNAMES) + rng.choice(GIVEN)
-        names.add(name)
-        phone = ""
-        while not phone or phone in phones:
-            phone = "139" + "".join(rng.choice("0123456789") for _ in range(8))
-        phones.add(phone)
-        people.append(_Person(f"S{n:03d}", name, phone, dept, posts))
+        name = fixed.get(n) or new_name(rng, names)
+        people.append(_Person(f"S{n:03d}", name, new_phone(rng, phones, "139"), dept, posts))
     return tuple(people)
+
+
+def new_name(rng: random.Random, taken: set[str]) -> str:
+    """An invented Chinese name not in `taken`, which it is added to."""
+    name = ""
+    while not name or name in taken:
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+    taken.add(name)
+    return name
+
+
+def new_phone(rng: random.Random, taken: set[str], prefix: str) -> str:
+    """An invented mobile number (`prefix` and eight digits) not in `taken`, which it is added to."""
+    phone = ""
+    while not phone or phone in taken:
+        phone = prefix + "".join(rng.choice("0123456789") for _ in range(8))
+    taken.add(phone)
+    return phone
 
 
 def _ids(posts_first: str, start: int, count: int) -> list[str]:
