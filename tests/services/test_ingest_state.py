@@ -5,7 +5,7 @@ a reading, and a registry reload keeps what memory held."""
 from __future__ import annotations
 
 import random
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from chengyun.adapters.payloads import decode_batch, decode_messages
 from chengyun.bootstrap import Center, build
 from chengyun.domain.alarms import AlarmEvent
 from chengyun.services.ingest import IngestService
-from chengyun.services.ports import AlarmQuery
+from chengyun.services.ports import AlarmQuery, SensorLive
 from chengyun.settings import Settings
 from services.test_ingest import SENSORS_CSV, alarms_of, msg
 from street import ADMIN, STREET, T0
@@ -147,6 +147,15 @@ def test_the_save_interval_is_read_from_the_environment() -> None:
             assert "CHENGYUN_SENSOR_STATE_SAVE_S" in str(exc)
         else:
             raise AssertionError(bad)
+
+
+def test_a_leased_save_copies_every_field_of_the_live_state_but_the_later_check() -> None:
+    # Every field set to something other than its default, so a field the copy forgot would show.
+    live = SensorLive("S1", STREET, T0, {"level": 1.5}, {"high": {"active": True}}, T0, 7)
+    later = live.checked_later(timedelta(seconds=5))
+    assert later.check_at == T0 + timedelta(seconds=5)
+    assert asdict(later) == asdict(live) | {"check_at": T0 + timedelta(seconds=5)}
+    assert live.check_at == T0  # the cached state itself is not moved
 
 
 def test_the_mqtt_topics_a_worker_takes_are_read_from_the_environment(tmp_path: Path) -> None:

@@ -518,21 +518,8 @@ class IngestService:
                 cache[sensor_id] = (live, evaluator, sensor)
         if lease:
             hold = self._hold
-            # Copies with the later check time, made field by field (dataclasses.replace is several
-            # times slower, and a save touches every sensor of the street every `state_every` seconds).
             uow.sensors.save_live(
-                live
-                if live.check_at is None
-                else SensorLive(
-                    live.sensor_id,
-                    live.street,
-                    live.last_ts,
-                    live.values,
-                    live.state,
-                    live.check_at + hold,
-                    live.version,
-                )
-                for live, _ in lives.values()
+                live if live.check_at is None else live.checked_later(hold) for live, _ in lives.values()
             )
         else:
             uow.sensors.save_live(live for live, _ in lives.values())
