@@ -10,7 +10,7 @@ from builders import POLICY, a_token, an_order
 from chengyun.adapters.db.engine import make_engine
 from chengyun.adapters.db.uow import unit_of_work_factory
 from chengyun.domain.errors import NotFound, Unavailable
-from chengyun.services.ports import OrderQuery, UnitOfWorkFactory
+from chengyun.services.ports import GradeRecord, OrderQuery, UnitOfWorkFactory
 
 
 class Refused(Exception):
@@ -65,6 +65,26 @@ def test_a_database_error_in_a_block_leaves_the_transaction_usable(uow_factory: 
         uow.commit()
     with uow_factory() as uow:
         assert sorted(t.id for t in uow.tokens.list()) == ["t1", "t2"]
+
+
+def test_a_database_error_on_the_driver_path_is_sqlalchemys_and_leaves_the_transaction_usable(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    # A grade record is written on the driver's own cursor (sqlite3 or psycopg), not through SQLAlchemy.
+    order = an_order()
+    with uow_factory() as uow:
+        uow.orders.add(order, POLICY)
+        assert order.id is not None
+        with pytest.raises(IntegrityError), uow.savepoint():
+            uow.grades.save(
+                GradeRecord(order.id + 1000, order.street, repeats=1, graded_at=order.received_at)
+            )
+        uow.grades.save(GradeRecord(order.id, order.street, repeats=2, graded_at=order.received_at))
+        uow.commit()
+    with uow_factory() as uow:
+        record = uow.grades.get(order.id)
+        assert record is not None and record.repeats == 2
+        assert uow.grades.get(order.id + 1000) is None
 
 
 @pytest.mark.postgres
