@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from chengyun.cli import main
+from chengyun.cli import _parser, _settings, main
 
 
 @pytest.fixture
@@ -172,3 +172,10 @@ def test_sensors_import_export_round_trip_and_a_bad_row_is_named(
     assert main(["import", "sensors", str(tmp_path / "bad.csv"), "--street", "T"]) == 2
     err = capsys.readouterr().err
     assert "未导入任何数据" in err and '"row": 4' in err and "NOWHERE" in err
+
+
+def test_a_worker_takes_the_mqtt_topics_given_on_the_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CHENGYUN_MQTT_TOPIC", raising=False)
+    assert _settings(_parser().parse_args(["worker"])).mqtt_topic == "chengyun/+/sensors/+"
+    args = _parser().parse_args(["worker", "--mqtt-topic", "chengyun/JAS/sensors/+"])
+    assert _settings(args).mqtt_topic == "chengyun/JAS/sensors/+"
