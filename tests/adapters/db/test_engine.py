@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import JSON, Column, Engine, Integer, MetaData, Table, select
 
 from builders import POLICY, an_order
+from chengyun.adapters.db import engine as engine_module
 from chengyun.adapters.db.engine import make_engine
 from chengyun.adapters.db.migrate import upgrade
 from chengyun.adapters.db.uow import SqlUnitOfWork
@@ -95,7 +96,6 @@ def test_plain_postgresql_urls_are_driven_by_psycopg_3() -> None:
     try:
         assert engine.dialect.name == "postgresql"
         assert engine.dialect.driver == "psycopg"
-        assert engine.pool._pre_ping
     finally:
         engine.dispose()
 
@@ -154,6 +154,27 @@ def test_a_connection_dropped_mid_transaction_raises_unavailable_and_the_next_un
             uow.commit()
         with admin.connect() as other:
             assert other.exec_driver_sql("SELECT count(*) FROM orders").scalar_one() == 1
+    finally:
+        engine.dispose()
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_the_server_ended_while_it_sat_idle_is_replaced_without_an_error(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(postgres_url)
+    admin = make_engine(postgres_url)
+    try:
+        with SqlUnitOfWork(engine) as uow:
+            backend = uow.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with admin.begin() as other:  # the pooled connection's session ends, as a restart would end it
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
+        monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 0.0)  # "a while" has passed
+        with SqlUnitOfWork(engine) as uow:
+            assert uow.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != backend
+            uow.orders.add(an_order(), POLICY)
+            uow.commit()
     finally:
         engine.dispose()
         admin.dispose()

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import msgspec
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 CONNECT_TIMEOUT_S = 5
+PING_AFTER_IDLE_S = 1.0  # a PostgreSQL connection idle longer than this is pinged before reuse
+_USED_AT = "cy_used_at"
 # A scratch file (the simulator's) is thrown away after the run, so a crash may lose it: no syncing at
 # all, and a page cache big enough for a day of sensor readings' working set (each upload round writes
 # the last page of every sensor's series, the hourly roll-up reads the hour back): 256 MiB instead of
@@ -60,17 +64,43 @@ def make_engine(
 def _postgres_engine(url: URL) -> Engine:
     # psycopg 3 is the driver we install; a bare postgresql:// would pick psycopg2.
     url = url.set(drivername="postgresql+psycopg")
-    return create_engine(
+    engine = create_engine(
         url,
         # A server that does not answer at all (a network partition, not a refusal) fails the request
         # after a few seconds, as a 503, instead of holding it for the operating system's TCP timeout.
         connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
-        pool_pre_ping=True,
         pool_size=10,
         max_overflow=20,
         pool_recycle=1800,
         **_JSON,
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """A pooled connection that has sat idle for a while is pinged before it is handed out, and replaced
+    if the server has gone away meanwhile (a restart, an idle timeout). SQLAlchemy's `pool_pre_ping`
+    pings at every checkout: a round trip per transaction, a tenth of a group-commit batch's time under
+    an intake rush, for connections that were in use a few milliseconds earlier. One lost in that short
+    gap fails its statement as any connection lost mid-transaction does (a retriable 503), and the pool
+    then replaces every connection it held."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _used(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_USED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_USED_AT, 0.0) < PING_AFTER_IDLE_S:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            # The pool drops this connection and checks out another (a new one if need be).
+            raise DisconnectionError(str(exc)) from exc
 
 
 def _sqlite_engine(url: URL, busy_timeout_ms: int, scratch: bool = False) -> Engine:
