@@ -574,19 +574,23 @@ def test_on_postgresql_a_second_writer_cannot_append_to_the_timeline_before_the_
     uow_factory: UnitOfWorkFactory,
 ) -> None:
     # Otherwise its later ids could become visible first and a live feed would skip the earlier ones.
-    # Entries are written just before commit (flush_timeline), so the lock is held only from there.
+    # A read of the timeline writes the entries collected so far, and from then the lock is held.
     with uow_factory() as first:
         first.orders.add(an_order(), POLICY)
-        first.orders.flush_timeline()
+        assert first.orders.last_event_id() > 0  # written, not yet committed
         with uow_factory() as second:
             second.connection.exec_driver_sql("SET LOCAL lock_timeout = '50ms'")
             second.orders.add(an_order(), POLICY)
             with pytest.raises(Conflict):
-                second.orders.flush_timeline()
+                second.commit()  # its entries, sent with its commit, wait for the first's lock
         first.commit()
     with uow_factory() as third:
         third.orders.add(an_order(), POLICY)
         third.commit()
+    with uow_factory() as reader:
+        stored = reader.orders.events_since(0, None, 100)
+    assert len(stored) == 2  # the first's entry and the third's; nothing of the second
+    assert [event_id for event_id, _ in stored] == sorted(event_id for event_id, _ in stored)
 
 
 def test_duplicate_candidates_are_the_stored_orders_as_the_check_reads_them(

@@ -23,7 +23,7 @@ decode = msgspec.json.Decoder(list[Mark]).decode
 _ID = t.order_marks.c.order_id
 # Built once: building a select per call cost more than running it.
 _STORED = select(_ID, t.order_marks.c.marks).where(_ID.in_(bindparam("ids", expanding=True)))
-_INSERT = insert(t.order_marks)
+INSERT = insert(t.order_marks)
 _UPDATE = update(t.order_marks).where(_ID == bindparam("id")).values(marks=bindparam("text"))  # noqa: SIM300
 
 
@@ -31,9 +31,11 @@ def encode(marks: Sequence[Mark]) -> str:
     return _encode(marks).decode()
 
 
-def project(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+def project(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Append the marks among timeline `rows` (about to be inserted, each order's in seq order) to their
-    orders' projections. An order whose first entry is among the rows has none yet: nothing to read."""
+    orders' projections. An order whose first entry is among the rows has none yet: nothing to read.
+    The projections stored already are updated here; the new ones are returned, rows of `INSERT`, for
+    the caller to write with the entries (on PostgreSQL in the commit's round trip)."""
     added: dict[int, list[Mark]] = {}
     fresh: set[int] = set()
     for row in rows:
@@ -44,7 +46,7 @@ def project(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         if mark is not None:
             added.setdefault(order_id, []).append(mark)
     if not added:
-        return
+        return []
     stored: dict[int, str] = {}
     known = [order_id for order_id in added if order_id not in fresh]
     if known:
@@ -60,7 +62,6 @@ def project(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         for order_id in added
         if order_id in stored
     ]
-    if inserts:
-        connection.execute(_INSERT, inserts)
     if updates:
         connection.execute(_UPDATE, updates)
+    return inserts

@@ -409,6 +409,7 @@ def _entry_from(row: Row[Any]) -> TimelineEntry:
 
 _INSERT_ORDER = insert(t.orders)
 _INSERT_ENTRIES = insert(t.timeline)
+_LOCK_TIMELINE = f"SELECT pg_advisory_xact_lock({TIMELINE_LOCK_KEY})"
 
 
 class _Prepared:
@@ -961,21 +962,42 @@ class SqlOrderRepository(_Repository):
     def restore_timeline(self, pending: builtins.list[dict[str, Any]]) -> None:
         self._pending = pending
 
-    def flush_timeline(self) -> None:
-        """Write the entries collected so far. The unit of work calls this just before it commits, so
-        PostgreSQL's timeline lock is held for as short a time as possible."""
-        if not self._pending:
-            return
+    def flush_timeline(self, commit: Callable[[], None] | None = None) -> None:
+        """Write the entries collected so far: reads of the timeline call this first, and the unit of
+        work just before it commits; on PostgreSQL it passes the driver's `commit`, which then goes to
+        the server in the same round trip as the entries."""
         rows, self._pending = self._pending, []
-        # The assessed marks' projection, in this transaction (before the lock).
-        with translate_errors(self._conn):
-            marks.project(self._conn, rows)
-        if self._dialect == "postgresql":
-            # Live feeds read "ids above the last one seen", so ids must become visible in id order.
-            # A sequence hands out ids at insert time, not at commit: without this lock a later id could
-            # commit first and a reader would skip the earlier one for good. SQLite needs no lock:
-            # BEGIN IMMEDIATE already serialises writers.
-            self._run(select(func.pg_advisory_xact_lock(TIMELINE_LOCK_KEY)))
+        if not rows and commit is None:
+            return
+        new_marks: builtins.list[dict[str, Any]] = []
+        if rows:
+            # The assessed marks' projection, in this transaction (before the lock).
+            with translate_errors(self._conn):
+                new_marks = marks.project(self._conn, rows)
+        if self._dialect != "postgresql":  # SQLite: BEGIN IMMEDIATE already serialises writers
+            self._write_entries(rows, new_marks)
+            return
+        # Live feeds read "ids above the last one seen", so ids must become visible in id order. A
+        # sequence hands out ids at insert time, not at commit: without this lock, held to the end of
+        # the transaction, a later id could commit first and a reader would skip the earlier one for
+        # good. The lock, the rows and the commit go to the server together (psycopg's pipeline mode):
+        # one round trip, and the lock is held for the server's own work, not for the client's turns.
+        driver = self._conn.connection.driver_connection
+        assert driver is not None
+        with driver_errors(self._conn, _LOCK_TIMELINE), driver.pipeline():
+            if rows:
+                driver.execute(_LOCK_TIMELINE)
+                self._write_entries(rows, new_marks)
+            if commit is not None:
+                commit()
+
+    def _write_entries(
+        self, rows: builtins.list[dict[str, Any]], new_marks: builtins.list[dict[str, Any]]
+    ) -> None:
+        if not rows:
+            return
+        if new_marks:
+            self._run_prepared(marks.INSERT, new_marks, many=True).close()
         self._run_prepared(_INSERT_ENTRIES, rows, many=True).close()
 
     @staticmethod

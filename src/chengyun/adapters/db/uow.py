@@ -133,9 +133,17 @@ class SqlUnitOfWork:
             lock.release()
 
     def commit(self) -> None:
-        with translate_errors(self._connection):
-            self._orders.flush_timeline()
-            self.connection.commit()
+        connection = self.connection
+        with translate_errors(connection):
+            if connection.dialect.name == "postgresql":
+                # The rest of the transaction and the commit in one round trip; SQLAlchemy's own
+                # commit then finds nothing left to do on the driver and closes its transaction.
+                driver = connection.connection.driver_connection
+                assert driver is not None
+                self._orders.flush_timeline(driver.commit)
+            else:
+                self._orders.flush_timeline()
+            connection.commit()
 
     def rollback(self) -> None:
         self._orders.discard_timeline()
