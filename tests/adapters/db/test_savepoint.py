@@ -41,6 +41,43 @@ def test_a_failed_block_is_undone_and_the_rest_of_the_transaction_is_kept(
         assert uow.orders.search(OrderQuery()).total == 2
 
 
+def test_blocks_in_a_row_each_keep_or_lose_their_own_work(uow_factory: UnitOfWorkFactory) -> None:
+    # As a group commit's batch: each piece of work in a block of its own, one after the other.
+    first, second, third, fourth = (an_order(description=f"第{n}件") for n in "一二三四")
+    with uow_factory() as uow:
+        for order in (first, second):
+            with uow.savepoint():
+                uow.orders.add(order, POLICY)
+        with pytest.raises(IntegrityError), uow.savepoint():
+            uow.orders.add(third, POLICY)
+            uow.tokens.add(a_token("t1"), "hash-1")
+            uow.tokens.add(a_token("t1"), "hash-2")  # refused by the database: the block is undone
+        with uow.savepoint():
+            uow.orders.add(fourth, POLICY)
+        uow.commit()
+    with uow_factory() as uow:
+        stored = uow.orders.search(OrderQuery()).items
+        assert sorted(o.description for o in stored) == ["第一件", "第二件", "第四件"]
+        assert uow.tokens.list() == []
+
+
+def test_a_failed_block_undoes_the_blocks_that_succeeded_inside_it(uow_factory: UnitOfWorkFactory) -> None:
+    before, outer, inner, outer_after = (an_order(description=d) for d in ("之前", "外层", "内层", "之后"))
+    with uow_factory() as uow:
+        with uow.savepoint():
+            uow.orders.add(before, POLICY)
+        with pytest.raises(IntegrityError), uow.savepoint():
+            uow.orders.add(outer, POLICY)
+            with uow.savepoint():
+                uow.orders.add(inner, POLICY)
+            uow.orders.add(outer_after, POLICY)
+            uow.tokens.add(a_token("t1"), "hash-1")
+            uow.tokens.add(a_token("t1"), "hash-2")  # the database refuses it after the inner block
+        uow.commit()
+    with uow_factory() as uow:
+        assert [o.description for o in uow.orders.search(OrderQuery()).items] == ["之前"]
+
+
 def test_entries_of_earlier_work_written_out_in_a_failed_block_are_still_stored(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
