@@ -455,7 +455,8 @@ class AlarmFeedItem:
 class SensorRepository(Protocol):
     # registry
     def upsert(self, sensors: Iterable[Sensor]) -> int:
-        """Insert or replace sensors (by id); returns how many."""
+        """Insert or replace sensors (by id); returns how many were given. The registry stamp moves
+        only if one of them was new or differed from its stored entry."""
 
     def get(self, sensor_id: str) -> Sensor:
         """NotFound when there is no such sensor."""

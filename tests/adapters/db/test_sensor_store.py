@@ -113,6 +113,32 @@ def test_list_filters_counts_and_removal_change_the_stamp(uow_factory: UnitOfWor
         assert uow.sensors.get("A-2").watches == "B-002"
 
 
+def test_registering_unchanged_sensors_again_leaves_the_stamp_where_it_was(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    # Every worker reloads the whole registry when the stamp moves: a process registering the same
+    # sensors at its start (bench/ingest_sink.py's second worker) must not make the others do so.
+    sensors = [a_sensor("A-1"), a_sensor("A-2", kind=SensorKind.GAS), custom_sensor()]
+    with uow_factory() as uow:
+        uow.sensors.upsert(sensors)
+        uow.commit()
+        stamp = uow.sensors.registry_stamp()
+
+    with uow_factory() as uow:
+        again = [a_sensor("A-1"), a_sensor("A-2", kind=SensorKind.GAS), custom_sensor()]
+        assert uow.sensors.upsert(again + again[:1]) == 3  # how many were given, changed or not
+        uow.commit()
+        assert uow.sensors.registry_stamp() == stamp
+
+        moved = Sensor("A-1", "JAS", SensorKind.TILT, Point(121.4501, 31.22), "B-001")
+        assert uow.sensors.upsert([*again, moved, a_sensor("A-4")]) == 4
+        uow.commit()
+        assert uow.sensors.registry_stamp() != stamp
+        assert uow.sensors.get("A-1").location == moved.location
+        assert uow.sensors.get("A-4") == a_sensor("A-4")
+        assert uow.sensors.get("W-9") == custom_sensor()
+
+
 # --- live state ----------------------------------------------------------------------------------
 
 

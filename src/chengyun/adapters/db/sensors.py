@@ -343,13 +343,22 @@ class SqlSensorRepository:
     # --- registry ---
 
     def upsert(self, sensors: Iterable[Sensor]) -> int:
-        rows = list({s.id: _sensor_values(s) for s in sensors}.values())
-        if not rows:
+        given = {s.id: s for s in sensors}
+        if not given:
             return 0
-        for chunk in _chunks(rows, 1000):
-            self._upsert_rows(t.sensors, chunk, ["id"])
-        self._bump_stamp()
-        return len(rows)
+        # Only new or changed entries are written, and the stamp moves only if there are any: every
+        # process reloads the whole registry when it moves, so an import that changes nothing (a gateway
+        # or worker registering its sensors again at start, a nightly re-import) must not make them.
+        stored: dict[str, Sensor] = {}
+        for chunk in _chunks(sorted(given)):
+            found = self._run(select(t.sensors).where(t.sensors.c.id.in_(chunk)))
+            stored.update((row.id, _sensor_from(row)) for row in found)
+        rows = [_sensor_values(s) for sensor_id, s in given.items() if stored.get(sensor_id) != s]
+        for part in _chunks(rows, 1000):
+            self._upsert_rows(t.sensors, part, ["id"])
+        if rows:
+            self._bump_stamp()
+        return len(given)
 
     def get(self, sensor_id: str) -> Sensor:
         row = self._run(select(t.sensors).where(t.sensors.c.id == sensor_id)).first()
