@@ -231,6 +231,28 @@ def test_a_redelivered_point_is_skipped(uow_factory: UnitOfWorkFactory) -> None:
         assert uow.sensors.add_readings([]) == 0
 
 
+def test_a_large_batch_of_points_is_stored_whole_skipping_redelivered_and_repeated_ones(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    # More points than one SQLite statement takes (100): whole statements and a rest of single rows,
+    # with repeats inside one statement, across two, in the rest, and of points stored before.
+    ms = round(T.timestamp() * 1000)
+    rows = [(f"S-{i // 10:03d}", "level", ms + 1000 * (i % 10), float(i), "JAS") for i in range(357)]
+    with uow_factory() as uow:
+        assert uow.sensors.add_points(rows[:5]) == 5
+        uow.commit()
+    # Copies (value -1) of points: stored before (3), earlier in the batch (20), later in it (150, 356:
+    # the copy comes first and stays, the point itself is skipped).
+    copies = [(*rows[i][:3], -1.0, "JAS") for i in (20, 3, 150, 356)]
+    mixed = [*rows[:30], *copies, *rows[30:]]
+    with uow_factory() as uow:
+        assert uow.sensors.add_points(mixed) == 352
+        uow.commit()
+        assert uow.sensors.reading_count() == 357
+        got = uow.sensors.series("S-035", "level", T, T + timedelta(minutes=1), "raw")
+    assert [p.maximum for p in got] == [*(float(i) for i in range(350, 356)), -1.0]
+
+
 def test_points_in_the_drivers_shape_are_stored_as_their_readings_would_be(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
