@@ -403,15 +403,24 @@ class IngestService:
         """The live state and rule evaluator of each sensor, locked for this transaction. A worker keeps
         what it saved last; only a sensor whose stored version moved on (another worker took a batch of
         it) or that it has not seen is read and restored from the store."""
-        versions = uow.sensors.versions(sensor_ids)
         cache = self._cache
         out: dict[str, tuple[SensorLive, SensorEvaluator]] = {}
+        hits: list[tuple[str, tuple[SensorLive, SensorEvaluator, Sensor]]] = []
+        seen: dict[str, int] = {}
         missing: list[str] = []
         for sensor_id in sensor_ids:
             hit = cache.get(sensor_id)
-            if hit is None or hit[0].version != versions.get(sensor_id, -1):
+            if hit is None:
                 missing.append(sensor_id)
-                continue
+            else:
+                hits.append((sensor_id, hit))
+                seen[sensor_id] = hit[0].version
+        # The store names only the sensors whose version moved (usually none), and locks them all.
+        moved = uow.sensors.moved(seen, missing)
+        if moved:
+            hits = [(sensor_id, hit) for sensor_id, hit in hits if sensor_id not in moved]
+            missing = [sensor_id for sensor_id in sensor_ids if sensor_id not in cache or sensor_id in moved]
+        for sensor_id, hit in hits:
             sensor = registry[sensor_id]
             evaluator = hit[1]
             if hit[2] is not sensor:

@@ -189,6 +189,21 @@ def test_live_reads_many_sensors_at_once(uow_factory: UnitOfWorkFactory) -> None
     assert got["S-05999"].values == {"level": 5999.0}
 
 
+def test_moved_names_only_the_sensors_whose_stored_version_is_not_the_one_seen(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    with uow_factory() as uow:
+        uow.sensors.save_live([SensorLive("A", "JAS", version=3), SensorLive("B", "JAS", version=5)])
+        uow.commit()
+
+    with uow_factory() as uow:
+        # A as seen; B saved since by someone else; C never stored (-1, as seen); D seen but gone.
+        seen = {"A": 3, "B": 4, "C": -1, "D": 2}
+        assert uow.sensors.moved(seen, ["E"]) == {"B": 5, "D": -1}
+        assert uow.sensors.moved({}, ["A"]) == {}
+        assert uow.sensors.moved({f"S-{i:05d}": -1 for i in range(6000)}) == {}
+
+
 def test_claim_checks_returns_only_the_due_ones_soonest_first(uow_factory: UnitOfWorkFactory) -> None:
     with uow_factory() as uow:
         uow.sensors.save_live(

@@ -170,6 +170,13 @@ _PG_SAVE_LIVE = (
 _SQLITE_LIVE = "SELECT {cols} FROM sensor_live WHERE sensor_id IN ({marks})"
 _SQLITE_VERSIONS = "SELECT sensor_id, version FROM sensor_live WHERE sensor_id IN ({marks})"
 _PG_VERSIONS = "SELECT sensor_id, version FROM sensor_live WHERE sensor_id = ANY(%s) ORDER BY sensor_id"
+# The sensors of a JSON object {id: version seen} whose stored version is another (-1: no row). One
+# parameter and usually no row back, instead of every sensor's id bound and its version returned (a
+# batch's 7,000 sensors: 21 → 6 ms here).
+_SQLITE_MOVED = (
+    "SELECT j.key, coalesce(l.version, -1) FROM json_each(?) AS j "
+    "LEFT JOIN sensor_live AS l ON l.sensor_id = j.key WHERE coalesce(l.version, -1) != j.value"
+)
 _PG_LIVE = f"SELECT {_LIVE_COLUMNS} FROM sensor_live WHERE sensor_id = ANY(%s) ORDER BY sensor_id"
 
 
@@ -476,6 +483,16 @@ class SqlSensorRepository:
                 cursor.execute(_SQLITE_VERSIONS.format(marks=", ".join("?" * len(chunk))), chunk)
                 out.update(cursor.fetchall())
         return out
+
+    def moved(self, seen: Mapping[str, int], others: Collection[str] = ()) -> dict[str, int]:
+        if self._pg:  # the row locks are needed anyway: every version comes back and is compared here
+            stored = self.versions([*seen, *others])
+            return {s: v for s, old in seen.items() if (v := stored.get(s, -1)) != old}
+        if not seen:
+            return {}
+        with self._driver() as cursor:
+            cursor.execute(_SQLITE_MOVED, (_json_encode(seen).decode(),))
+            return dict(cursor.fetchall())
 
     def save_live(self, states: Iterable[SensorLive]) -> None:
         # One row per sensor (the last given wins): an upsert may not touch a row twice.
