@@ -113,7 +113,7 @@ _SQLITE_ADD_READINGS = (
 # Points a statement on SQLite (500 parameters, within every SQLite's limit of 999). `executemany` runs
 # the one-row statement once a row: each row pays a statement's start and halt and the driver's release
 # and retake of the interpreter's lock around it (together about a third of the insert's CPU; 6.5 → 4.4
-# µs a row for 45,000 rows of 7,000 sensors, bench/README.md "Sensor gateway on SQLite").
+# µs a row for 45,000 rows of 7,000 sensors; bench/README.md, "Sensor gateway on SQLite").
 _SQLITE_POINTS_PER_INSERT = 100
 _SQLITE_ADD_MANY_READINGS = (
     "INSERT OR IGNORE INTO readings (sensor_id, quantity, ts, value, street) VALUES "
