@@ -455,7 +455,8 @@ class AlarmFeedItem:
 class SensorRepository(Protocol):
     # registry
     def upsert(self, sensors: Iterable[Sensor]) -> int:
-        """Insert or replace sensors (by id); returns how many."""
+        """Insert or replace sensors (by id); returns how many were given. The registry stamp moves
+        only if one of them was new or differed from its stored entry."""
 
     def get(self, sensor_id: str) -> Sensor:
         """NotFound when there is no such sensor."""
@@ -478,6 +479,12 @@ class SensorRepository(Protocol):
 
     def versions(self, sensor_ids: Collection[str], *, lock: bool = True) -> dict[str, int]:
         """Each sensor's live-state version (missing ones are absent), locked like `live`."""
+
+    def moved(self, seen: Mapping[str, int], others: Collection[str] = ()) -> dict[str, int]:
+        """Of the sensors in `seen` (id -> the live-state version this process last read or saved),
+        those whose stored version is another one, with it (-1: none stored). Every sensor of `seen`
+        and `others` is locked for this transaction like `live` (on PostgreSQL: row locks in id order;
+        SQLite's transaction holds the write lock already)."""
 
     def save_live(self, states: Iterable[SensorLive]) -> None:
         """Insert or replace; stores each state's `version` as given (the caller bumps it)."""

@@ -113,6 +113,32 @@ def test_list_filters_counts_and_removal_change_the_stamp(uow_factory: UnitOfWor
         assert uow.sensors.get("A-2").watches == "B-002"
 
 
+def test_registering_unchanged_sensors_again_leaves_the_stamp_where_it_was(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    # Every worker reloads the whole registry when the stamp moves: a process registering the same
+    # sensors at its start (bench/ingest_sink.py's second worker) must not make the others do so.
+    sensors = [a_sensor("A-1"), a_sensor("A-2", kind=SensorKind.GAS), custom_sensor()]
+    with uow_factory() as uow:
+        uow.sensors.upsert(sensors)
+        uow.commit()
+        stamp = uow.sensors.registry_stamp()
+
+    with uow_factory() as uow:
+        again = [a_sensor("A-1"), a_sensor("A-2", kind=SensorKind.GAS), custom_sensor()]
+        assert uow.sensors.upsert(again + again[:1]) == 3  # how many were given, changed or not
+        uow.commit()
+        assert uow.sensors.registry_stamp() == stamp
+
+        moved = Sensor("A-1", "JAS", SensorKind.TILT, Point(121.4501, 31.22), "B-001")
+        assert uow.sensors.upsert([*again, moved, a_sensor("A-4")]) == 4
+        uow.commit()
+        assert uow.sensors.registry_stamp() != stamp
+        assert uow.sensors.get("A-1").location == moved.location
+        assert uow.sensors.get("A-4") == a_sensor("A-4")
+        assert uow.sensors.get("W-9") == custom_sensor()
+
+
 # --- live state ----------------------------------------------------------------------------------
 
 
@@ -163,6 +189,21 @@ def test_live_reads_many_sensors_at_once(uow_factory: UnitOfWorkFactory) -> None
     assert got["S-05999"].values == {"level": 5999.0}
 
 
+def test_moved_names_only_the_sensors_whose_stored_version_is_not_the_one_seen(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    with uow_factory() as uow:
+        uow.sensors.save_live([SensorLive("A", "JAS", version=3), SensorLive("B", "JAS", version=5)])
+        uow.commit()
+
+    with uow_factory() as uow:
+        # A as seen; B saved since by someone else; C never stored (-1, as seen); D seen but gone.
+        seen = {"A": 3, "B": 4, "C": -1, "D": 2}
+        assert uow.sensors.moved(seen, ["E"]) == {"B": 5, "D": -1}
+        assert uow.sensors.moved({}, ["A"]) == {}
+        assert uow.sensors.moved({f"S-{i:05d}": -1 for i in range(6000)}) == {}
+
+
 def test_claim_checks_returns_only_the_due_ones_soonest_first(uow_factory: UnitOfWorkFactory) -> None:
     with uow_factory() as uow:
         uow.sensors.save_live(
@@ -203,6 +244,28 @@ def test_a_redelivered_point_is_skipped(uow_factory: UnitOfWorkFactory) -> None:
         assert uow.sensors.reading_count() == 5
         assert uow.sensors.reading_count("NJX") == 1
         assert uow.sensors.add_readings([]) == 0
+
+
+def test_a_large_batch_of_points_is_stored_whole_skipping_redelivered_and_repeated_ones(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    # More points than one SQLite statement takes (100): whole statements and a rest of single rows,
+    # with repeats inside one statement, across two, in the rest, and of points stored before.
+    ms = round(T.timestamp() * 1000)
+    rows = [(f"S-{i // 10:03d}", "level", ms + 1000 * (i % 10), float(i), "JAS") for i in range(357)]
+    with uow_factory() as uow:
+        assert uow.sensors.add_points(rows[:5]) == 5
+        uow.commit()
+    # Copies (value -1) of points: stored before (3), earlier in the batch (20), later in it (150, 356:
+    # the copy comes first and stays, the point itself is skipped).
+    copies = [(*rows[i][:3], -1.0, "JAS") for i in (20, 3, 150, 356)]
+    mixed = [*rows[:30], *copies, *rows[30:]]
+    with uow_factory() as uow:
+        assert uow.sensors.add_points(mixed) == 352
+        uow.commit()
+        assert uow.sensors.reading_count() == 357
+        got = uow.sensors.series("S-035", "level", T, T + timedelta(minutes=1), "raw")
+    assert [p.maximum for p in got] == [*(float(i) for i in range(350, 356)), -1.0]
 
 
 def test_points_in_the_drivers_shape_are_stored_as_their_readings_would_be(
