@@ -40,7 +40,9 @@ from sensor_mqtt import gateway_lines
 TOPIC = "chengyun/bench/sensors/GW"
 
 
-def _center(url: str, state_every: float = 0.0) -> Center:
+def registered_center(url: str, state_every: float = 0.0) -> Center:
+    """A center on `url` with the 14,064 bench gauges registered, watched and their evaluators built,
+    on a manual clock; the heap frozen (also used by sensor_instructions.py)."""
     clock = ManualClock(ingest_sink.NOW + timedelta(minutes=1))
     settings = Settings(database_url=url, run_worker=False, sensor_state_save_s=state_every)
     center = build(settings, clock=clock)
@@ -98,7 +100,7 @@ def measure(
 ) -> tuple[float, float]:
     bodies = _bodies(args.points, args.per_body)
     with url_of() as url:
-        center = _center(url, args.state_every if kind == "held" else 0.0)
+        center = registered_center(url, args.state_every if kind == "held" else 0.0)
         try:
             wall, cpu = time.perf_counter(), time.process_time()
             stored = _run(center, kind, bodies, args.per_batch)

@@ -20,18 +20,15 @@ PYTHONHASHSEED=0 for repeatable counts (a set's or dict's order can change a loo
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import subprocess
 import sys
 import time
-from datetime import timedelta
 
 import ingest_sink
 from _common import temp_database
 from chengyun.adapters.clock import ManualClock
-from chengyun.bootstrap import build
-from chengyun.settings import Settings
+from sensor_ingest import registered_center
 from sensor_mqtt import gateway_lines
 
 TOPIC = "chengyun/bench/sensors/S0"
@@ -60,17 +57,10 @@ def main() -> None:
     mine = [(TOPIC, line) for m, line in enumerate(lines) if m // 20 % 2 == 0][: total * PER_BATCH]
     batches = [mine[i : i + PER_BATCH] for i in range(0, len(mine), PER_BATCH)]
     with temp_database("sqlite", None) as url:
-        clock = ManualClock(ingest_sink.NOW + timedelta(minutes=1))
-        settings = Settings(database_url=url, run_worker=False, sensor_state_save_s=ingest_sink.HELD_S)
-        center = build(settings, clock=clock)
+        center = registered_center(url, ingest_sink.HELD_S)
+        clock = center.clock
+        assert isinstance(clock, ManualClock)
         try:
-            sensors = ingest_sink.bench_sensors()
-            with center.uow() as uow:
-                uow.sensors.upsert(sensors)
-                uow.commit()
-            center.ingest.start_watching(sensors, clock.now())
-            center.ingest.warm()
-            gc.freeze()
             ingest = center.ingest.ingest_messages
             for batch in batches[: args.warm]:
                 ingest(batch)
