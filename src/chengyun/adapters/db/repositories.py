@@ -994,8 +994,6 @@ class SqlOrderRepository(_Repository):
     def _write_entries(
         self, rows: builtins.list[dict[str, Any]], new_marks: builtins.list[dict[str, Any]]
     ) -> None:
-        if not rows:
-            return
         if new_marks:
             self._run_prepared(marks.INSERT, new_marks, many=True).close()
         self._run_prepared(_INSERT_ENTRIES, rows, many=True).close()

@@ -69,8 +69,8 @@ class SqlUnitOfWork:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        # Several statements in one round trip: PostgreSQL (psycopg); SQLite runs in-process anyway.
-        self._batched = engine.dialect.name == "postgresql"
+        # PostgreSQL (psycopg) takes several statements in one round trip; SQLite runs in-process anyway.
+        self._postgres = engine.dialect.name == "postgresql"
         self._unreleased = 0
         self._connection: Connection | None = None
         self._lock: threading.RLock | None = None
@@ -139,7 +139,7 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         connection = self.connection
         with translate_errors(connection):
-            if connection.dialect.name == "postgresql":
+            if self._postgres:
                 # The rest of the transaction and the commit in one round trip; SQLAlchemy's own
                 # commit then finds nothing left to do on the driver and closes its transaction.
                 driver = connection.connection.driver_connection
@@ -181,7 +181,7 @@ class SqlUnitOfWork:
             owed = len(self._releases())
             run(*[_ROLLBACK_TO, _RELEASE] * (owed + 1))
             raise
-        if self._batched:
+        if self._postgres:
             self._unreleased += 1
         else:
             run(_RELEASE)
@@ -200,10 +200,10 @@ class SqlUnitOfWork:
         connection = self.connection
         driver = connection.connection.driver_connection
         assert driver is not None
-        batched = self._batched
+        together = self._postgres
 
         def on_driver(*statements: str) -> None:
-            for sql in [" ".join(statements)] if batched else statements:
+            for sql in [" ".join(statements)] if together else statements:
                 with driver_errors(connection, sql):
                     driver.execute(sql)
 
