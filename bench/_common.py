@@ -9,7 +9,7 @@ import statistics
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -112,6 +112,65 @@ def proc_cpu_s(pid: int | None = None) -> float:
     stat = Path(f"/proc/{pid or os.getpid()}/stat").read_text()
     fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "; utime and stime are fields 14, 15
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    """A process and its descendants alive now (a server's worker processes, say)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, ()))
+    return tree
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by a process and its live descendants."""
+    total = 0.0
+    for member in process_tree(pid):
+        with suppress(OSError):  # ended meanwhile
+            total += proc_cpu_s(member)
+    return total
+
+
+def tree_memory_mb(pid: int) -> tuple[float, float]:
+    """(current RSS, sum of the peak RSSes) of a process and its live descendants, in MiB."""
+    now = peak = 0.0
+    for member in process_tree(pid):
+        try:
+            rss, hwm = proc_memory_mb(member)
+        except OSError:
+            continue
+        now, peak = now + rss, peak + hwm
+    return now, peak
+
+
+def postgres_cpu_s() -> float:
+    """CPU seconds used so far by this machine's PostgreSQL processes (a local server only; 0 when
+    there is none), the backends that ended included (the postmaster's children's time)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if not stat[stat.index("(") + 1 : stat.rindex(")")].startswith("postgres"):
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: Sequence[float], q: float) -> float:

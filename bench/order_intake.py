@@ -17,7 +17,11 @@ What it does
 
     Each (backend, clients, endpoint) cell is warmed up, then measured over a fixed number of requests,
     several times; the table gives the median with min–max of the runs. Server memory (RSS, and its peak)
-    is read from /proc after each backend's runs.
+    is read from /proc after each backend's runs. CPU per request is read from /proc too: the server's
+    processes, and on PostgreSQL the local server's processes (the work the database does per order).
+
+    --server-workers N runs PostgreSQL's server as `chengyun serve --workers N` does (N API processes,
+    the background work in the supervising one), the bare route in every API process.
 
 Targets (issue)
     - order creation >= 40 % of the bare endpoint's rate (at each concurrency level);
@@ -55,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from _common import (
     SURNAMES,
@@ -62,11 +67,12 @@ from _common import (
     med_range,
     percentile,
     postgres_base_url,
-    proc_cpu_s,
-    proc_memory_mb,
+    postgres_cpu_s,
     progress,
     table,
     temp_database,
+    tree_cpu_s,
+    tree_memory_mb,
 )
 from chengyun.api.schemas import OrderCreate
 
@@ -82,18 +88,34 @@ TARGET_P99_MS = 50.0
 # --- the server (runs in a subprocess: `order_intake.py --serve URL PORT`) ------------------------
 
 
-def serve(database_url: str, port: int) -> None:
-    """Run the center like `chengyun serve`, plus the bare baseline route."""
+def serve(database_url: str, port: int, workers: int = 1) -> None:
+    """Run the center like `chengyun serve [--workers N]`, plus the bare baseline route."""
     import uvicorn
-    from fastapi import FastAPI
 
     from chengyun.api.app import create_app
     from chengyun.bootstrap import build
+    from chengyun.serving import serve_workers
     from chengyun.settings import Settings
 
     settings = replace(Settings.from_env(), database_url=database_url, host="127.0.0.1", port=port)
+    if workers > 1:
+        # As `serve --workers N`: the background work here, N API processes each with the bench routes.
+        serve_workers(settings, workers, app=f"{Path(__file__).stem}:worker_app")
+        return
     center = build(settings, migrate=False)
-    app: FastAPI = create_app(center)
+    app = with_bench_routes(create_app(center), center)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+
+
+def worker_app() -> FastAPI:
+    """One API process of `serve --workers N` with the bench routes (uvicorn's factory)."""
+    from chengyun.serving import worker_app as center_worker_app
+
+    app = center_worker_app()
+    return with_bench_routes(app, app.state.center)
+
+
+def with_bench_routes(app: FastAPI, center: Any) -> FastAPI:
     counter = iter(range(1, 1 << 62))
 
     @app.post(BARE_PATH, status_code=201, include_in_schema=False)
@@ -107,7 +129,7 @@ def serve(database_url: str, port: int) -> None:
         group = getattr(center.orders, "writer", None)
         return {"batches": getattr(group, "batches", 0), "stored": getattr(group, "stored", 0)}
 
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    return app
 
 
 # --- the fixture: a fresh database with the demo street --------------------------------------------
@@ -154,11 +176,12 @@ class Server:
 
 
 @contextmanager
-def running_server(database_url: str, token: str) -> Iterator[Server]:
+def running_server(database_url: str, token: str, workers: int = 1) -> Iterator[Server]:
     port = free_port()
     env = dict(os.environ, CHENGYUN_BOOTSTRAP_TOKEN=token, CHENGYUN_DATABASE_URL=database_url)
     env.pop("CHENGYUN_MQTT_URL", None)
     command = [sys.executable, str(Path(__file__).resolve()), "--serve", database_url, str(port)]
+    command += ["--server-workers", str(workers)]
     process = subprocess.Popen(command, env=env)
     server = Server(process, f"http://127.0.0.1:{port}")
     try:
@@ -222,10 +245,15 @@ class Sample:
     dispatched: int = 0
     created: int = 0
     server_cpu_s: float = 0.0  # CPU the server process used during the measured requests
+    database_cpu_s: float = 0.0  # CPU the local PostgreSQL's processes used meanwhile
 
     @property
     def cpu_ms_per_request(self) -> float:
         return self.server_cpu_s * 1000 / len(self.latencies_ms) if self.latencies_ms else 0.0
+
+    @property
+    def database_cpu_ms_per_request(self) -> float:
+        return self.database_cpu_s * 1000 / len(self.latencies_ms) if self.latencies_ms else 0.0
 
     @property
     def rate(self) -> float:
@@ -308,9 +336,10 @@ async def measure_level(
 ) -> Sample:
     async with http_client(client, base_url, token, concurrency) as post:
         await drive(post, path, [bodies.next() for _ in range(max(warmup, concurrency))], concurrency)
-        cpu = proc_cpu_s(server_pid)
+        cpu, database_cpu = tree_cpu_s(server_pid), postgres_cpu_s()
         sample = await drive(post, path, [bodies.next() for _ in range(requests)], concurrency)
-        sample.server_cpu_s = proc_cpu_s(server_pid) - cpu
+        sample.server_cpu_s = tree_cpu_s(server_pid) - cpu
+        sample.database_cpu_s = postgres_cpu_s() - database_cpu
         return sample
 
 
@@ -333,6 +362,9 @@ class Cell:
     def cpu_ms(self) -> list[float]:
         return [s.cpu_ms_per_request for s in self.samples]
 
+    def database_cpu_ms(self) -> list[float]:
+        return [s.database_cpu_ms_per_request for s in self.samples]
+
 
 def run_backend(
     client: str,
@@ -342,6 +374,7 @@ def run_backend(
     repeats: int,
     warmup: int,
     requests: int,
+    workers: int = 1,
 ) -> tuple[list[Cell], dict[str, float]]:
     token = "cy_bench_" + secrets.token_urlsafe(24)
     cells: list[Cell] = []
@@ -350,8 +383,8 @@ def run_backend(
         progress(f"[{backend}] preparing a fresh database with the demo street …", done=True)
         addresses = prepare_database(url)
         bodies = Bodies(addresses)
-        with running_server(url, token) as server:
-            memory["rss_start_mb"] = proc_memory_mb(server.pid)[0]
+        with running_server(url, token, workers) as server:
+            memory["rss_start_mb"] = tree_memory_mb(server.pid)[0]
             for clients in levels:
                 # Orders and bare alternate run by run, so a noisy neighbour hits both alike.
                 level = {e: Cell(backend, clients, e) for e in ENDPOINTS}
@@ -380,7 +413,7 @@ def run_backend(
                         cell.samples.append(sample)
                 after = writer_counts(server)
                 batches = after["batches"] - before["batches"]
-                if batches:
+                if batches and workers == 1:  # with several API processes: one process's counters
                     per = (after["stored"] - before["stored"]) / batches
                     progress(f"[{backend}] {clients:>2} clients: {per:.2f} orders per transaction", done=True)
                     memory[f"orders_per_commit_{clients}"] = per
@@ -391,7 +424,7 @@ def run_backend(
                         f"{med_range(cell.rates())} req/s, p99 {med_range(cell.p99s())} ms",
                         done=True,
                     )
-            memory["rss_end_mb"], memory["rss_peak_mb"] = proc_memory_mb(server.pid)
+            memory["rss_end_mb"], memory["rss_peak_mb"] = tree_memory_mb(server.pid)
     return cells, memory
 
 
@@ -430,6 +463,7 @@ def report(cells: list[Cell], memory: dict[str, dict[str, float]]) -> int:
                 med_range(c.p99s()),
                 ratio,
                 med_range(c.cpu_ms(), 2),
+                med_range(c.database_cpu_ms(), 2) if c.backend == "postgres" else "–",
             ]
         )
     print()
@@ -445,6 +479,7 @@ def report(cells: list[Cell], memory: dict[str, dict[str, float]]) -> int:
                 "p99 ms",
                 "ratio to bare",
                 "server CPU ms/req",
+                "PostgreSQL CPU ms/req",
             ],
             rows,
         )
@@ -488,11 +523,17 @@ def main() -> int:
         choices=["aiohttp", "httpx"],
         help="HTTP client driving the load (default aiohttp if installed, else httpx)",
     )
+    parser.add_argument(
+        "--server-workers",
+        type=int,
+        default=1,
+        help="API processes, as `chengyun serve --workers N` (PostgreSQL only; default 1)",
+    )
     parser.add_argument("--json", help="also write the raw figures to this file")
     parser.add_argument("--serve", nargs=2, metavar=("URL", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve[0], int(args.serve[1]))
+        serve(args.serve[0], int(args.serve[1]), args.server_workers)
         return 0
 
     requests = args.requests or (60 if args.quick else 1000)
@@ -509,14 +550,17 @@ def main() -> int:
         backends = ["sqlite"]
     print(
         f"order intake: {', '.join(backends)}; clients {levels}; {requests} requests × {repeats} runs "
-        f"after {warmup} warm-up; client {client}; CPU count {os.cpu_count()}; "
+        f"after {warmup} warm-up; client {client}; API processes on PostgreSQL {args.server_workers}; "
+        f"CPU count {os.cpu_count()}; "
         f"load average {os.getloadavg()[0]:.1f}"
     )
     cells: list[Cell] = []
     memory: dict[str, dict[str, float]] = {}
     for backend in backends:
+        # SQLite has one writer at a time: `serve` refuses it more than one API process.
+        workers = args.server_workers if backend == "postgres" else 1
         backend_cells, memory[backend] = run_backend(
-            client, backend, postgres_url, levels, repeats, warmup, requests
+            client, backend, postgres_url, levels, repeats, warmup, requests, workers
         )
         cells += backend_cells
     if args.json:

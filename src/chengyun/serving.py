@@ -40,8 +40,9 @@ SQLITE_REFUSED = (
 )
 
 
-def serve_workers(settings: Settings, workers: int) -> None:
-    """Runs the center with `workers` API processes until SIGINT or SIGTERM."""
+def serve_workers(settings: Settings, workers: int, app: str = f"{__name__}:worker_app") -> None:
+    """Runs the center with `workers` API processes until SIGINT or SIGTERM. `app` names the API
+    processes' app factory (a benchmark wraps `worker_app` to add routes of its own)."""
     import uvicorn
 
     from chengyun.bootstrap import build
@@ -66,7 +67,7 @@ def serve_workers(settings: Settings, workers: int) -> None:
     )
     try:
         uvicorn.run(
-            f"{__name__}:worker_app",
+            app,
             factory=True,
             workers=workers,
             host=settings.host,
