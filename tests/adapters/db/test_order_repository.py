@@ -611,6 +611,28 @@ def test_duplicate_candidates_are_the_stored_orders_as_the_check_reads_them(
     assert all(c.received_at.tzinfo is not None for c in found)
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_on_postgresql_the_duplicate_candidates_query_is_planned_once_per_connection(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """Every new order runs it: PostgreSQL must keep a generic plan of the prepared statement rather
+    than plan it anew for each execution (it did while the LIMIT was a bound parameter)."""
+    here = Point(121.4737, 31.2304)
+    stored(uow_factory, an_order(now=at(1), point=here, address="南京西路 1 号"))
+    with uow_factory() as uow:
+        for _ in range(12):  # psycopg prepares at the 5th; PostgreSQL weighs a generic plan after 5 more
+            found = uow.orders.open_similar(STREET, "100101", at(0), here, 50.0, "B1", "南京西路 1 号")
+            assert len(found) == 1
+        plans = uow.connection.exec_driver_sql(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE '%%orders.building = $%%'"
+        ).all()
+    assert len(plans) == 1
+    generic, custom = plans[0]
+    assert generic >= 1 and custom <= 5
+
+
 def test_sqlite_decides_duplicate_candidates_and_earlier_reports_in_the_place_index(
     sqlite_template: Path,
 ) -> None:
@@ -621,7 +643,7 @@ def test_sqlite_decides_duplicate_candidates_and_earlier_reports_in_the_place_in
         with engine.connect() as connection:
             for statement in [
                 *(
-                    _similar_statement("sqlite", *clues)
+                    _similar_statement("sqlite", *clues, 50)
                     for clues in [(True, True, True), (False, False, True)]
                 ),
                 _reports_statement(True, True, False),
