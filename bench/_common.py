@@ -114,18 +114,24 @@ def proc_cpu_s(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def process_tree(pid: int) -> list[int]:
-    """A process and its descendants alive now (a server's worker processes, say)."""
-    children: dict[int, list[int]] = {}
+def _processes() -> Iterator[tuple[int, str, list[str]]]:
+    """(pid, command name, the /proc/PID/stat fields after the name) of every process alive now."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
-        except OSError:
+        except OSError:  # ended meanwhile
             continue
-        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        yield int(entry.name), name, stat[stat.rindex(")") + 2 :].split()
+
+
+def process_tree(pid: int) -> list[int]:
+    """A process and its descendants alive now (a server's worker processes, say)."""
+    children: dict[int, list[int]] = {}
+    for child, _, fields in _processes():
+        children.setdefault(int(fields[1]), []).append(child)
     tree, todo = [], [pid]
     while todo:
         current = todo.pop()
@@ -158,19 +164,12 @@ def tree_memory_mb(pid: int) -> tuple[float, float]:
 def postgres_cpu_s() -> float:
     """CPU seconds used so far by this machine's PostgreSQL processes (a local server only; 0 when
     there is none), the backends that ended included (the postmaster's children's time)."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if not stat[stat.index("(") + 1 : stat.rindex(")")].startswith("postgres"):
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
-    return total / os.sysconf("SC_CLK_TCK")
+    ticks = sum(
+        sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        for _, name, fields in _processes()
+        if name.startswith("postgres")
+    )
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: Sequence[float], q: float) -> float:
