@@ -613,7 +613,7 @@ def test_duplicate_candidates_are_the_stored_orders_as_the_check_reads_them(
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-def test_on_postgresql_the_duplicate_candidates_query_is_planned_once_per_connection(
+def test_on_postgresql_the_duplicate_candidates_query_keeps_a_generic_plan(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
     """Every new order runs it: PostgreSQL must keep a generic plan of the prepared statement rather
