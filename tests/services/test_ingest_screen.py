@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from chengyun.adapters.payloads import Decoded
 from chengyun.domain.geo import Point
 from chengyun.domain.sensors import DEFAULT_LIMITS, Reading, Sensor, SensorKind, validate
-from chengyun.services.ingest import _describe, _screen
+from chengyun.services.ingest import _describe, _Screening
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 REGISTRY = {
@@ -74,7 +74,9 @@ def reading_by_reading(decoded: list[Decoded], streets: frozenset[str] | None) -
 
 def screened(decoded: list[Decoded], streets: frozenset[str] | None) -> tuple[Any, list[Any]]:
     refused: list[Any] = []
-    accepted = _screen(decoded, REGISTRY, streets, None, NOW, DEFAULT_LIMITS, lambda *r: refused.append(r))
+    accepted = _Screening(REGISTRY, streets, None, NOW, DEFAULT_LIMITS, lambda *r: refused.append(r)).screen(
+        decoded
+    )
     return {k: [(r.ts, dict(r.values)) for r in v] for k, v in accepted.items()}, refused
 
 

@@ -266,7 +266,7 @@ class IngestService:
         for r in rejected:
             refuse(r.code, r.reason, r.sensor_id, r.street or home, r.excerpt, r.index)
         registry = self.sensors()
-        accepted = _screen(decoded, registry, streets, home, now, self._limits, refuse)
+        accepted = _Screening(registry, streets, home, now, self._limits, refuse).screen(decoded)
         try:
             with self._uow() as uow:
                 if accepted:
@@ -770,162 +770,159 @@ class AlarmOrders:
 Refuse = Callable[[str, str, str | None, str | None, str, int | None], None]
 
 
-def _screen(
-    decoded: Sequence[IncomingReading],
-    registry: Mapping[str, Sensor],
-    streets: frozenset[str] | None,
-    home: str | None,
-    now: datetime,
-    limits: TimeLimits,
-    refuse: Refuse,
-) -> dict[str, list[Observed]]:
-    """The batch's acceptable readings by sensor (in the order of each sensor's first accepted reading,
-    each sensor's readings in arrival order, as decoded: no object per reading is made for the common
-    case); every other reading refused through `refuse` in arrival order, with its reason.
+@dataclass(frozen=True, slots=True)
+class _Screening:
+    """What a batch's readings are checked against (the registry, the streets the sender may report
+    for, the time window around `now`), and where a refused reading goes (`refuse`, with the sender's
+    `home` street for readings that name none)."""
 
-    A sensor at a time: the batch is grouped by sensor in one pass (which also checks each distinct
-    time object of the batch against the window once: a payload's readings share theirs), then each
-    sensor is looked up once and its readings checked against its quantities' ranges. A sensor any of
-    whose readings is not plainly acceptable (unknown, another street, units to check, out of range,
-    out of the window) has its readings checked one by one by `_check_one`, which names every problem
-    (`validate`), exactly as a reading-by-reading pass over the batch would."""
-    earliest, latest = now - limits.past, now + limits.future
-    groups: dict[str, list[IncomingReading]] = {}
-    get = groups.get
-    late: set[int] = set()  # the time objects outside the window (by id: the batch holds them all)
-    seen: datetime | None = None
-    for item in decoded:
-        ts = item.ts
-        if ts is not seen:
-            if ts.tzinfo is None or not earliest <= ts <= latest:
-                late.add(id(ts))
-            seen = ts
-        group = get(item.sensor_id)
-        if group is None:
-            groups[item.sensor_id] = [item]
-        else:
-            group.append(item)
-    # (Lists of decoded readings: what the rules read of them is `Observed`.)
-    accepted: dict[str, list[Observed]] = {}
-    doubtful: list[str] = []
-    for sensor_id, items in groups.items():
-        sensor = registry.get(sensor_id)
-        if sensor is None or (streets is not None and sensor.street not in streets):
-            doubtful.append(sensor_id)
-            continue
-        street = sensor.street
-        ranges = sensor.ranges
-        if len(ranges) == 1:
-            [(name, (low, high))] = ranges.items()
-            for item in items:
-                values = item.values
-                if (
-                    len(values) != 1
-                    or item.units is not None
-                    or (item.street is not None and item.street != street)
-                    or (late and id(item.ts) in late)
-                ):
-                    break
-                value = values.get(name)
-                if value is None or not low <= value <= high:
-                    break
+    registry: Mapping[str, Sensor]
+    streets: frozenset[str] | None
+    home: str | None
+    now: datetime
+    limits: TimeLimits
+    refuse: Refuse
+
+    def screen(self, decoded: Sequence[IncomingReading]) -> dict[str, list[Observed]]:
+        """The batch's acceptable readings by sensor (in the order of each sensor's first accepted
+        reading, each sensor's readings in arrival order, as decoded: no object per reading is made for
+        the common case); every other reading refused through `refuse` in arrival order, with its reason.
+
+        A sensor at a time: the batch is grouped by sensor in one pass (which also checks each distinct
+        time object of the batch against the window once: a payload's readings share theirs), then each
+        sensor is looked up once and its readings checked against its quantities' ranges. A sensor any of
+        whose readings is not plainly acceptable (unknown, another street, units to check, out of range,
+        out of the window) has its readings checked one by one by `check_one`, which names every problem
+        (`validate`), exactly as a reading-by-reading pass over the batch would."""
+        registry, streets, now, limits = self.registry, self.streets, self.now, self.limits
+        earliest, latest = now - limits.past, now + limits.future
+        groups: dict[str, list[IncomingReading]] = {}
+        get = groups.get
+        late: set[int] = set()  # the time objects outside the window (by id: the batch holds them all)
+        seen: datetime | None = None
+        for item in decoded:
+            ts = item.ts
+            if ts is not seen:
+                if ts.tzinfo is None or not earliest <= ts <= latest:
+                    late.add(id(ts))
+                seen = ts
+            group = get(item.sensor_id)
+            if group is None:
+                groups[item.sensor_id] = [item]
             else:
-                accepted[sensor_id] = cast("list[Observed]", items)
+                group.append(item)
+        # (Lists of decoded readings: what the rules read of them is `Observed`.)
+        accepted: dict[str, list[Observed]] = {}
+        doubtful: list[str] = []
+        for sensor_id, items in groups.items():
+            sensor = registry.get(sensor_id)
+            if sensor is None or (streets is not None and sensor.street not in streets):
+                doubtful.append(sensor_id)
                 continue
-        else:
-            for item in items:
-                values = item.values
-                if (
-                    not values
-                    or item.units is not None
-                    or (item.street is not None and item.street != street)
-                    or (late and id(item.ts) in late)
-                ):
-                    break
-                for name, value in values.items():
-                    bounds = ranges.get(name)
-                    if bounds is None or not bounds[0] <= value <= bounds[1]:
+            street = sensor.street
+            ranges = sensor.ranges
+            if len(ranges) == 1:
+                [(name, (low, high))] = ranges.items()
+                for item in items:
+                    values = item.values
+                    if (
+                        len(values) != 1
+                        or item.units is not None
+                        or (item.street is not None and item.street != street)
+                        or (late and id(item.ts) in late)
+                    ):
+                        break
+                    value = values.get(name)
+                    if value is None or not low <= value <= high:
                         break
                 else:
+                    accepted[sensor_id] = cast("list[Observed]", items)
                     continue
-                break
             else:
-                accepted[sensor_id] = cast("list[Observed]", items)
-                continue
-        doubtful.append(sensor_id)
-    if not doubtful:
-        return accepted
-    # Rare: some readings to refuse (or to accept only after the full check). Those sensors' readings
-    # one by one in arrival order, then the sensors in the order of their first accepted reading.
-    index = {id(item): i for i, item in enumerate(decoded)}
-    first = {sensor_id: index[id(items[0])] for sensor_id, items in accepted.items()}
-    slow = sorted((index[id(item)], item) for sensor_id in doubtful for item in groups[sensor_id])
-    for i, item in slow:
-        reading = _check_one(i, item, registry, streets, home, now, limits, refuse)
-        if reading is not None:
-            kept = accepted.get(item.sensor_id)
-            if kept is None:
-                accepted[item.sensor_id] = [reading]
-                first[item.sensor_id] = i
+                for item in items:
+                    values = item.values
+                    if (
+                        not values
+                        or item.units is not None
+                        or (item.street is not None and item.street != street)
+                        or (late and id(item.ts) in late)
+                    ):
+                        break
+                    for name, value in values.items():
+                        bounds = ranges.get(name)
+                        if bounds is None or not bounds[0] <= value <= bounds[1]:
+                            break
+                    else:
+                        continue
+                    break
+                else:
+                    accepted[sensor_id] = cast("list[Observed]", items)
+                    continue
+            doubtful.append(sensor_id)
+        if not doubtful:
+            return accepted
+        # Rare: some readings to refuse (or to accept only after the full check). Those sensors' readings
+        # one by one in arrival order, then the sensors in the order of their first accepted reading.
+        index = {id(item): i for i, item in enumerate(decoded)}
+        first = {sensor_id: index[id(items[0])] for sensor_id, items in accepted.items()}
+        slow = sorted((index[id(item)], item) for sensor_id in doubtful for item in groups[sensor_id])
+        for i, item in slow:
+            reading = self.check_one(i, item)
+            if reading is not None:
+                kept = accepted.get(item.sensor_id)
+                if kept is None:
+                    accepted[item.sensor_id] = [reading]
+                    first[item.sensor_id] = i
+                else:
+                    kept.append(reading)
+        return dict(sorted(accepted.items(), key=lambda pair: first[pair[0]]))
+
+    def check_one(self, index: int, item: IncomingReading) -> Observed | None:
+        """One reading checked on its own: what to accept of it (the decoded item itself in the common
+        case, else a `Reading`), or None after refusing it with every problem `validate` finds."""
+        now, limits, refuse = self.now, self.limits, self.refuse
+        sensor_id = item.sensor_id
+        sensor = self.registry.get(sensor_id)
+        if (
+            sensor is None
+            or (item.street is not None and item.street != sensor.street)
+            or (self.streets is not None and sensor.street not in self.streets)
+        ):
+            refuse(
+                "unknown_sensor",
+                f"传感器 {sensor_id} 未登记" + (f"（街道 {item.street}）" if item.street else ""),
+                sensor_id,
+                item.street or self.home,
+                _describe(item),
+                index,
+            )
+            return None
+        # The common case (known quantities within range, no units to check, time in the window);
+        # anything else gets the full check, which names every problem.
+        values = item.values
+        ts = item.ts
+        window = ts.tzinfo is not None and now - limits.past <= ts <= now + limits.future
+        if item.units is None and values and window:
+            ranges = sensor.ranges
+            for name, value in values.items():
+                bounds = ranges.get(name)
+                if bounds is None or not bounds[0] <= value <= bounds[1]:
+                    break
             else:
-                kept.append(reading)
-    return dict(sorted(accepted.items(), key=lambda pair: first[pair[0]]))
-
-
-def _check_one(
-    index: int,
-    item: IncomingReading,
-    registry: Mapping[str, Sensor],
-    streets: frozenset[str] | None,
-    home: str | None,
-    now: datetime,
-    limits: TimeLimits,
-    refuse: Refuse,
-) -> Observed | None:
-    """One reading checked on its own: what to accept of it (the decoded item itself in the common
-    case, else a `Reading`), or None after refusing it with every problem `validate` finds."""
-    sensor_id = item.sensor_id
-    sensor = registry.get(sensor_id)
-    if (
-        sensor is None
-        or (item.street is not None and item.street != sensor.street)
-        or (streets is not None and sensor.street not in streets)
-    ):
-        refuse(
-            "unknown_sensor",
-            f"传感器 {sensor_id} 未登记" + (f"（街道 {item.street}）" if item.street else ""),
-            sensor_id,
-            item.street or home,
-            _describe(item),
-            index,
-        )
-        return None
-    # The common case (known quantities within range, no units to check, time in the window);
-    # anything else gets the full check, which names every problem.
-    values = item.values
-    ts = item.ts
-    window = ts.tzinfo is not None and now - limits.past <= ts <= now + limits.future
-    if item.units is None and values and window:
-        ranges = sensor.ranges
-        for name, value in values.items():
-            bounds = ranges.get(name)
-            if bounds is None or not bounds[0] <= value <= bounds[1]:
-                break
-        else:
-            return item
-    reading = Reading(sensor_id, item.ts, values, item.units)
-    problems = validate(reading, sensor, now, limits)
-    if problems:
-        refuse(
-            problems[0].code.value,
-            "；".join(p.reason for p in problems),
-            sensor.id,
-            sensor.street,
-            _describe(item),
-            index,
-        )
-        return None
-    return reading
+                return item
+        reading = Reading(sensor_id, item.ts, values, item.units)
+        problems = validate(reading, sensor, now, limits)
+        if problems:
+            refuse(
+                problems[0].code.value,
+                "；".join(p.reason for p in problems),
+                sensor.id,
+                sensor.street,
+                _describe(item),
+                index,
+            )
+            return None
+        return reading
 
 
 def _by_sensor(rows: list[PointRow], starts: dict[str, int], ids: Sequence[str]) -> list[PointRow]:
