@@ -959,19 +959,21 @@ class SqlOrderRepository(_Repository):
     def restore_timeline(self, pending: builtins.list[dict[str, Any]]) -> None:
         self._pending = pending
 
-    def flush_timeline(self, commit: Callable[[], None] | None = None) -> None:
+    def flush_timeline(self, ending: bool = False) -> None:
         """Write the entries collected so far: reads of the timeline call this first, and the unit of
-        work just before it commits; on PostgreSQL it passes the driver's `commit`, which then goes to
-        the server in the same round trip as the entries."""
+        work just before it commits (`ending`): on PostgreSQL the driver's COMMIT then goes to the
+        server in the same round trip as the entries, and SQLAlchemy's commit after it finds nothing
+        left to do on the driver."""
         rows, self._pending = self._pending, []
-        if not rows and commit is None:
+        postgres = self._dialect == "postgresql"
+        if not rows and not (ending and postgres):
             return
         new_marks: builtins.list[dict[str, Any]] = []
         if rows:
             # The assessed marks' projection, in this transaction (before the lock).
             with translate_errors(self._conn):
                 new_marks = marks.project(self._conn, rows)
-        if self._dialect != "postgresql":  # SQLite: BEGIN IMMEDIATE already serialises writers
+        if not postgres:  # SQLite: BEGIN IMMEDIATE already serialises writers
             self._write_entries(rows, new_marks)
             return
         # Live feeds read "ids above the last one seen", so ids must become visible in id order. A
@@ -985,8 +987,8 @@ class SqlOrderRepository(_Repository):
             if rows:
                 driver.execute(_LOCK_TIMELINE)
                 self._write_entries(rows, new_marks)
-            if commit is not None:
-                commit()
+            if ending:
+                driver.commit()
 
     def _write_entries(
         self, rows: builtins.list[dict[str, Any]], new_marks: builtins.list[dict[str, Any]]

@@ -139,14 +139,7 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         connection = self.connection
         with translate_errors(connection):
-            if self._postgres:
-                # The rest of the transaction and the commit in one round trip; SQLAlchemy's own
-                # commit then finds nothing left to do on the driver and closes its transaction.
-                driver = connection.connection.driver_connection
-                assert driver is not None
-                self._orders.flush_timeline(driver.commit)
-            else:
-                self._orders.flush_timeline()
+            self._orders.flush_timeline(ending=True)  # on PostgreSQL with the COMMIT itself
             connection.commit()
         self._unreleased = 0  # the commit released them
 
