@@ -180,6 +180,35 @@ def test_a_pooled_connection_the_server_ended_while_it_sat_idle_is_replaced_with
         admin.dispose()
 
 
+@pytest.mark.postgres
+def test_a_pooled_connection_lost_just_after_its_last_use_fails_once_as_unavailable_then_is_replaced(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Within PING_AFTER_IDLE_S of its last use a connection is handed out unpinged: if the server ended
+    it meanwhile, that unit of work gets a retriable Unavailable, and the next one a new connection."""
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 3600.0)  # never "a while" in this test
+    engine = make_engine(postgres_url)
+    admin = make_engine(postgres_url)
+    try:
+        with SqlUnitOfWork(engine) as uow:
+            backend = uow.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with admin.begin() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
+        with pytest.raises(Unavailable) as caught, SqlUnitOfWork(engine) as uow:
+            uow.orders.add(an_order(), POLICY)
+            uow.commit()
+        assert caught.value.details["retry_after"] > 0
+        with SqlUnitOfWork(engine) as uow:
+            assert uow.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != backend
+            uow.orders.add(an_order(), POLICY)
+            uow.commit()
+        with admin.connect() as other:
+            assert other.exec_driver_sql("SELECT count(*) FROM orders").scalar_one() == 1
+    finally:
+        engine.dispose()
+        admin.dispose()
+
+
 def test_json_columns_are_written_compact_in_utf8_and_read_back_including_older_nan_text(
     tmp_path: Path,
 ) -> None:
