@@ -136,6 +136,24 @@ def test_a_unit_of_work_on_a_postgresql_that_refuses_connections_raises_unavaila
     assert "数据库" in caught.value.message
 
 
+def end_session(admin: Engine, backend: int) -> None:
+    """End one PostgreSQL session from another connection, as a server restart would end it."""
+    with admin.begin() as other:
+        other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
+
+
+def store_an_order(engine: Engine) -> None:
+    with SqlUnitOfWork(engine) as uow:
+        uow.orders.add(an_order(), POLICY)
+        uow.commit()
+
+
+def stored_orders(admin: Engine) -> int:
+    with admin.connect() as other:
+        count: int = other.exec_driver_sql("SELECT count(*) FROM orders").scalar_one()
+        return count
+
+
 @pytest.mark.postgres
 def test_a_connection_dropped_mid_transaction_raises_unavailable_and_the_next_unit_of_work_reconnects(
     postgres_url: str,
@@ -144,16 +162,11 @@ def test_a_connection_dropped_mid_transaction_raises_unavailable_and_the_next_un
     admin = make_engine(postgres_url)
     try:
         with pytest.raises(Unavailable), SqlUnitOfWork(engine) as uow:
-            backend = uow.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
-            with admin.begin() as other:  # ends this one session only, as a server restart would
-                other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
+            end_session(admin, uow.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
             uow.orders.add(an_order(), POLICY)
             uow.commit()
-        with SqlUnitOfWork(engine) as uow:  # the pool dropped the dead connection: this one is new
-            uow.orders.add(an_order(), POLICY)
-            uow.commit()
-        with admin.connect() as other:
-            assert other.exec_driver_sql("SELECT count(*) FROM orders").scalar_one() == 1
+        store_an_order(engine)  # the pool dropped the dead connection: this one is new
+        assert stored_orders(admin) == 1
     finally:
         engine.dispose()
         admin.dispose()
@@ -168,8 +181,7 @@ def test_a_pooled_connection_the_server_ended_while_it_sat_idle_is_replaced_with
     try:
         with SqlUnitOfWork(engine) as uow:
             backend = uow.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
-        with admin.begin() as other:  # the pooled connection's session ends, as a restart would end it
-            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
+        end_session(admin, backend)  # the pooled connection's session
         monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 0.0)  # "a while" has passed
         with SqlUnitOfWork(engine) as uow:
             assert uow.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != backend
@@ -192,18 +204,14 @@ def test_a_pooled_connection_lost_just_after_its_last_use_fails_once_as_unavaila
     try:
         with SqlUnitOfWork(engine) as uow:
             backend = uow.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
-        with admin.begin() as other:
-            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
-        with pytest.raises(Unavailable) as caught, SqlUnitOfWork(engine) as uow:
-            uow.orders.add(an_order(), POLICY)
-            uow.commit()
+        end_session(admin, backend)
+        with pytest.raises(Unavailable) as caught:
+            store_an_order(engine)
         assert caught.value.details["retry_after"] > 0
         with SqlUnitOfWork(engine) as uow:
             assert uow.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != backend
-            uow.orders.add(an_order(), POLICY)
-            uow.commit()
-        with admin.connect() as other:
-            assert other.exec_driver_sql("SELECT count(*) FROM orders").scalar_one() == 1
+        store_an_order(engine)
+        assert stored_orders(admin) == 1
     finally:
         engine.dispose()
         admin.dispose()
