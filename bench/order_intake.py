@@ -20,6 +20,12 @@ What it does
     is read from /proc after each backend's runs. CPU per request is read from /proc too: the server's
     processes, and on PostgreSQL the local server's processes (the work the database does per order).
 
+    --floor adds a third endpoint, POST /bench/insert: the same body and validation as bare, then one
+    INSERT of the body (as JSON text) committed in a transaction of its own, on the driver's connection
+    from the center's pool. It is the cheapest durable write a request can make, with none of an
+    order's work (no grading, duplicates, dispatch, timeline, idempotency, notifications): what any
+    design that stores each request before answering it pays at least.
+
     --server-workers N runs PostgreSQL's server as `chengyun serve --workers N` does (N API processes,
     the background work in the supervising one), the bare route in every API process.
 
@@ -59,6 +65,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from fastapi import FastAPI
 
 from _common import (
@@ -79,7 +86,15 @@ from chengyun.api.schemas import OrderCreate
 ORDERS_PATH = "/api/v1/orders"
 BARE_PATH = "/bench/bare"
 WRITER_PATH = "/bench/writer"
+FLOOR_PATH = "/bench/insert"
 ENDPOINTS = {"orders": ORDERS_PATH, "bare": BARE_PATH}
+FLOOR = {"insert": FLOOR_PATH}  # --floor
+FLOOR_TABLE = sa.Table(
+    "bench_floor",
+    sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+)
 STREET = "JAS"
 TARGET_RATIO = 0.40
 TARGET_P99_MS = 50.0
@@ -123,6 +138,25 @@ def with_bench_routes(app: FastAPI, center: Any) -> FastAPI:
         # Same body, same validation, same sync-endpoint threadpool hop as POST /api/v1/orders.
         return {"id": next(counter), "state": "received", "category": body.category}
 
+    # The floor (--floor): the cheapest durable write a request can make. The same body and
+    # validation as bare, then one INSERT of it (as JSON text) committed in a transaction of its own,
+    # on the driver's connection from the center's pool: no domain work, no SQLAlchemy statement.
+    engine = center.engine
+    marker = "%s" if engine.dialect.paramstyle in ("format", "pyformat") else "?"
+    floor_insert = f"INSERT INTO bench_floor (body) VALUES ({marker})"
+
+    @app.post(FLOOR_PATH, status_code=201, include_in_schema=False)
+    def insert(body: OrderCreate) -> dict[str, Any]:
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(floor_insert, (body.model_dump_json(),))
+            cursor.close()
+            connection.commit()
+        finally:
+            connection.close()
+        return {"id": next(counter), "state": "received", "category": body.category}
+
     @app.get(WRITER_PATH, include_in_schema=False)
     async def writer() -> dict[str, int]:
         # Group commit's counters: transactions committed and orders stored in them (0 when absent).
@@ -151,6 +185,7 @@ def prepare_database(database_url: str) -> list[str]:
         load_demo_street(center, today - timedelta(days=1), 3, community=False)
         buildings = center.directory.places(STREET, PlaceKind.BUILDING)
         addresses = [str(p.props["address"]) for p in buildings if p.props.get("address")]
+        FLOOR_TABLE.metadata.create_all(center.engine)
     finally:
         center.stop()
     if not addresses:
@@ -375,6 +410,7 @@ def run_backend(
     warmup: int,
     requests: int,
     workers: int = 1,
+    endpoints: dict[str, str] = ENDPOINTS,
 ) -> tuple[list[Cell], dict[str, float]]:
     token = "cy_bench_" + secrets.token_urlsafe(24)
     cells: list[Cell] = []
@@ -387,7 +423,7 @@ def run_backend(
             memory["rss_start_mb"] = tree_memory_mb(server.pid)[0]
             for clients in levels:
                 # Orders and bare alternate run by run, so a noisy neighbour hits both alike.
-                level = {e: Cell(backend, clients, e) for e in ENDPOINTS}
+                level = {e: Cell(backend, clients, e) for e in endpoints}
                 before = writer_counts(server)
                 for run in range(repeats):
                     for endpoint, cell in level.items():
@@ -400,7 +436,7 @@ def run_backend(
                                 client,
                                 server.base_url,
                                 token,
-                                ENDPOINTS[endpoint],
+                                endpoints[endpoint],
                                 clients,
                                 bodies,
                                 warmup,
@@ -443,9 +479,10 @@ def report(cells: list[Cell], memory: dict[str, dict[str, float]]) -> int:
     for c in cells:
         bare = by_key.get((c.backend, c.clients, "bare"))
         ratio = "1.00"
-        if c.endpoint == "orders" and bare is not None:
+        if c.endpoint != "bare" and bare is not None:
             ratios = [o / b for o, b in zip(c.rates(), bare.rates(), strict=True) if b]
             ratio = med_range(ratios, 2)
+        if c.endpoint == "orders" and bare is not None:
             r = statistics.median(c.rates()) / statistics.median(bare.rates())
             if r < TARGET_RATIO:
                 misses.append(f"{c.backend} {c.clients} clients: orders at {r:.0%} of bare (< 40 %)")
@@ -467,7 +504,7 @@ def report(cells: list[Cell], memory: dict[str, dict[str, float]]) -> int:
             ]
         )
     print()
-    print("median of runs (min–max); ratio = orders req/s ÷ bare req/s of the same run")
+    print("median of runs (min–max); ratio = the endpoint's req/s ÷ bare req/s of the same run")
     print(
         table(
             [
@@ -529,6 +566,11 @@ def main() -> int:
         default=1,
         help="API processes, as `chengyun serve --workers N` (PostgreSQL only; default 1)",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure the floor: one durable INSERT of the body per request, nothing else",
+    )
     parser.add_argument("--json", help="also write the raw figures to this file")
     parser.add_argument("--serve", nargs=2, metavar=("URL", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -559,8 +601,9 @@ def main() -> int:
     for backend in backends:
         # SQLite has one writer at a time: `serve` refuses it more than one API process.
         workers = args.server_workers if backend == "postgres" else 1
+        endpoints = ENDPOINTS | FLOOR if args.floor else ENDPOINTS
         backend_cells, memory[backend] = run_backend(
-            client, backend, postgres_url, levels, repeats, warmup, requests, workers
+            client, backend, postgres_url, levels, repeats, warmup, requests, workers, endpoints
         )
         cells += backend_cells
     if args.json:
