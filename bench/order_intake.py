@@ -135,7 +135,8 @@ def with_bench_routes(app: FastAPI, center: Any) -> FastAPI:
 
     @app.post(BARE_PATH, status_code=201, include_in_schema=False)
     def bare(body: OrderCreate) -> dict[str, Any]:
-        # Same body, same validation, same sync-endpoint threadpool hop as POST /api/v1/orders.
+        # Same body and validation as POST /api/v1/orders; a sync endpoint (a thread-pool hop per
+        # request, which the async orders route does not pay: lenient to the orders).
         return {"id": next(counter), "state": "received", "category": body.category}
 
     # The floor (--floor): the cheapest durable write a request can make. The same body and
@@ -156,6 +157,13 @@ def with_bench_routes(app: FastAPI, center: Any) -> FastAPI:
         finally:
             connection.close()
         return {"id": next(counter), "state": "received", "category": body.category}
+
+    # Starlette matches a request against the routes in order, one by one: a route added last is
+    # found only after every other route of the app has been tried (~0.1-0.3 ms a request with
+    # ~160 routes). The orders route comes early; the baseline's routes go first, so that neither
+    # the bare route nor the floor pays for routing what the orders route does not.
+    ours = [r for r in app.router.routes if getattr(r, "path", None) in (BARE_PATH, FLOOR_PATH)]
+    app.router.routes[:] = ours + [r for r in app.router.routes if r not in ours]
 
     @app.get(WRITER_PATH, include_in_schema=False)
     async def writer() -> dict[str, int]:
