@@ -12,7 +12,6 @@ from chengyun import __version__
 from chengyun.api import errors
 from chengyun.api.deps import CenterDep
 from chengyun.api.ratelimit import (
-    OPEN311_RATE_LIMITED_RESPONSES,
     RATE_LIMITED_RESPONSES,
     PublicLimits,
     PublicRateLimit,
@@ -38,7 +37,7 @@ from chengyun.api.routes import (
     supervision,
     twin,
 )
-from chengyun.api.schemas import ERROR_RESPONSES, OPEN311_ERROR_RESPONSES, Health
+from chengyun.api.schemas import ERROR_RESPONSES, Health
 from chengyun.bootstrap import Center
 
 DESCRIPTION = """城运（chengyun）街道城市运行管理平台的开放接口。
@@ -70,7 +69,11 @@ def create_app(center: Center) -> FastAPI:
     app.state.center = center
     app.state.public_limits = PublicLimits.of(center.settings)
     errors.install(app)
-    public = ERROR_RESPONSES | RATE_LIMITED_RESPONSES
+    # Each router's routes join the app's own table (each router carries its error responses) instead
+    # of being included. From FastAPI 0.137 an included router stays a node that every request walks:
+    # matching POST /api/v1/orders took 91 µs instead of 4, a route late in the table 330 µs instead of
+    # 120, and half of a trivial request's CPU. Before 0.137, `include_router` copied every route:
+    # 0.3-0.5 s per app. Routes are matched in this order.
     for module in (
         orders,
         directory,
@@ -89,9 +92,10 @@ def create_app(center: Center) -> FastAPI:
         grading,
         supervision,
         notifications,
+        open311,
     ):
-        app.include_router(module.router, responses=public if module is community_public else ERROR_RESPONSES)
-    app.include_router(open311.router, responses=OPEN311_ERROR_RESPONSES | OPEN311_RATE_LIMITED_RESPONSES)
+        app.router.routes.extend(module.router.routes)
+    public = ERROR_RESPONSES | RATE_LIMITED_RESPONSES
 
     @app.get("/api/v1/health", response_model=Health, tags=["系统"], summary="健康检查", responses=public)
     def health(c: CenterDep) -> Health:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from chengyun.api.deps import ActorDep, CenterDep, street_of
-from chengyun.api.schemas import ERROR_RESPONSES_AS_JSON
+from chengyun.api.schemas import ERROR_RESPONSES, ERROR_RESPONSES_AS_JSON
 from chengyun.api.schemas_assessment import (
     AssessmentOut,
     BriefOut,
@@ -25,7 +25,7 @@ from chengyun.domain.assessment import Dimension, Period
 from chengyun.domain.calendar import local_date
 from chengyun.services.assessment import period_of, valid_day
 
-router = APIRouter(prefix="/api/v1", tags=["考核与分析研判"])
+router = APIRouter(prefix="/api/v1", tags=["考核与分析研判"], responses=ERROR_RESPONSES)
 
 Street = Annotated[str | None, Query(max_length=40, description="街道编码（令牌只含一个街道时可省略）")]
 From = Annotated[date | None, Query(alias="from", description="起始日期（含），默认截止日期前 29 天")]

@@ -7,14 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 
 from chengyun.api.deps import ActorDep, CenterDep
-from chengyun.api.schemas import MeOut, Moment, TokenCreate, TokenIssued, TokenOut
+from chengyun.api.schemas import ERROR_RESPONSES, MeOut, Moment, TokenCreate, TokenIssued, TokenOut
 from chengyun.domain.access import Role, require_role
 from chengyun.domain.calendar import local
 from chengyun.domain.errors import InvalidInput
 from chengyun.services.audit import AuditAction, AuditEntry
 from chengyun.services.ports import TokenRecord
 
-router = APIRouter(prefix="/api/v1", tags=["认证"])
+router = APIRouter(prefix="/api/v1", tags=["认证"], responses=ERROR_RESPONSES)
 
 
 def token_out(record: TokenRecord) -> TokenOut:

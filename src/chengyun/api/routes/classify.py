@@ -8,10 +8,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from chengyun.api.deps import ActorDep, CenterDep, street_of
-from chengyun.api.schemas import Strict
+from chengyun.api.schemas import ERROR_RESPONSES, Strict
 from chengyun.domain.access import CREATORS, DISPATCHERS, READERS, SUPERVISORS, require_role
 
-router = APIRouter(prefix="/api/v1", tags=["受理辅助"])
+router = APIRouter(prefix="/api/v1", tags=["受理辅助"], responses=ERROR_RESPONSES)
 
 # The service refuses texts over 2,000 characters with its own message; this only bounds the body.
 MAX_BODY_TEXT = 20_000

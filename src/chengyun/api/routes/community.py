@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Query, Request
 from chengyun.api.deps import ActorDep, CenterDep, street_of, street_or_only
 from chengyun.api.routes.community_public import fair_out
 from chengyun.api.routes.directory import CSV, CsvResponse, csv_text
-from chengyun.api.schemas import ERROR_RESPONSES_AS_JSON, MAX_ID, AwareMoment, ImportResult
+from chengyun.api.schemas import ERROR_RESPONSES, ERROR_RESPONSES_AS_JSON, MAX_ID, AwareMoment, ImportResult
 from chengyun.api.schemas_community import (
     AccountIn,
     AccountOut,
@@ -63,7 +63,7 @@ from chengyun.services.community.imports import ImportKind
 from chengyun.services.community.renovation import ProjectView
 from chengyun.services.community.service import SessionSummary
 
-router = APIRouter(prefix="/api/v1/community", tags=["社区服务"])
+router = APIRouter(prefix="/api/v1/community", tags=["社区服务"], responses=ERROR_RESPONSES)
 
 StreetQuery = Annotated[StreetCode | None, Query(description="街道编码；令牌只有一个街道时可省略")]
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]

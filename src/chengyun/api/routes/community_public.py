@@ -12,7 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from chengyun.api.deps import CenterDep
-from chengyun.api.schemas import AwareMoment
+from chengyun.api.ratelimit import RATE_LIMITED_RESPONSES
+from chengyun.api.schemas import ERROR_RESPONSES, AwareMoment
 from chengyun.api.schemas_community import (
     ApplicationIn,
     ApplicationOut,
@@ -43,7 +44,11 @@ from chengyun.services.community.jobs import PostView
 from chengyun.services.community.market import Menu, SessionBoard
 from chengyun.services.community.volunteers import ShiftView, SignupView
 
-router = APIRouter(prefix="/api/v1/community/public", tags=["社区服务·居民"])
+router = APIRouter(
+    prefix="/api/v1/community/public",
+    tags=["社区服务·居民"],
+    responses=ERROR_RESPONSES | RATE_LIMITED_RESPONSES,
+)
 
 LookupCode = Annotated[str, Path(min_length=1, max_length=64)]
 StreetQuery = Annotated[StreetCode | None, Query(description="街道编码；本系统只有一个街道时可省略")]

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from chengyun.api.deps import ActorDep, CenterDep, street_of
-from chengyun.api.schemas import has_nul
+from chengyun.api.schemas import ERROR_RESPONSES, has_nul
 from chengyun.domain.access import READERS, require_role
 from chengyun.domain.errors import InvalidInput
 
-router = APIRouter(prefix="/api/v1", tags=["配置"])
+router = APIRouter(prefix="/api/v1", tags=["配置"], responses=ERROR_RESPONSES)
 
 
 @router.get("/streets", summary="街道")

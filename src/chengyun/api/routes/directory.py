@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse
 from chengyun.adapters.coords import to_wgs84
 from chengyun.api.deps import ActorDep, CenterDep, street_of
 from chengyun.api.schemas import (
+    ERROR_RESPONSES,
     ERROR_RESPONSES_AS_JSON,
     MAX_ID,
     AbsenceIn,
@@ -31,7 +32,7 @@ class CsvResponse(PlainTextResponse):
     media_type = "text/csv"
 
 
-router = APIRouter(prefix="/api/v1", tags=["地点与人员"])
+router = APIRouter(prefix="/api/v1", tags=["地点与人员"], responses=ERROR_RESPONSES)
 
 MAX_UPLOAD = 20 * 1024 * 1024
 CSV = {"content": {"text/csv": {"schema": {"type": "string"}}}}

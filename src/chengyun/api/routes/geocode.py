@@ -11,12 +11,12 @@ from starlette.concurrency import run_in_threadpool
 from chengyun.adapters.coords import to_wgs84
 from chengyun.adapters.gazetteer import Candidate, ShapelyGazetteer
 from chengyun.api.deps import ActorDep, CenterDep, street_of
-from chengyun.api.schemas import Strict
+from chengyun.api.schemas import ERROR_RESPONSES, Strict
 from chengyun.domain.access import CREATORS, READERS, require_role
 from chengyun.domain.errors import InvalidInput
 from chengyun.services.ports import Located
 
-router = APIRouter(prefix="/api/v1", tags=["受理辅助"])
+router = APIRouter(prefix="/api/v1", tags=["受理辅助"], responses=ERROR_RESPONSES)
 
 MAX_ADDRESS = 200
 Crs = Literal["wgs84", "gcj02", "bd09"]

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Body
 
 from chengyun.api.deps import ActorDep, CenterDep, street_of
 from chengyun.api.routes.orders import OrderId
-from chengyun.api.schemas import has_nul
+from chengyun.api.schemas import ERROR_RESPONSES, has_nul
 from chengyun.api.schemas_grading import DryRunIn, DryRunOut, GradeOut
 from chengyun.domain.errors import InvalidInput
 from chengyun.domain.grading import GradingRules
 
-router = APIRouter(prefix="/api/v1", tags=["五色管理"])
+router = APIRouter(prefix="/api/v1", tags=["五色管理"], responses=ERROR_RESPONSES)
 
 
 @router.get(

@@ -23,14 +23,14 @@ from starlette.concurrency import run_in_threadpool
 
 from chengyun.api.deps import ActorDep, CenterDep
 from chengyun.api.feed_hub import FeedHub
-from chengyun.api.schemas import MAX_ID
+from chengyun.api.schemas import ERROR_RESPONSES, MAX_ID
 from chengyun.bootstrap import Center
 from chengyun.domain.access import READERS, Actor, require_role, sees_contact_on
 from chengyun.domain.events import OrderEvent
 from chengyun.domain.orders import OrderState, mask_phones_in
 from chengyun.services.ports import AlarmFeedItem
 
-router = APIRouter(prefix="/api/v1", tags=["实时"])
+router = APIRouter(prefix="/api/v1", tags=["实时"], responses=ERROR_RESPONSES)
 
 POLL_S = 1.0
 KEEPALIVE_S = 15.0

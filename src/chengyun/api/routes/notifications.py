@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 
 from chengyun.api.deps import ActorDep, CenterDep, street_of
-from chengyun.api.schemas import has_nul
+from chengyun.api.schemas import ERROR_RESPONSES, has_nul
 from chengyun.api.schemas_grading import DeliveryOut, DeliveryPage, FeedOut, NotificationOut, ReadIn, ReadOut
 from chengyun.domain.errors import InvalidInput
 from chengyun.domain.notify import DeliveryStatus
 
-router = APIRouter(prefix="/api/v1", tags=["通知"])
+router = APIRouter(prefix="/api/v1", tags=["通知"], responses=ERROR_RESPONSES)
 
 
 @router.get("/notifications", response_model=FeedOut, summary="我的通知", description="最新的在前。")

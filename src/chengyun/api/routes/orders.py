@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from chengyun.api.deps import ActorDep, CenterDep
 from chengyun.api.schemas import (
+    ERROR_RESPONSES,
     MAX_ID,
     ArriveIn,
     CloseLoopIn,
@@ -44,7 +45,7 @@ from chengyun.domain.severity import Colour
 from chengyun.services.orders import Created
 from chengyun.services.ports import OrderQuery
 
-router = APIRouter(prefix="/api/v1/orders", tags=["工单"])
+router = APIRouter(prefix="/api/v1/orders", tags=["工单"], responses=ERROR_RESPONSES)
 
 OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="工单编号")]
 

@@ -10,10 +10,10 @@ from pydantic import BaseModel, Field
 
 from chengyun.adapters.coords import to_wgs84
 from chengyun.api.deps import ActorDep, CenterDep
-from chengyun.api.schemas import Position, Strict
+from chengyun.api.schemas import ERROR_RESPONSES, Position, Strict
 from chengyun.domain.severity import Colour
 
-router = APIRouter(prefix="/api/v1/routing", tags=["受理辅助"])
+router = APIRouter(prefix="/api/v1/routing", tags=["受理辅助"], responses=ERROR_RESPONSES)
 
 
 class PreviewIn(Strict):

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from pydantic_core import to_json
 
 from chengyun.api.deps import ActorDep, CenterDep, street_or_only
+from chengyun.api.schemas import ERROR_RESPONSES
 from chengyun.domain.alarms import AlarmState
 from chengyun.domain.orders import OrderState, Source
 from chengyun.domain.overview import Compliance
@@ -21,7 +22,7 @@ from chengyun.domain.severity import Colour
 from chengyun.domain.sla import Stage
 from chengyun.services.overview import SensorLayer
 
-router = APIRouter(prefix="/api/v1/screen", tags=["大屏"])
+router = APIRouter(prefix="/api/v1/screen", tags=["大屏"], responses=ERROR_RESPONSES)
 
 Street = Annotated[str | None, Query(max_length=40, description="街道编码；令牌或系统只有一个街道时可省略")]
 

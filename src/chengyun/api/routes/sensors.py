@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from chengyun.api.deps import ActorDep, CenterDep, street_of
 from chengyun.api.routes.directory import CSV, CsvResponse, csv_text
-from chengyun.api.schemas import MAX_ID, AwareMoment, ImportResult, has_nul
+from chengyun.api.schemas import ERROR_RESPONSES, MAX_ID, AwareMoment, ImportResult, has_nul
 from chengyun.domain.access import SUPERVISORS, Role, require_role
 from chengyun.domain.alarms import AlarmState
 from chengyun.domain.errors import InvalidInput
@@ -20,7 +20,7 @@ from chengyun.domain.sensors import Sensor, SensorKind
 from chengyun.domain.severity import Colour
 from chengyun.services.ports import AlarmQuery, SensorLive
 
-router = APIRouter(prefix="/api/v1", tags=["感知设备与告警"])
+router = APIRouter(prefix="/api/v1", tags=["感知设备与告警"], responses=ERROR_RESPONSES)
 
 MAX_BODY = 4 * 1024 * 1024
 FEEDERS = SUPERVISORS | {Role.SENSOR_SYSTEM}

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Body, Query, status
 
 from chengyun.api.deps import ActorDep, CenterDep, street_of, street_or_only
 from chengyun.api.routes.orders import OrderId, shape
-from chengyun.api.schemas import Moment, OrderOut, has_nul
+from chengyun.api.schemas import ERROR_RESPONSES, Moment, OrderOut, has_nul
 from chengyun.api.schemas_grading import BoardItemOut, BoardOut, CirculateIn, NoticeOut, NoticePage, UrgeIn
 from chengyun.domain.errors import InvalidInput
 from chengyun.domain.supervision import NoticeKind
 
-router = APIRouter(prefix="/api/v1", tags=["督办"])
+router = APIRouter(prefix="/api/v1", tags=["督办"], responses=ERROR_RESPONSES)
 
 
 @router.post("/orders/{order_id}/urge", response_model=OrderOut, summary="催办", tags=["工单"])

@@ -11,12 +11,13 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from chengyun.api.deps import ActorDep, CenterDep, street_of
+from chengyun.api.schemas import ERROR_RESPONSES
 from chengyun.domain.geo import Point
 from chengyun.domain.orders import WorkOrder
 from chengyun.domain.twin import Counts, Nearby, PersonNow, centre
 from chengyun.services.twin import DEFAULT_LAYERS, LAYERS, MAX_RADIUS_M, SensorNow
 
-router = APIRouter(prefix="/api/v1/twin", tags=["数字孪生底座"])
+router = APIRouter(prefix="/api/v1/twin", tags=["数字孪生底座"], responses=ERROR_RESPONSES)
 
 Code = Annotated[str, Path(min_length=1, max_length=64, description="地点编码，如 JAS-A01-G1-B001")]
 Street = Annotated[str | None, Query(max_length=64, description="街道编码（令牌只含一个街道时可省略）")]
