@@ -314,11 +314,7 @@ def app_routes(app: Any) -> list[tuple[str, str]]:
 
     def walk(routes: Any) -> None:
         for route in routes:
-            contexts = getattr(route, "effective_route_contexts", None)  # FastAPI's included routers
-            if contexts is not None:
-                for context in contexts():
-                    found.update((m, context.path) for m in context.methods if m != "HEAD")
-            elif getattr(route, "methods", None):
+            if getattr(route, "methods", None):
                 found.update((m, route.path) for m in route.methods if m != "HEAD")
             elif getattr(route, "routes", None) is not None and hasattr(route, "path"):
                 found.add(("GET", route.path))  # a mount: the static files
