@@ -12,7 +12,7 @@ from chengyun import __version__
 from chengyun.api import errors
 from chengyun.api.deps import CenterDep
 from chengyun.api.ratelimit import (
-    RATE_LIMITED_RESPONSES,
+    PUBLIC_RESPONSES,
     PublicLimits,
     PublicRateLimit,
 )
@@ -37,7 +37,7 @@ from chengyun.api.routes import (
     supervision,
     twin,
 )
-from chengyun.api.schemas import ERROR_RESPONSES, Health
+from chengyun.api.schemas import Health
 from chengyun.bootstrap import Center
 
 DESCRIPTION = """城运（chengyun）街道城市运行管理平台的开放接口。
@@ -95,9 +95,10 @@ def create_app(center: Center) -> FastAPI:
         open311,
     ):
         app.router.routes.extend(module.router.routes)
-    public = ERROR_RESPONSES | RATE_LIMITED_RESPONSES
 
-    @app.get("/api/v1/health", response_model=Health, tags=["系统"], summary="健康检查", responses=public)
+    @app.get(
+        "/api/v1/health", response_model=Health, tags=["系统"], summary="健康检查", responses=PUBLIC_RESPONSES
+    )
     def health(c: CenterDep) -> Health:
         with c.engine.connect() as connection:
             connection.execute(text("SELECT 1"))

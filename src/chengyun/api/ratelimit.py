@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chengyun.api.errors import error_body
 from chengyun.api.open311_format import error_response
-from chengyun.api.schemas import ErrorOut, Open311ErrorOut
+from chengyun.api.schemas import ERROR_RESPONSES, OPEN311_ERROR_RESPONSES, ErrorOut, Open311ErrorOut
 from chengyun.bootstrap import Center
 from chengyun.domain.errors import Unauthenticated, Unavailable
 from chengyun.services.auth import TOKEN_PREFIX
@@ -175,3 +175,6 @@ RATE_LIMITED_RESPONSES = _limited(
 OPEN311_RATE_LIMITED_RESPONSES = _limited(
     list[Open311ErrorOut], "请求过于频繁（每个地址每分钟的查询、提交次数有上限），请按 Retry-After 秒数后重试"
 )
+# What a route reachable without a token documents: every refusal, the rate limit's included.
+PUBLIC_RESPONSES = ERROR_RESPONSES | RATE_LIMITED_RESPONSES
+OPEN311_RESPONSES = OPEN311_ERROR_RESPONSES | OPEN311_RATE_LIMITED_RESPONSES

@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from chengyun.api.deps import CenterDep
-from chengyun.api.ratelimit import RATE_LIMITED_RESPONSES
-from chengyun.api.schemas import ERROR_RESPONSES, AwareMoment
+from chengyun.api.ratelimit import PUBLIC_RESPONSES
+from chengyun.api.schemas import AwareMoment
 from chengyun.api.schemas_community import (
     ApplicationIn,
     ApplicationOut,
@@ -47,7 +47,7 @@ from chengyun.services.community.volunteers import ShiftView, SignupView
 router = APIRouter(
     prefix="/api/v1/community/public",
     tags=["社区服务·居民"],
-    responses=ERROR_RESPONSES | RATE_LIMITED_RESPONSES,
+    responses=PUBLIC_RESPONSES,
 )
 
 LookupCode = Annotated[str, Path(min_length=1, max_length=64)]

@@ -25,8 +25,8 @@ from starlette.concurrency import run_in_threadpool
 
 from chengyun.api.errors import headers_of
 from chengyun.api.open311_format import FORMATS, error_response, render
-from chengyun.api.ratelimit import OPEN311_RATE_LIMITED_RESPONSES
-from chengyun.api.schemas import EARLIEST_YEAR, LATEST_YEAR, MAX_ID, OPEN311_ERROR_RESPONSES
+from chengyun.api.ratelimit import OPEN311_RESPONSES
+from chengyun.api.schemas import EARLIEST_YEAR, LATEST_YEAR, MAX_ID
 from chengyun.bootstrap import Center
 from chengyun.domain.access import Actor, Role
 from chengyun.domain.calendar import SHANGHAI
@@ -87,9 +87,7 @@ OUTCOME_KINDS = {
     OrderState.CLOSED: "closed",
 }
 
-router = APIRouter(
-    prefix=PREFIX, tags=["Open311"], responses=OPEN311_ERROR_RESPONSES | OPEN311_RATE_LIMITED_RESPONSES
-)
+router = APIRouter(prefix=PREFIX, tags=["Open311"], responses=OPEN311_RESPONSES)
 
 
 class Open311Error(Exception):
