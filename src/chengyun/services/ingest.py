@@ -816,49 +816,14 @@ class _Screening:
         doubtful: list[str] = []
         for sensor_id, items in groups.items():
             sensor = registry.get(sensor_id)
-            if sensor is None or (streets is not None and sensor.street not in streets):
-                doubtful.append(sensor_id)
-                continue
-            street = sensor.street
-            ranges = sensor.ranges
-            if len(ranges) == 1:
-                [(name, (low, high))] = ranges.items()
-                for item in items:
-                    values = item.values
-                    if (
-                        len(values) != 1
-                        or item.units is not None
-                        or (item.street is not None and item.street != street)
-                        or (late and id(item.ts) in late)
-                    ):
-                        break
-                    value = values.get(name)
-                    if value is None or not low <= value <= high:
-                        break
-                else:
-                    accepted[sensor_id] = cast("list[Observed]", items)
-                    continue
+            if (
+                sensor is not None
+                and (streets is None or sensor.street in streets)
+                and _plainly_acceptable(items, sensor, late)
+            ):
+                accepted[sensor_id] = cast("list[Observed]", items)
             else:
-                for item in items:
-                    values = item.values
-                    if (
-                        not values
-                        or item.units is not None
-                        or (item.street is not None and item.street != street)
-                        or (late and id(item.ts) in late)
-                    ):
-                        break
-                    for name, value in values.items():
-                        bounds = ranges.get(name)
-                        if bounds is None or not bounds[0] <= value <= bounds[1]:
-                            break
-                    else:
-                        continue
-                    break
-                else:
-                    accepted[sensor_id] = cast("list[Observed]", items)
-                    continue
-            doubtful.append(sensor_id)
+                doubtful.append(sensor_id)
         if not doubtful:
             return accepted
         # Rare: some readings to refuse (or to accept only after the full check). Those sensors' readings
@@ -923,6 +888,44 @@ class _Screening:
             )
             return None
         return reading
+
+
+def _plainly_acceptable(items: list[IncomingReading], sensor: Sensor, late: set[int]) -> bool:
+    """Whether every one of a known sensor's readings is acceptable as it came: no units to check, no
+    other street, a time within the window (`late`: the ids of the time objects outside it), only
+    known quantities and each within its range. A sensor of one quantity (most of them) is checked
+    without a loop over its values."""
+    street = sensor.street
+    ranges = sensor.ranges
+    if len(ranges) == 1:
+        [(name, (low, high))] = ranges.items()
+        for item in items:
+            values = item.values
+            if (
+                len(values) != 1
+                or item.units is not None
+                or (item.street is not None and item.street != street)
+                or (late and id(item.ts) in late)
+            ):
+                return False
+            value = values.get(name)
+            if value is None or not low <= value <= high:
+                return False
+        return True
+    for item in items:
+        values = item.values
+        if (
+            not values
+            or item.units is not None
+            or (item.street is not None and item.street != street)
+            or (late and id(item.ts) in late)
+        ):
+            return False
+        for name, value in values.items():
+            bounds = ranges.get(name)
+            if bounds is None or not bounds[0] <= value <= bounds[1]:
+                return False
+    return True
 
 
 def _by_sensor(rows: list[PointRow], starts: dict[str, int], ids: Sequence[str]) -> list[PointRow]:
