@@ -9,7 +9,7 @@ import statistics
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -107,13 +107,6 @@ def proc_memory_mb(pid: int | None = None) -> tuple[float, float]:
     return values["VmRSS"], values["VmHWM"]
 
 
-def proc_cpu_s(pid: int | None = None) -> float:
-    """CPU seconds (user + system) a process has used so far, from /proc/PID/stat."""
-    stat = Path(f"/proc/{pid or os.getpid()}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "; utime and stime are fields 14, 15
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _processes() -> Iterator[tuple[int, str, list[str]]]:
     """(pid, command name, the /proc/PID/stat fields after the name) of every process alive now."""
     for entry in Path("/proc").iterdir():
@@ -127,32 +120,34 @@ def _processes() -> Iterator[tuple[int, str, list[str]]]:
         yield int(entry.name), name, stat[stat.rindex(")") + 2 :].split()
 
 
-def process_tree(pid: int) -> list[int]:
-    """A process and its descendants alive now (a server's worker processes, say)."""
+def _tree(pid: int) -> dict[int, list[str]]:
+    """A process and its descendants alive now (a server's worker processes, say): pid -> the stat
+    fields after the name, from one walk over /proc."""
+    stats: dict[int, list[str]] = {}
     children: dict[int, list[int]] = {}
     for child, _, fields in _processes():
+        stats[child] = fields
         children.setdefault(int(fields[1]), []).append(child)
-    tree, todo = [], [pid]
+    tree: dict[int, list[str]] = {}
+    todo = [pid]
     while todo:
         current = todo.pop()
-        tree.append(current)
+        if current in stats:
+            tree[current] = stats[current]
         todo.extend(children.get(current, ()))
     return tree
 
 
 def tree_cpu_s(pid: int) -> float:
     """CPU seconds used so far by a process and its live descendants."""
-    total = 0.0
-    for member in process_tree(pid):
-        with suppress(OSError):  # ended meanwhile
-            total += proc_cpu_s(member)
-    return total
+    ticks = sum(int(fields[11]) + int(fields[12]) for fields in _tree(pid).values())  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def tree_memory_mb(pid: int) -> tuple[float, float]:
     """(current RSS, sum of the peak RSSes) of a process and its live descendants, in MiB."""
     now = peak = 0.0
-    for member in process_tree(pid):
+    for member in _tree(pid):
         try:
             rss, hwm = proc_memory_mb(member)
         except OSError:

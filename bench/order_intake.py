@@ -139,9 +139,7 @@ def with_bench_routes(app: FastAPI, center: Any) -> FastAPI:
         # request, which the async orders route does not pay: lenient to the orders).
         return {"id": next(counter), "state": "received", "category": body.category}
 
-    # The floor (--floor): the cheapest durable write a request can make. The same body and
-    # validation as bare, then one INSERT of it (as JSON text) committed in a transaction of its own,
-    # on the driver's connection from the center's pool: no domain work, no SQLAlchemy statement.
+    # The floor (--floor; the module's docstring says what it is).
     engine = center.engine
     marker = "%s" if engine.dialect.paramstyle in ("format", "pyformat") else "?"
     floor_insert = f"INSERT INTO bench_floor (body) VALUES ({marker})"
@@ -290,13 +288,8 @@ class Sample:
     server_cpu_s: float = 0.0  # CPU the server process used during the measured requests
     database_cpu_s: float = 0.0  # CPU the local PostgreSQL's processes used meanwhile
 
-    @property
-    def cpu_ms_per_request(self) -> float:
-        return self.server_cpu_s * 1000 / len(self.latencies_ms) if self.latencies_ms else 0.0
-
-    @property
-    def database_cpu_ms_per_request(self) -> float:
-        return self.database_cpu_s * 1000 / len(self.latencies_ms) if self.latencies_ms else 0.0
+    def per_request_ms(self, seconds: float) -> float:
+        return seconds * 1000 / len(self.latencies_ms) if self.latencies_ms else 0.0
 
     @property
     def rate(self) -> float:
@@ -403,10 +396,10 @@ class Cell:
         return [percentile(s.latencies_ms, 99) for s in self.samples]
 
     def cpu_ms(self) -> list[float]:
-        return [s.cpu_ms_per_request for s in self.samples]
+        return [s.per_request_ms(s.server_cpu_s) for s in self.samples]
 
     def database_cpu_ms(self) -> list[float]:
-        return [s.database_cpu_ms_per_request for s in self.samples]
+        return [s.per_request_ms(s.database_cpu_s) for s in self.samples]
 
 
 def run_backend(
@@ -606,10 +599,10 @@ def main() -> int:
     )
     cells: list[Cell] = []
     memory: dict[str, dict[str, float]] = {}
+    endpoints = ENDPOINTS | FLOOR if args.floor else ENDPOINTS
     for backend in backends:
         # SQLite has one writer at a time: `serve` refuses it more than one API process.
         workers = args.server_workers if backend == "postgres" else 1
-        endpoints = ENDPOINTS | FLOOR if args.floor else ENDPOINTS
         backend_cells, memory[backend] = run_backend(
             client, backend, postgres_url, levels, repeats, warmup, requests, workers, endpoints
         )
